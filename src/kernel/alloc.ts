@@ -1,0 +1,222 @@
+import type { Kernel } from './kernel.ts';
+import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import type { Thread } from './thread.ts';
+
+/**
+ * GFP bits and the usual combinations.
+ *
+ * @kernel include/linux/gfp_types.h
+ */
+export const GFP = {
+  __GFP_HIGH: 0x20,
+  __GFP_IO: 0x40,
+  __GFP_FS: 0x80,
+  __GFP_ZERO: 0x100,
+  __GFP_DIRECT_RECLAIM: 0x400,
+  __GFP_KSWAPD_RECLAIM: 0x800,
+  __GFP_NOWARN: 0x2000,
+  __GFP_RETRY_MAYFAIL: 0x4000,
+  __GFP_NOFAIL: 0x8000,
+  __GFP_NORETRY: 0x10000,
+  __GFP_NOLOCKDEP: 0x10000000,
+} as const;
+
+const RECLAIM = GFP.__GFP_DIRECT_RECLAIM | GFP.__GFP_KSWAPD_RECLAIM;
+export const GFP_KERNEL = RECLAIM | GFP.__GFP_IO | GFP.__GFP_FS;
+export const GFP_NOFS = RECLAIM | GFP.__GFP_IO;
+export const GFP_NOIO = RECLAIM;
+export const GFP_ATOMIC = GFP.__GFP_HIGH | GFP.__GFP_KSWAPD_RECLAIM;
+export const GFP_NOWAIT = GFP.__GFP_KSWAPD_RECLAIM | GFP.__GFP_NOWARN;
+export const GFP_USER = GFP_KERNEL;
+export const __GFP_NOFAIL = GFP.__GFP_NOFAIL;
+export const __GFP_NOWARN = GFP.__GFP_NOWARN;
+export const __GFP_ZERO = GFP.__GFP_ZERO;
+
+/** Readable form of a GFP mask, e.g. `GFP_KERNEL|__GFP_NOWARN`. */
+export function gfpName(gfp: number): string {
+  const base: [number, string][] = [
+    [GFP_KERNEL, 'GFP_KERNEL'],
+    [GFP_NOFS, 'GFP_NOFS'],
+    [GFP_NOIO, 'GFP_NOIO'],
+    [GFP_ATOMIC, 'GFP_ATOMIC'],
+    [GFP.__GFP_KSWAPD_RECLAIM, 'GFP_NOWAIT'],
+  ];
+  for (const [mask, name] of base) {
+    if ((gfp & (mask | RECLAIM | GFP.__GFP_IO | GFP.__GFP_FS | GFP.__GFP_HIGH)) === mask) {
+      const rest = gfp & ~mask;
+      const extra = (Object.keys(GFP) as (keyof typeof GFP)[])
+        .filter((k) => (rest & GFP[k]) !== 0)
+        .map((k) => k);
+      return [name, ...extra].join('|');
+    }
+  }
+  return `0x${gfp.toString(16)}`;
+}
+
+/** `gfpflags_allow_blocking`. */
+export function gfpAllowsBlocking(gfp: number): boolean {
+  return (gfp & GFP.__GFP_DIRECT_RECLAIM) !== 0;
+}
+
+/** Scope flags for `memalloc_*_save`. */
+export const PF_MEMALLOC_NOFS = GFP.__GFP_FS;
+export const PF_MEMALLOC_NOIO = GFP.__GFP_FS | GFP.__GFP_IO;
+
+/** `memalloc_nofs_save`: allocations in the scope behave as GFP_NOFS. Returns the cookie for restore. */
+export function memallocNofsSave(k: Kernel): number {
+  const t = k.current;
+  const old = t.gfpScopeMask;
+  t.gfpScopeMask |= PF_MEMALLOC_NOFS;
+  return old;
+}
+
+/** `memalloc_nofs_restore`. */
+export function memallocNofsRestore(k: Kernel, cookie: number): void {
+  k.current.gfpScopeMask = cookie;
+}
+
+/** `memalloc_noio_save`: allocations in the scope behave as GFP_NOIO. */
+export function memallocNoioSave(k: Kernel): number {
+  const t = k.current;
+  const old = t.gfpScopeMask;
+  t.gfpScopeMask |= PF_MEMALLOC_NOIO;
+  return old;
+}
+
+/** `memalloc_noio_restore`. */
+export function memallocNoioRestore(k: Kernel, cookie: number): void {
+  k.current.gfpScopeMask = cookie;
+}
+
+/** `current_gfp_context`: the mask after the task's scoped restrictions. */
+export function currentGfpContext(t: Thread, gfp: number): number {
+  return gfp & ~t.gfpScopeMask;
+}
+
+/**
+ * The reclaim pseudo-locks (`__fs_reclaim_map` and
+ * `__mmu_notifier_invalidate_range_start_map`). Global classes: every kernel
+ * instance's maps share the same keys, so lockdep sees one class each.
+ */
+export interface ReclaimMaps {
+  readonly fsReclaim: LockdepMap;
+  readonly mmuNotifier: LockdepMap;
+}
+
+const reclaimMaps = new WeakMap<Kernel, ReclaimMaps>();
+
+/** The reclaim pseudo-locks of kernel `k`. */
+export function reclaimMapsOf(k: Kernel): ReclaimMaps {
+  let m = reclaimMaps.get(k);
+  if (!m) {
+    m = {
+      fsReclaim: new LockdepMap('fs_reclaim', 'fs_reclaim', LdWait.INV),
+      mmuNotifier: new LockdepMap('mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_start', LdWait.INV),
+    };
+    reclaimMaps.set(k, m);
+  }
+  return m;
+}
+
+/** Whether the kernel models `CONFIG_MMU_NOTIFIER` (on by default, as on distro and GPU kernels). */
+export const mmuNotifierConfig = new WeakMap<Kernel, boolean>();
+
+function reclaimApplies(t: Thread, gfp: number): boolean {
+  const g = currentGfpContext(t, gfp);
+  if ((g & GFP.__GFP_DIRECT_RECLAIM) === 0) return false;
+  if (t.inReclaim) return false;
+  return (g & GFP.__GFP_NOLOCKDEP) === 0;
+}
+
+/**
+ * `fs_reclaim_acquire(gfp)`: enter (pseudo) reclaim. With `__GFP_FS` the
+ * `fs_reclaim` map is taken exclusively; the MMU-notifier map is taken and
+ * released (it is what NOFS/NOIO allocations still depend on).
+ *
+ * @kernel fs_reclaim_acquire (mm/page_alloc.c)
+ */
+export function fsReclaimAcquire(k: Kernel, gfp: number): void {
+  const t = k.current;
+  if (!reclaimApplies(t, gfp)) return;
+  const maps = reclaimMapsOf(k);
+  if ((currentGfpContext(t, gfp) & GFP.__GFP_FS) !== 0) k.lockAcquire(maps.fsReclaim, 0, false, 0, true, null, t);
+  if (mmuNotifierConfig.get(k) ?? true) {
+    k.lockAcquire(maps.mmuNotifier, 0, false, 0, true, null, t);
+    k.lockRelease(maps.mmuNotifier, t);
+  }
+}
+
+/** `fs_reclaim_release(gfp)`. */
+export function fsReclaimRelease(k: Kernel, gfp: number): void {
+  const t = k.current;
+  if (!reclaimApplies(t, gfp)) return;
+  if ((currentGfpContext(t, gfp) & GFP.__GFP_FS) !== 0) k.lockRelease(reclaimMapsOf(k).fsReclaim, t);
+}
+
+/**
+ * `might_alloc(gfp)`: record the reclaim dependency (every held lock →
+ * `fs_reclaim`) and `might_sleep_if(gfpflags_allow_blocking(gfp))`.
+ *
+ * @kernel might_alloc (include/linux/sched/mm.h)
+ */
+export function mightAlloc(k: Kernel, gfp: number): void {
+  fsReclaimAcquire(k, gfp);
+  fsReclaimRelease(k, gfp);
+  if (gfpAllowsBlocking(gfp)) k.mightSleep('might_alloc');
+}
+
+/** A block of simulated kernel memory. */
+export class KBuffer {
+  freed = false;
+  constructor(
+    readonly id: number,
+    readonly size: number,
+    readonly gfp: number,
+    readonly site: string,
+  ) {}
+}
+
+let allocIds = 0;
+
+/**
+ * `kmalloc`: allocate `size` bytes. Synchronous, as in the kernel; an
+ * allocation that may reclaim is a lockdep acquisition of `fs_reclaim`
+ * rather than a scheduling point (a deliberate difference: reclaim's
+ * deadlocks are found from the dependency graph, which needs no interleaving).
+ * Returns null when the chooser injects a failure (never with `__GFP_NOFAIL`).
+ *
+ * @kernel kmalloc, kzalloc, kvmalloc (mm/slub.c)
+ */
+export function kmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
+  mightAlloc(k, gfp);
+  const where = site ?? (k.captureStacks ? callerSite(1) : 'kmalloc');
+  const fail = (gfp & GFP.__GFP_NOFAIL) === 0 && k.inject('alloc', where);
+  if (k.events.active) k.emit('alloc', { size, gfp: gfpName(gfp), ok: !fail, site: where });
+  if (fail) return null;
+  return new KBuffer(++allocIds, size, gfp, where);
+}
+
+/** `kzalloc`: zeroed `kmalloc`. */
+export function kzalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
+  return kmalloc(k, size, gfp | GFP.__GFP_ZERO, site ?? (k.captureStacks ? callerSite(1) : 'kzalloc'));
+}
+
+/** `kvmalloc`: may fall back to vmalloc; same rules as `kmalloc` in the model. */
+export function kvmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
+  return kmalloc(k, size, gfp, site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
+}
+
+/** `kfree`: free a buffer; a double free is a BUG splat. `null` is ignored, as in the kernel. */
+export function kfree(k: Kernel, buf: KBuffer | null): void {
+  if (buf === null) return;
+  if (buf.freed) {
+    k.splat({
+      rule: 'mm.double_free',
+      severity: 'bug',
+      headline: 'BUG: KASAN: double-free',
+      body: `object ${buf.id} of size ${buf.size} allocated at ${buf.site} freed twice`,
+    });
+    return;
+  }
+  buf.freed = true;
+}

@@ -1,0 +1,20 @@
+/**
+ * The simulated kernel: threads and contexts, the scheduler and its chooser,
+ * virtual time, timers, wait queues, locks, allocation, kref, errno and the
+ * event stream. Every other layer runs on it.
+ */
+export * from './errno.ts';
+export * from './prng.ts';
+export * from './chooser.ts';
+export * from './events.ts';
+export * from './splat.ts';
+export * from './thread.ts';
+export * from './lockdep-map.ts';
+export * from './kernel.ts';
+export * from './spinlock.ts';
+export * from './mutex.ts';
+export * from './waitqueue.ts';
+export * from './sleep.ts';
+export * from './timer.ts';
+export * from './alloc.ts';
+export * from './kref.ts';

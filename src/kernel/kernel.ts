@@ -1,0 +1,850 @@
+import { PrngChooser, ScheduleDivergence } from './chooser.ts';
+import type { ChoiceKind, ChoiceOption, Chooser, Decision, FaultRates, Schedule } from './chooser.ts';
+import { EventStream } from './events.ts';
+import type { KernelEvent, KernelEventMap, KernelEventType } from './events.ts';
+import { hostMacrotask } from './host.ts';
+import { callerSite } from './lockdep-map.ts';
+import type { HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
+import type { Splat, SplatInput } from './splat.ts';
+import { TimerHeap } from './timer-heap.ts';
+import type { TimerEntry } from './timer-heap.ts';
+import { Thread } from './thread.ts';
+import type { Blocker, ContextKind, ThreadFn, WakeReason } from './thread.ts';
+
+/** Limits of one run; each has a default and is printed with the run. */
+export interface KernelLimits {
+  /** Scheduling steps before the run is stopped (default 5,000,000). */
+  maxSteps: number;
+  /** Virtual time in ns before the run is stopped (default 3,600 s). */
+  maxVirtualTimeNs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<KernelLimits> = {
+  maxSteps: 5_000_000,
+  maxVirtualTimeNs: 3_600e9,
+};
+
+export interface KernelOptions {
+  /** Seed of the default chooser (default 1). */
+  seed?: number;
+  /** Timer frequency for jiffies (default 1000). */
+  hz?: number;
+  limits?: Partial<KernelLimits>;
+  /** Decision source; default a `PrngChooser` seeded with `seed`. */
+  chooser?: Chooser;
+  /** Fault-injection rates for the default chooser. */
+  faults?: FaultRates;
+  /** Lock validator (lockdep from the checker layer). */
+  validator?: LockValidator | null;
+  /** Capture TypeScript source locations of lock acquisitions (slower; on for replays of failures). */
+  captureStacks?: boolean;
+  /** Record every decision, including those with one option, for debugging (default false). */
+  recordAll?: boolean;
+}
+
+/** Why a run ended. */
+export type RunEnd = 'completed' | 'deadlock' | 'step-limit' | 'time-limit' | 'failed';
+
+/**
+ * A run that could not be carried out as a simulation: the scenario threw,
+ * awaited something outside the kernel, or misused the library. Distinct from
+ * splats, which are rule violations of the simulated system.
+ */
+export interface RunFailure {
+  readonly kind: 'thread-exception' | 'foreign-await' | 'misuse' | 'replay-divergence';
+  readonly message: string;
+  readonly thread: string | null;
+  readonly error?: unknown;
+}
+
+/** What `Kernel.run` returns. */
+export interface RunResult {
+  readonly end: RunEnd;
+  readonly splats: readonly Splat[];
+  readonly failure: RunFailure | null;
+  readonly timeNs: number;
+  readonly steps: number;
+  readonly seed: number;
+  readonly schedule: Schedule;
+  readonly limits: KernelLimits;
+  /** Name and exit code of every thread that exited. */
+  readonly exits: ReadonlyMap<string, number>;
+}
+
+/** Thrown inside a thread to end it the way BUG() ends a task; the run goes on. */
+export class ThreadKilled extends Error {
+  constructor(readonly code: number) {
+    super(`thread killed (${code})`);
+  }
+}
+
+/** Scheduling steps between deliberate hand-offs to the host event loop. */
+const HOST_YIELD_STEPS = 4096;
+
+const RESOLVED = Promise.resolve();
+
+const KINDS: readonly ChoiceKind[] = ['thread', 'timer', 'alloc', 'ww-slowpath', 'device', 'reclaim', 'data'];
+const KIND_INDEX = new Map(KINDS.map((k, i) => [k, i]));
+
+/**
+ * The decisions of a run, kept as two flat arrays (kind index, label) so that
+ * recording costs no allocation per step; `decisions` builds the objects on
+ * first use.
+ */
+class RecordedSchedule implements Schedule {
+  readonly kinds: number[] = [];
+  readonly labels: string[] = [];
+  private built: Decision[] | null = null;
+
+  constructor(readonly seed: number) {}
+
+  push(kind: ChoiceKind, label: string): void {
+    this.kinds.push(KIND_INDEX.get(kind)!);
+    this.labels.push(label);
+    this.built = null;
+  }
+
+  get decisions(): readonly Decision[] {
+    this.built ??= this.labels.map((label, i) => ({ kind: KINDS[this.kinds[i]!]!, label }));
+    return this.built;
+  }
+
+  toJSON(): Schedule {
+    return { seed: this.seed, decisions: this.decisions };
+  }
+}
+
+/**
+ * The simulated kernel: threads and contexts, the scheduler and its chooser,
+ * virtual time and timers, the event stream, splats. Exactly one thread runs
+ * at a time; every awaited kernel operation is a scheduling point.
+ *
+ * Runs are deterministic: (scenario, options, schedule) determine every event.
+ */
+export class Kernel {
+  readonly events = new EventStream();
+  readonly limits: KernelLimits;
+  readonly seed: number;
+  readonly hz: number;
+  readonly captureStacks: boolean;
+  readonly validator: LockValidator | null;
+  readonly splats: Splat[] = [];
+
+  private readonly chooser: Chooser;
+  private readonly recordAll: boolean;
+  private readonly recorded: RecordedSchedule;
+  private readonly threads: Thread[] = [];
+  private readonly names = new Map<string, number>();
+  private readonly rq: Thread[] = [];
+  private readonly timers = new TimerHeap();
+  private readonly endChecks: (() => void)[] = [];
+  private readonly exits = new Map<string, number>();
+  private nowNsValue = 0;
+  private stepCount = 0;
+  private timerSeq = 0;
+  private running: Thread | null = null;
+  private handoff = false;
+  private phase: 'setup' | 'running' | 'ended' = 'setup';
+  private hostWaiting: Thread | null = null;
+  private segment = 0;
+  private finish: ((r: RunResult) => void) | null = null;
+  private endReason: RunEnd = 'completed';
+  private failure: RunFailure | null = null;
+  private readonly clearHandoff = (): void => {
+    this.handoff = false;
+  };
+
+  constructor(options: KernelOptions = {}) {
+    this.seed = options.seed ?? 1;
+    this.hz = options.hz ?? 1000;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.chooser = options.chooser ?? new PrngChooser(this.seed, options.faults);
+    this.validator = options.validator ?? null;
+    this.captureStacks = options.captureStacks ?? false;
+    this.recordAll = options.recordAll ?? false;
+    this.recorded = new RecordedSchedule(this.seed);
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** Virtual time in ns (`ktime_get_ns`). */
+  get nowNs(): number {
+    return this.nowNsValue;
+  }
+
+  /** `jiffies`, derived from virtual time. */
+  get jiffies(): number {
+    return Math.floor((this.nowNsValue * this.hz) / 1e9);
+  }
+
+  /** Scheduling steps taken so far. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** Converts jiffies to ns. */
+  jiffiesToNs(j: number): number {
+    return j === Number.POSITIVE_INFINITY ? j : Math.round((j * 1e9) / this.hz);
+  }
+
+  /** `msecs_to_jiffies`: rounds up, as the kernel does. */
+  msecsToJiffies(ms: number): number {
+    return Math.ceil((ms * this.hz) / 1000);
+  }
+
+  // ------------------------------------------------------------- threads
+
+  /**
+   * The running thread (`current`). Throws when called outside a simulated
+   * thread, or by code that did not await its previous kernel operation.
+   */
+  get current(): Thread {
+    const t = this.running;
+    if (t === null || this.handoff || this.phase !== 'running') return this.misuseOutsideThread();
+    return t;
+  }
+
+  /** The running thread, or null outside the simulation; never throws. */
+  get currentOrNull(): Thread | null {
+    return this.handoff || this.phase !== 'running' ? null : this.running;
+  }
+
+  private misuseOutsideThread(): never {
+    if (this.handoff) {
+      throw new Error(
+        'a kernel operation was called while another thread was being resumed: ' +
+          `thread "${this.running?.name ?? '?'}" was handed the CPU, so the caller did not await its previous kernel operation. ` +
+          'Add `await` in front of every kernel operation that returns a promise.',
+      );
+    }
+    throw new Error(
+      'kernel operation called outside a simulated thread. Start the code with ' +
+        '`kernel.kthreadRun(name, async () => { ... })` and then `await kernel.run()`.',
+    );
+  }
+
+  /**
+   * `kthread_run`: create a process-context thread and make it runnable.
+   * Callable before `run()` or from any simulated context.
+   */
+  kthreadRun(name: string, fn: ThreadFn, opts: { daemon?: boolean } = {}): Thread {
+    return this.spawn(name, fn, 'process', opts.daemon ?? false);
+  }
+
+  /**
+   * Start a softirq or hardirq context running `fn` (timer callbacks, IRQ
+   * handlers). It is a schedulable entity like a thread, but atomic.
+   */
+  spawnContext(kind: Exclude<ContextKind, 'process'>, name: string, fn: ThreadFn): Thread {
+    return this.spawn(name, fn, kind, false);
+  }
+
+  private spawn(name: string, fn: ThreadFn, context: ContextKind, daemon: boolean): Thread {
+    if (this.phase === 'ended') throw new Error(`cannot spawn "${name}": the run has ended`);
+    const parent = this.currentOrNull;
+    const t = new Thread(this, this.threads.length + 1, this.uniqueName(name), context, fn, daemon, parent);
+    if (context !== 'process') t.preemptCount = context === 'hardirq' ? 0x10000 : 0x100;
+    this.threads.push(t);
+    // The body starts from a microtask, after the hand-off window closes,
+    // exactly like a resumed thread.
+    void new Promise<WakeReason>((res) => {
+      t.resume = res;
+    }).then(() => this.runBody(t));
+    this.makeRunnable(t);
+    if (this.events.active) {
+      this.emit('thread-spawn', { thread: t.name, context, parent: parent?.name ?? null });
+    }
+    return t;
+  }
+
+  private uniqueName(base: string): string {
+    const n = this.names.get(base);
+    if (n === undefined) {
+      this.names.set(base, 1);
+      return base;
+    }
+    let k = n + 1;
+    while (this.names.has(`${base}#${k}`)) k++;
+    this.names.set(base, k);
+    this.names.set(`${base}#${k}`, 1);
+    return `${base}#${k}`;
+  }
+
+  /** All threads created in this run, in creation order. */
+  get allThreads(): readonly Thread[] {
+    return this.threads;
+  }
+
+  private async runBody(t: Thread): Promise<void> {
+    let code: number;
+    try {
+      const r = t.fn(t);
+      const v = r instanceof Promise ? await r : r;
+      code = typeof v === 'number' ? v : 0;
+    } catch (e) {
+      if (e instanceof ThreadKilled) {
+        code = e.code;
+      } else {
+        this.fail(
+          e instanceof ScheduleDivergence ? 'replay-divergence' : 'thread-exception',
+          `thread "${t.name}" threw: ${e instanceof Error ? e.message : String(e)}`,
+          t,
+          e,
+        );
+        return;
+      }
+    }
+    this.exitThread(t, code);
+  }
+
+  private exitThread(t: Thread, code: number): void {
+    if (this.phase !== 'running') return;
+    if (t.held.length > 0) {
+      this.validator?.leaked?.(t, 'exit');
+      this.splat({
+        rule: 'lockdep.exit_with_locks',
+        severity: 'lockdep',
+        headline: `BUG: ${t.name} exited with locks held!`,
+        body: `${t.held.length} lock${t.held.length > 1 ? 's' : ''} held by ${t.name}:\n${this.describeHeld(t)}`,
+        thread: t,
+      });
+    }
+    t.state = 'exited';
+    t.exitCode = code;
+    this.exits.set(t.name, code);
+    if (this.events.active) this.emit('thread-exit', { thread: t.name, code });
+    for (const w of t.exitWaiters) this.wake(w);
+    t.exitWaiters.length = 0;
+    this.running = null;
+    this.dispatch();
+  }
+
+  /** `kthread_should_stop()` for the current thread. */
+  kthreadShouldStop(): boolean {
+    return this.current.shouldStop;
+  }
+
+  /**
+   * `kthread_stop`: ask `t` to stop, wake it, and wait for it to exit.
+   * Returns its exit code. Process context; sleeps.
+   */
+  async kthreadStop(t: Thread): Promise<number> {
+    const self = this.current;
+    this.mightSleep('kthread_stop');
+    t.shouldStop = true;
+    this.wake(t);
+    while (t.state !== 'exited') {
+      t.exitWaiters.push(self);
+      await this.block(self, { describe: () => `exit of ${t.name}`, owners: () => [t] }, 'kthread_stop');
+    }
+    return t.exitCode ?? 0;
+  }
+
+  /**
+   * Deliver a signal to `t` (`send_sig`): interruptible waits end with
+   * `-ERESTARTSYS` / `-EINTR`. The flag stays set until `flushSignals`.
+   */
+  sendSignal(t: Thread): void {
+    t.signalPending = true;
+    if (this.events.active) this.emit('signal', { thread: t.name });
+    if (t.state === 'blocked' && t.interruptible) this.wakeWith(t, 'signal');
+  }
+
+  /** `flush_signals`: clear the current thread's pending signal. */
+  flushSignals(): void {
+    this.current.signalPending = false;
+  }
+
+  // ----------------------------------------------------------- scheduling
+
+  /**
+   * A scheduling point at which the current thread stays runnable
+   * (`cond_resched`, and the preemption point every kernel operation has).
+   */
+  schedulePoint(op: string): Promise<WakeReason> {
+    const t = this.current;
+    this.makeRunnable(t);
+    return this.park(t, op);
+  }
+
+  /**
+   * Block the current thread on `blocker` until `wake` (or the timeout, or a
+   * signal when interruptible). Returns why it came back. Callers re-check
+   * their condition: wake-ups may be spurious, as in the kernel.
+   */
+  block(
+    t: Thread,
+    blocker: Blocker,
+    op: string,
+    opts?: { timeoutNs?: number; interruptible?: boolean },
+  ): Promise<WakeReason> {
+    if (opts?.interruptible && t.signalPending) return Promise.resolve('signal');
+    t.state = 'blocked';
+    t.blocker = blocker;
+    t.interruptible = opts?.interruptible ?? false;
+    const seq = ++t.waitSeq;
+    const timeoutNs = opts?.timeoutNs ?? Number.POSITIVE_INFINITY;
+    if (timeoutNs !== Number.POSITIVE_INFINITY) {
+      t.timeout = this.addTimer(this.nowNsValue + Math.max(0, timeoutNs), `timeout:${t.name}`, () => {
+        t.timeout = null;
+        if (t.state === 'blocked' && t.waitSeq === seq) this.wakeWith(t, 'timeout');
+      });
+    }
+    if (this.events.active) this.emit('block', { thread: t.name, op, on: blocker.describe() });
+    return this.park(t, op);
+  }
+
+  /** Wake a blocked thread (`wake_up_process`). Safe from any context. Returns false if it was not blocked. */
+  wake(t: Thread): boolean {
+    return this.wakeWith(t, 'woken');
+  }
+
+  private wakeWith(t: Thread, reason: WakeReason): boolean {
+    if (t.state !== 'blocked') return false;
+    t.blocker = null;
+    t.waitSeq++;
+    t.wakeReason = reason;
+    if (t.timeout) {
+      this.cancelTimer(t.timeout);
+      t.timeout = null;
+    }
+    this.makeRunnable(t);
+    if (this.events.active) this.emit('wake', { thread: t.name, reason });
+    return true;
+  }
+
+  private makeRunnable(t: Thread): void {
+    if (t.rqIndex >= 0) return;
+    if (t.state !== 'new') t.state = 'runnable';
+    t.rqIndex = this.rq.length;
+    this.rq.push(t);
+  }
+
+  private park(t: Thread, op: string): Promise<WakeReason> {
+    t.op = op;
+    t.points++;
+    if (t.atomic && t.mightSleepStep !== this.stepCount) this.schedulingWhileAtomic(t, op);
+    const p = new Promise<WakeReason>((res) => {
+      t.resume = res;
+    });
+    if (this.running === t) this.running = null;
+    this.dispatch();
+    return p;
+  }
+
+  private dispatch(): void {
+    for (;;) {
+      if (this.phase !== 'running') return;
+      if (this.rq.length > 0) {
+        if (this.stepCount >= this.limits.maxSteps) {
+          this.end('step-limit');
+          return;
+        }
+        this.stepCount++;
+        const t = this.pick();
+        if (this.stepCount % HOST_YIELD_STEPS === 0) {
+          this.hostWaiting = t;
+          return;
+        }
+        this.resumeThread(t);
+        return;
+      }
+      if (!this.fireTimers()) {
+        this.end(this.hasDeadlock() ? 'deadlock' : 'completed');
+        return;
+      }
+    }
+  }
+
+  private pick(): Thread {
+    const rq = this.rq;
+    let i = 0;
+    if (rq.length > 1) {
+      i = this.chooser.choose('thread', rq);
+      this.recorded.kinds.push(0);
+      this.recorded.labels.push(rq[i]!.name);
+    } else if (this.recordAll) {
+      this.recorded.push('thread', rq[0]!.name);
+    }
+    const t = rq[i]!;
+    const last = rq.pop()!;
+    if (last !== t) {
+      rq[i] = last;
+      last.rqIndex = i;
+    }
+    t.rqIndex = -1;
+    return t;
+  }
+
+  private resumeThread(t: Thread): void {
+    const from = this.running;
+    this.running = t;
+    t.state = 'running';
+    this.handoff = true;
+    // A reaction on a settled promise is queued ahead of the resumed
+    // thread's continuation, so the window closes just before it runs.
+    void RESOLVED.then(this.clearHandoff);
+    if (this.events.active) this.emit('switch', { from: from?.name ?? null, to: t.name, op: t.op });
+    const r = t.resume!;
+    t.resume = null;
+    const reason = t.wakeReason;
+    t.wakeReason = 'woken';
+    r(reason);
+  }
+
+  /**
+   * Ask the chooser for a decision among `options` (at least one). Decisions
+   * with more than one option are recorded in the schedule by label.
+   */
+  choose<T extends ChoiceOption>(kind: ChoiceKind, options: readonly T[]): T {
+    if (options.length === 0) throw new Error(`choose(${kind}) needs at least one option`);
+    if (options.length === 1) return options[0]!;
+    const i = this.chooser.choose(kind, options);
+    const o = options[i];
+    if (o === undefined) throw new Error(`chooser returned ${i} for ${options.length} options`);
+    this.recorded.push(kind, o.label);
+    return o;
+  }
+
+  /**
+   * Ask the chooser whether to inject a fault of `kind` at `site` (an
+   * allocation, a ww_mutex acquisition, a device). Injections are recorded.
+   */
+  inject(kind: ChoiceKind, site: string): boolean {
+    if (!this.chooser.inject(kind, site)) return false;
+    this.recorded.push(kind, `inject:${site}`);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /**
+   * Queue `fire` to run when virtual time reaches `expiresNs`. Returns the
+   * entry; `cancelTimer` removes it. `fire` runs synchronously in the
+   * scheduler: it may wake threads or start contexts, nothing more.
+   */
+  addTimer(expiresNs: number, label: string, fire: () => void): TimerEntry {
+    const e: TimerEntry = { expiresNs, seq: this.timerSeq++, label, fire, cancelled: false, index: -1 };
+    this.timers.push(e);
+    return e;
+  }
+
+  /** Remove a queued timer; returns true if it was pending. */
+  cancelTimer(e: TimerEntry): boolean {
+    const pending = e.index >= 0;
+    e.cancelled = true;
+    this.timers.remove(e);
+    return pending;
+  }
+
+  /** True while `e` is queued. */
+  timerPending(e: TimerEntry): boolean {
+    return e.index >= 0;
+  }
+
+  /**
+   * Advance virtual time to the earliest timer and fire every timer due at
+   * that instant, in an order the chooser picks. Returns false when no timer
+   * is pending (or the time limit stops the run).
+   */
+  private fireTimers(): boolean {
+    const first = this.timers.peek();
+    if (!first) return false;
+    if (first.expiresNs > this.limits.maxVirtualTimeNs) {
+      this.end('time-limit');
+      return false;
+    }
+    if (first.expiresNs > this.nowNsValue) {
+      if (this.events.active) this.emit('time-advance', { fromNs: this.nowNsValue, toNs: first.expiresNs });
+      this.nowNsValue = first.expiresNs;
+    }
+    const due: TimerEntry[] = [];
+    while (this.timers.peek() && this.timers.peek()!.expiresNs <= this.nowNsValue) due.push(this.timers.pop()!);
+    while (due.length > 0) {
+      const e = due.length === 1 ? due[0]! : this.choose('timer', due);
+      due.splice(due.indexOf(e), 1);
+      if (this.events.active) this.emit('timer-fire', { timer: e.label });
+      e.fire();
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------ run control
+
+  /** Register a check that runs when the run ends (leaks, indefinite fences); it may report splats. */
+  addEndCheck(check: () => void): void {
+    this.endChecks.push(check);
+  }
+
+  /**
+   * Run every thread until all have exited or blocked for good, a limit is
+   * reached, or the run fails. Never rejects: failures are in the result.
+   */
+  run(): Promise<RunResult> {
+    if (this.phase !== 'setup') throw new Error('Kernel.run() can be called once per kernel; create a new Kernel for another run');
+    this.phase = 'running';
+    return new Promise<RunResult>((resolve) => {
+      this.finish = resolve;
+      this.armHost();
+      this.dispatch();
+    });
+  }
+
+  /** One macrotask per segment: continues a deliberate yield, or detects a foreign await. */
+  private armHost(): void {
+    const segment = ++this.segment;
+    hostMacrotask(() => {
+      if (this.phase !== 'running' || segment !== this.segment) return;
+      const t = this.hostWaiting;
+      if (t) {
+        this.hostWaiting = null;
+        this.armHost();
+        this.resumeThread(t);
+        return;
+      }
+      const cur = this.running;
+      this.fail(
+        'foreign-await',
+        cur
+          ? `thread "${cur.name}" awaited something that is not a kernel operation (after its kernel operation "${cur.op}"). ` +
+              'Simulated threads may await only kernel operations (locks, waits, sleeps, fences); a Node timer, I/O or a foreign promise would make the run irreproducible.'
+          : 'the simulation stopped making progress outside any thread (a kernel callback awaited something that is not a kernel operation)',
+        cur,
+      );
+    });
+  }
+
+  /** Stop the run because the simulation cannot go on (scenario error). */
+  fail(kind: RunFailure['kind'], message: string, t: Thread | null, error?: unknown): void {
+    if (this.phase !== 'running') return;
+    this.failure = { kind, message, thread: t?.name ?? null, error };
+    this.end('failed');
+  }
+
+  private end(reason: RunEnd): void {
+    if (this.phase !== 'running') return;
+    this.endReason = reason;
+    if (reason === 'deadlock') this.reportDeadlock();
+    if (reason === 'step-limit' || reason === 'time-limit') this.reportLimit(reason);
+    if (reason !== 'failed') {
+      this.running = null;
+      for (const check of this.endChecks) check();
+    }
+    this.phase = 'ended';
+    this.running = null;
+    if (this.events.active) {
+      this.events.emit({ type: 'run-end', tNs: this.nowNsValue, step: this.stepCount, tid: 0, steps: this.stepCount, reason });
+    }
+    const result: RunResult = {
+      end: reason,
+      splats: this.splats,
+      failure: this.failure,
+      timeNs: this.nowNsValue,
+      steps: this.stepCount,
+      seed: this.seed,
+      schedule: this.recorded,
+      limits: this.limits,
+      exits: this.exits,
+    };
+    this.segment++;
+    const f = this.finish;
+    this.finish = null;
+    f?.(result);
+  }
+
+  /** True once the run has ended. */
+  get ended(): boolean {
+    return this.phase === 'ended';
+  }
+
+  private hasDeadlock(): boolean {
+    return this.threads.some((t) => t.state === 'blocked' && !t.daemon);
+  }
+
+  private reportDeadlock(): void {
+    const blocked = this.threads.filter((t) => t.state === 'blocked' && !t.daemon);
+    const heldBy = (t: Thread): HeldLock[] => t.held.filter((h) => h.map !== t.blocker?.lockMap);
+    const lines = blocked.map((t) => {
+      const held = heldBy(t);
+      const owners = t.blocker?.owners() ?? [];
+      const by = owners.length ? `held by ${owners.map((o) => o.name).join(', ')}` : 'no known owner';
+      return `  ${t.name} blocked in ${t.op} on ${t.blocker?.describe() ?? '?'} (${by})` +
+        (held.length ? `\n    holding: ${held.map((h) => h.map.name).join(', ')}` : '');
+    });
+    this.splat({
+      rule: 'sched.deadlock',
+      severity: 'bug',
+      headline: `INFO: task deadlock: ${blocked.length} thread${blocked.length > 1 ? 's' : ''} blocked forever, nothing runnable and no timer pending`,
+      body: `Blocked threads:\n${lines.join('\n')}`,
+      thread: null,
+      data: {
+        threads: blocked.map((t) => ({
+          thread: t.name,
+          op: t.op,
+          waitsOn: t.blocker?.describe() ?? null,
+          owners: (t.blocker?.owners() ?? []).map((o) => o.name),
+          holding: heldBy(t).map((h) => h.map.name),
+        })),
+      },
+    });
+  }
+
+  private reportLimit(reason: 'step-limit' | 'time-limit'): void {
+    const what =
+      reason === 'step-limit'
+        ? `the step limit (${this.limits.maxSteps} scheduling steps)`
+        : `the virtual-time limit (${this.limits.maxVirtualTimeNs / 1e9} s)`;
+    this.splat({
+      rule: 'run.limit',
+      severity: 'info',
+      headline: `run stopped at ${what}`,
+      body: `Threads still alive: ${this.threads.filter((t) => t.state !== 'exited').map((t) => `${t.name} (${t.state} in ${t.op})`).join(', ') || 'none'}`,
+      thread: null,
+    });
+  }
+
+  // ------------------------------------------------------------- checks
+
+  /** Record a splat (never throws). BUG-severity splats do not kill here: callers decide. */
+  splat(s: SplatInput): Splat {
+    const t = s.thread === undefined ? this.currentOrNull : s.thread;
+    const splat: Splat = {
+      rule: s.rule,
+      severity: s.severity,
+      headline: s.headline,
+      body: s.body ?? '',
+      thread: t?.name ?? null,
+      timeNs: this.nowNsValue,
+      step: this.stepCount,
+      ...(s.data ? { data: s.data } : {}),
+    };
+    this.splats.push(splat);
+    if (this.events.active) this.emit('splat', { rule: s.rule, headline: s.headline });
+    return splat;
+  }
+
+  /**
+   * `might_sleep()`: report "sleeping function called from invalid context"
+   * when the current thread is atomic. Called by every sleeping operation.
+   */
+  mightSleep(op: string): void {
+    const t = this.current;
+    if (!t.atomic) return;
+    if (t.mightSleepStep === this.stepCount) return;
+    t.mightSleepStep = this.stepCount;
+    this.splat({
+      rule: 'sched.might_sleep',
+      severity: 'bug',
+      headline: `BUG: sleeping function called from invalid context at ${op}`,
+      body: this.atomicState(t),
+      thread: t,
+      data: { op },
+    });
+  }
+
+  private schedulingWhileAtomic(t: Thread, op: string): void {
+    t.mightSleepStep = this.stepCount;
+    this.splat({
+      rule: 'sched.scheduling_while_atomic',
+      severity: 'bug',
+      headline: `BUG: scheduling while atomic: ${t.name}/${t.id}/0x${t.preemptCount.toString(16).padStart(8, '0')}`,
+      body: `awaited ${op}\n${this.atomicState(t)}`,
+      thread: t,
+      data: { op },
+    });
+  }
+
+  private atomicState(t: Thread): string {
+    return (
+      `in_atomic(): ${t.preemptCount > 0 || t.context !== 'process' ? 1 : 0}, irqs_disabled(): ${t.irqsDisabled > 0 || t.context === 'hardirq' ? 1 : 0}, ` +
+      `non_block: 0, pid: ${t.id}, name: ${t.name}\npreempt_count: ${t.preemptCount.toString(16)}, expected: 0\n` +
+      `RCU nest depth: ${t.rcuReadDepth}, expected: 0\ncontext: ${t.context}\n` +
+      (t.held.length ? `${t.held.length} lock${t.held.length > 1 ? 's' : ''} held by ${t.name}:\n${this.describeHeld(t)}` : 'no locks held')
+    );
+  }
+
+  /** The held-lock list as lockdep prints it. */
+  describeHeld(t: Thread): string {
+    return t.held
+      .map((h, i) => ` #${i}: (${h.map.name})${h.read ? (h.read === 2 ? '{R}' : '{r}') : ''}${h.site ? `, at: ${h.site}` : ''}`)
+      .join('\n');
+  }
+
+  // ------------------------------------------------------ lock acquisitions
+
+  /**
+   * `lock_acquire`: push `map` on the current thread's held-lock stack after
+   * the validator has seen it. Every lock and pseudo-lock goes through here.
+   */
+  lockAcquire(
+    map: LockdepMap,
+    subclass = 0,
+    trylock = false,
+    read: LockRead = 0,
+    check = true,
+    nestLock: LockdepMap | null = null,
+    t: Thread = this.current,
+  ): void {
+    const held: HeldLock = {
+      map,
+      subclass,
+      read,
+      trylock,
+      check,
+      nestLock,
+      refs: 1,
+      timeNs: this.nowNsValue,
+      step: this.stepCount,
+      site: this.captureStacks ? callerSite(2) : null,
+      hardirqsOn: t.hardirqsEnabled,
+      softirqsOn: t.softirqsEnabled,
+    };
+    this.validator?.acquire(t, held);
+    t.held.push(held);
+    if (this.events.active) this.emit('lock-acquire', { lock: map.name, cls: map.key, read, trylock });
+  }
+
+  /** `lock_release`: pop `map` from the current thread's stack (any position). */
+  lockRelease(map: LockdepMap, t: Thread = this.current): void {
+    const held = t.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      if (held[i]!.map === map) {
+        const h = held[i]!;
+        held.splice(i, 1);
+        this.validator?.release(t, h);
+        if (this.events.active) this.emit('lock-release', { lock: map.name, cls: map.key });
+        return;
+      }
+    }
+    this.validator?.badUnlock(t, map);
+    this.splat({
+      rule: 'lockdep.bad_unlock_balance',
+      severity: 'lockdep',
+      headline: 'WARNING: bad unlock balance detected!',
+      body: `${t.name}/${t.id} is trying to release lock (${map.name}) at:\n${this.captureStacks ? callerSite(2) : '(enable stack capture for the site)'}\nbut there are no more locks to release!\n\nother info that might help us debug this:\n${t.held.length} locks held by ${t.name}:\n${this.describeHeld(t)}`,
+      thread: t,
+    });
+  }
+
+  /** `lock_is_held_type(map, read)`: -1 any mode, 0 exclusively, 1 as a reader. */
+  lockIsHeld(map: LockdepMap, read: -1 | 0 | 1 = -1, t: Thread | null = this.currentOrNull): boolean {
+    if (!t) return false;
+    for (const h of t.held) {
+      if (h.map === map) return read === -1 || (read === 0 ? h.read === 0 : h.read !== 0);
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Emit an event stamped with time, step and the running thread. Check `events.active` first. */
+  emit<K extends KernelEventType>(type: K, payload: KernelEventMap[K]): void {
+    this.events.emit({
+      type,
+      tNs: this.nowNsValue,
+      step: this.stepCount,
+      tid: this.running?.id ?? 0,
+      ...payload,
+    } as KernelEvent);
+  }
+}

@@ -1,0 +1,105 @@
+import type { Thread } from './thread.ts';
+
+/**
+ * Wait types (`enum lockdep_wait_type`): what acquiring a lock may do, used by
+ * the wait-context check. Pseudo-locks are `INV` (not checked).
+ *
+ * @kernel include/linux/lockdep_types.h (with PROVE_RAW_LOCK_NESTING, so CONFIG and SPIN differ)
+ */
+export const LdWait = { INV: 0, FREE: 1, SPIN: 2, CONFIG: 3, SLEEP: 4 } as const;
+export type LdWaitType = (typeof LdWait)[keyof typeof LdWait];
+
+/** Read mode of an acquisition: 0 exclusive, 1 non-recursive reader, 2 recursive reader. */
+export type LockRead = 0 | 1 | 2;
+
+/**
+ * `struct lockdep_map`: what a lock (or a pseudo-lock such as `fs_reclaim`)
+ * carries so the validator can find its class. The class is identified by
+ * `key`: an explicit name, or the source location that created the lock (the
+ * kernel's "one static key per init call site").
+ *
+ * @kernel struct lockdep_map
+ */
+export class LockdepMap {
+  /** Per-subclass class handles cached by the validator (opaque to the kernel). */
+  classCache: unknown[] | null = null;
+
+  constructor(
+    /** Instance name, e.g. `&entity->lock`, shown in reports. */
+    public name: string,
+    /** Class key; locks with the same key share a lockdep class. */
+    public key: string,
+    /** Inner wait type: what acquiring it may do. */
+    public readonly waitInner: LdWaitType,
+    /** Outer wait type: what holding it allows (defaults to inner). */
+    public readonly waitOuter: LdWaitType = waitInner,
+  ) {}
+
+  /** `lockdep_set_class_and_name`: move this lock into another class. */
+  setClass(key: string, name: string = key): void {
+    this.key = key;
+    this.name = name;
+    this.classCache = null;
+  }
+}
+
+/**
+ * One entry of a task's held-lock stack.
+ *
+ * @kernel struct held_lock
+ */
+export interface HeldLock {
+  readonly map: LockdepMap;
+  readonly subclass: number;
+  readonly read: LockRead;
+  readonly trylock: boolean;
+  /** false for track-only acquisitions (`check = 0`). */
+  readonly check: boolean;
+  readonly nestLock: LockdepMap | null;
+  /** Merged nest-locked acquisitions of one class (ww_mutex transactions). */
+  refs: number;
+  readonly timeNs: number;
+  readonly step: number;
+  /** Source location of the acquisition when stack capture is on. */
+  readonly site: string | null;
+  /** Hard IRQs were enabled at acquisition (for IRQ usage states). */
+  readonly hardirqsOn: boolean;
+  /** Soft IRQs were enabled at acquisition. */
+  readonly softirqsOn: boolean;
+}
+
+/**
+ * The validator the kernel calls on every acquisition and release. The
+ * checker layer implements it (lockdep); with none installed the kernel still
+ * keeps held-lock stacks, so assertions and leak checks keep working.
+ */
+export interface LockValidator {
+  /** Before `held` is pushed on `t.held` (the stack still shows what was held before). */
+  acquire(t: Thread, held: HeldLock): void;
+  /** After `held` was removed from `t.held`. */
+  release(t: Thread, held: HeldLock): void;
+  /** A release of a map that `t` does not hold. */
+  badUnlock(t: Thread, map: LockdepMap): void;
+  /** A task or work item ending with locks held, or freeing memory holding a lock. */
+  leaked?(t: Thread, what: string): void;
+}
+
+/**
+ * Source location of the caller `skip` frames above the function calling
+ * this, as `file:line:col` relative to the working directory. Used for
+ * per-creation-site lock classes and for acquisition sites in reports.
+ */
+export function callerSite(skip: number): string {
+  const saved = Error.stackTraceLimit;
+  Error.stackTraceLimit = skip + 2;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = saved;
+  const lines = stack.split('\n');
+  const line = lines[skip + 2] ?? '';
+  const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(line);
+  if (!m) return '<unknown>';
+  let loc = m[1]!.replace(/^file:\/\//, '');
+  const cwd = process.cwd() + '/';
+  if (loc.startsWith(cwd)) loc = loc.slice(cwd.length);
+  return loc;
+}

@@ -1,0 +1,157 @@
+import { Errno } from './errno.ts';
+import type { Kernel } from './kernel.ts';
+import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import type { LockInit } from './spinlock.ts';
+import type { Blocker, Thread } from './thread.ts';
+
+/**
+ * `struct mutex`: a sleeping lock with a FIFO wait list. Unlock wakes the
+ * first waiter, which retries; another thread may take the lock first, as
+ * with the kernel's optimistic spinning and lock stealing.
+ *
+ * @kernel mutex_lock, mutex_lock_interruptible, mutex_lock_nested, mutex_trylock, mutex_unlock (kernel/locking/mutex.c)
+ */
+export class Mutex implements Blocker {
+  readonly dep: LockdepMap;
+  owner: Thread | null = null;
+  private readonly waiters: Thread[] = [];
+
+  constructor(
+    readonly kernel: Kernel,
+    name?: string,
+    opts: LockInit = {},
+  ) {
+    const site = opts.key ?? callerSite(1);
+    this.dep = new LockdepMap(name ?? site, site, LdWait.SLEEP);
+  }
+
+  /** `mutex_lock`. Process context; sleeps. */
+  async lock(): Promise<void> {
+    await this.lockCommon(0, false, null, 'mutex_lock');
+  }
+
+  /** `mutex_lock_nested`: the acquisition counts as lockdep subclass `subclass`. */
+  async lockNested(subclass: number): Promise<void> {
+    await this.lockCommon(subclass, false, null, 'mutex_lock_nested');
+  }
+
+  /** `mutex_lock_nest_lock`: many locks of this class are serialized by `outer`. */
+  async lockNestLock(outer: LockdepMap): Promise<void> {
+    await this.lockCommon(0, false, outer, 'mutex_lock_nest_lock');
+  }
+
+  /** `mutex_lock_interruptible`: 0, or `-EINTR` if a signal arrives while waiting. */
+  lockInterruptible(): Promise<0 | -4> {
+    return this.lockCommon(0, true, null, 'mutex_lock_interruptible');
+  }
+
+  /** `mutex_trylock`: true if taken. Never sleeps. */
+  trylock(): boolean {
+    const t = this.kernel.current;
+    if (this.owner !== null) return false;
+    this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
+    this.owner = t;
+    return true;
+  }
+
+  /** `mutex_unlock`. */
+  unlock(): void {
+    const k = this.kernel;
+    const t = k.current;
+    if (this.owner !== t) {
+      k.splat({
+        rule: 'mutex.wrong_owner',
+        severity: 'warn',
+        headline: 'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
+        body: `${t.name} unlocks ${this.dep.name} held by ${this.owner?.name ?? 'nobody'}`,
+        thread: t,
+      });
+      if (this.owner === null) {
+        k.lockRelease(this.dep, t);
+        return;
+      }
+    }
+    this.owner = null;
+    k.lockRelease(this.dep, t);
+    const first = this.waiters[0];
+    if (first) k.wake(first);
+  }
+
+  /** `mutex_is_locked`. */
+  isLocked(): boolean {
+    return this.owner !== null;
+  }
+
+  /** `lockdep_assert_held`. */
+  assertHeld(): void {
+    assertHeld(this.kernel, this.dep);
+  }
+
+  describe(): string {
+    return `mutex ${this.dep.name}`;
+  }
+
+  get lockMap(): LockdepMap {
+    return this.dep;
+  }
+
+  owners(): readonly Thread[] {
+    return this.owner ? [this.owner] : [];
+  }
+
+  private async lockCommon(
+    subclass: number,
+    interruptible: boolean,
+    nestLock: LockdepMap | null,
+    op: string,
+  ): Promise<0 | -4> {
+    const k = this.kernel;
+    const t = k.current;
+    k.mightSleep(op);
+    k.lockAcquire(this.dep, subclass, false, 0, true, nestLock, t);
+    await k.schedulePoint(op);
+    if (this.owner === null) {
+      this.owner = t;
+      return 0;
+    }
+    if (k.events.active) k.emit('lock-contend', { lock: this.dep.name, cls: this.dep.key, holder: this.owner.name });
+    this.waiters.push(t);
+    while (this.owner !== null) {
+      const why = await k.block(t, this, op, { interruptible });
+      if (why === 'signal') {
+        this.waiters.splice(this.waiters.indexOf(t), 1);
+        k.lockRelease(this.dep, t);
+        // Pass a wake-up on, as the kernel does when a waiter leaves.
+        const next = this.waiters[0];
+        if (this.owner === null && next) k.wake(next);
+        return -Errno.EINTR as -4;
+      }
+    }
+    this.waiters.splice(this.waiters.indexOf(t), 1);
+    this.owner = t;
+    return 0;
+  }
+}
+
+/** `lockdep_assert_held(map)`: a WARN splat when the current thread does not hold it. */
+export function assertHeld(k: Kernel, map: LockdepMap, read: -1 | 0 | 1 = -1): void {
+  if (k.lockIsHeld(map, read)) return;
+  const what = read === 0 ? '_write' : read === 1 ? '_read' : '';
+  k.splat({
+    rule: 'lockdep.assert_held',
+    severity: 'warn',
+    headline: `WARNING: lockdep_assert_held${what}(${map.name}) failed`,
+    body: `${k.currentOrNull?.name ?? '?'} does not hold ${map.name}${read === -1 ? '' : read === 0 ? ' for writing' : ' for reading'}`,
+  });
+}
+
+/** `lockdep_assert_not_held(map)`. */
+export function assertNotHeld(k: Kernel, map: LockdepMap): void {
+  if (!k.lockIsHeld(map)) return;
+  k.splat({
+    rule: 'lockdep.assert_not_held',
+    severity: 'warn',
+    headline: `WARNING: lockdep_assert_not_held(${map.name}) failed`,
+    body: `${k.currentOrNull?.name ?? '?'} holds ${map.name}`,
+  });
+}

@@ -1,0 +1,67 @@
+import type { Kernel } from './kernel.ts';
+import type { Blocker, Thread } from './thread.ts';
+
+const sleeping: Blocker = { describe: () => 'sleep (timer)', owners: () => [] };
+
+/**
+ * `msleep`: sleep at least `ms` milliseconds of virtual time (the kernel adds
+ * one jiffy so the sleep is never short). Process context.
+ *
+ * @kernel msleep (kernel/time/sleep_timeout.c)
+ */
+export async function msleep(k: Kernel, ms: number): Promise<void> {
+  const t = k.current;
+  k.mightSleep('msleep');
+  const deadline = k.nowNs + k.jiffiesToNs(k.msecsToJiffies(ms) + 1);
+  while (k.nowNs < deadline) {
+    await k.block(t, sleeping, 'msleep', { timeoutNs: deadline - k.nowNs });
+  }
+}
+
+/**
+ * `usleep_range`: sleep between `minUs` and `maxUs`; the model always wakes
+ * at `minUs` (no timer slack coalescing). Process context.
+ *
+ * @kernel usleep_range_state
+ */
+export async function usleepRange(k: Kernel, minUs: number, maxUs: number): Promise<void> {
+  if (maxUs < minUs) throw new Error(`usleepRange: max (${maxUs}) is below min (${minUs})`);
+  const t = k.current;
+  k.mightSleep('usleep_range');
+  const deadline = k.nowNs + minUs * 1000;
+  while (k.nowNs < deadline) {
+    await k.block(t, sleeping, 'usleep_range', { timeoutNs: deadline - k.nowNs });
+  }
+}
+
+/**
+ * `schedule_timeout`: sleep until woken (`Kernel.wake`) or `timeoutJiffies`
+ * pass. Returns 0 if the timeout elapsed, else the remaining jiffies. With
+ * `interruptible` a signal ends the sleep early (returns the remaining time).
+ *
+ * @kernel schedule_timeout (after set_current_state)
+ */
+export async function scheduleTimeout(
+  k: Kernel,
+  timeoutJiffies: number,
+  opts: { interruptible?: boolean; on?: Blocker } = {},
+): Promise<number> {
+  const t: Thread = k.current;
+  k.mightSleep('schedule_timeout');
+  const startNs = k.nowNs;
+  const timeoutNs = k.jiffiesToNs(timeoutJiffies);
+  const why = await k.block(t, opts.on ?? sleeping, 'schedule_timeout', {
+    timeoutNs,
+    interruptible: opts.interruptible ?? false,
+  });
+  if (why === 'timeout') return 0;
+  if (timeoutJiffies === Number.POSITIVE_INFINITY) return timeoutJiffies;
+  const leftNs = startNs + timeoutNs - k.nowNs;
+  return Math.max(0, Math.ceil((leftNs * k.hz) / 1e9));
+}
+
+/** `cond_resched`: a voluntary scheduling point. */
+export async function condResched(k: Kernel): Promise<void> {
+  k.mightSleep('cond_resched');
+  await k.schedulePoint('cond_resched');
+}

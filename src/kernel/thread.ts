@@ -1,0 +1,136 @@
+import type { Kernel } from './kernel.ts';
+import type { HeldLock, LockdepMap } from './lockdep-map.ts';
+import type { TimerEntry } from './timer-heap.ts';
+import type { ChoiceOption } from './chooser.ts';
+
+/** Execution context of a thread: process, softirq (timers, tasklets) or hardirq. */
+export type ContextKind = 'process' | 'softirq' | 'hardirq';
+
+export type ThreadState = 'new' | 'runnable' | 'running' | 'blocked' | 'exited';
+
+/** Why a blocked thread came back. */
+export type WakeReason = 'woken' | 'timeout' | 'signal';
+
+/**
+ * What a blocked thread waits on, for deadlock reports and the wait-for graph.
+ * `owners` names the threads that must act before the waiter can go on
+ * (a mutex holder, a fence's known signaller); empty when unknown.
+ */
+export interface Blocker {
+  describe(): string;
+  owners(): readonly Thread[];
+  /** The lock being waited for, when the blocker is a lock (so reports do not list it as held). */
+  readonly lockMap?: LockdepMap;
+}
+
+/** Thread body: receives its own thread; may return an exit code. */
+export type ThreadFn = (self: Thread) => Promise<number | void> | number | void;
+
+/**
+ * A simulated task: a kthread, a workqueue worker, or an IRQ / softirq /
+ * timer-callback context. Exactly one runs at a time.
+ *
+ * @kernel struct task_struct (the parts the model needs)
+ */
+export class Thread implements ChoiceOption {
+  state: ThreadState = 'new';
+  /** Exit code once exited (`kthread_stop` returns it). */
+  exitCode: number | undefined;
+  /** `preempt_count()`: spinlocks, preempt_disable, IRQ contexts raise it. */
+  preemptCount = 0;
+  /** `local_irq_disable` / `spin_lock_irqsave` nesting depth. */
+  irqsDisabled = 0;
+  /** `local_bh_disable` / `spin_lock_bh` nesting depth. */
+  bhDisabled = 0;
+  /** `rcu_read_lock` nesting depth. */
+  rcuReadDepth = 0;
+  /** `memalloc_nofs_save` / `memalloc_noio_save` scope flags (GFP bits removed). */
+  gfpScopeMask = 0;
+  /** `PF_MEMALLOC`: the task is itself reclaiming. */
+  inReclaim = false;
+  /** `held_locks`: the lockdep held-lock stack. */
+  readonly held: HeldLock[] = [];
+  /** `kthread_should_stop()`. */
+  shouldStop = false;
+  /** A signal is pending (interruptible waits return -ERESTARTSYS / -EINTR). */
+  signalPending = false;
+  /** What the thread waits on while blocked. */
+  blocker: Blocker | null = null;
+  /** Label of the kernel operation the thread last entered (scheduling decisions name it). */
+  op = 'start';
+  /** Scheduling points this thread has passed. */
+  points = 0;
+  /** Slot for the lockdep validator's per-task state. */
+  lockdepState: unknown = null;
+  /** Slot for higher layers' per-task state (e.g. the fence signalling cookie depth). */
+  readonly local = new Map<string, unknown>();
+
+  /** @internal resolves the thread's pending scheduling point. */
+  resume: ((reason: WakeReason) => void) | null = null;
+  /** @internal reason passed to the thread when it is next resumed. */
+  wakeReason: WakeReason = 'woken';
+  /** @internal pending timeout of the current wait. */
+  timeout: TimerEntry | null = null;
+  /** @internal incremented on each block, so stale timeouts and wakes are ignored. */
+  waitSeq = 0;
+  /** @internal interruptible waits can be broken by a signal. */
+  interruptible = false;
+  /** @internal threads waiting in kthread_stop / exit. */
+  exitWaiters: Thread[] = [];
+  /** @internal run-queue index while runnable, -1 otherwise. */
+  rqIndex = -1;
+  /** @internal last step at which a might_sleep splat was reported for this thread. */
+  mightSleepStep = -1;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly id: number,
+    /** Unique label, used in schedules, traces and reports. */
+    readonly name: string,
+    readonly context: ContextKind,
+    readonly fn: ThreadFn,
+    /** Service threads (workers, RCU) may stay blocked at the end of a run without it being a deadlock. */
+    readonly daemon: boolean,
+    readonly parent: Thread | null,
+  ) {}
+
+  get label(): string {
+    return this.name;
+  }
+
+  /** `in_atomic()` or IRQs off or RCU read side: where sleeping is a bug. */
+  get atomic(): boolean {
+    return (
+      this.preemptCount > 0 ||
+      this.irqsDisabled > 0 ||
+      this.rcuReadDepth > 0 ||
+      this.context !== 'process'
+    );
+  }
+
+  /** `in_irq()` / `in_hardirq()`. */
+  get inHardirq(): boolean {
+    return this.context === 'hardirq';
+  }
+
+  /** `in_softirq()` (serving a softirq). */
+  get inSoftirq(): boolean {
+    return this.context === 'softirq';
+  }
+
+  /** Hard IRQs enabled for this task right now. */
+  get hardirqsEnabled(): boolean {
+    return this.context === 'process' || this.context === 'softirq'
+      ? this.irqsDisabled === 0
+      : false;
+  }
+
+  /** Soft IRQs enabled for this task right now. */
+  get softirqsEnabled(): boolean {
+    return this.context === 'process' && this.bhDisabled === 0 && this.irqsDisabled === 0;
+  }
+
+  toString(): string {
+    return this.name;
+  }
+}

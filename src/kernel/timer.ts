@@ -1,0 +1,161 @@
+import type { Kernel } from './kernel.ts';
+import type { Thread } from './thread.ts';
+import type { TimerEntry } from './timer-heap.ts';
+
+/**
+ * `struct timer_list`: a jiffies timer whose callback runs in softirq
+ * context (atomic: it must not sleep). When several timers expire at the same
+ * instant the chooser orders them.
+ *
+ * @kernel timer_setup, mod_timer, add_timer, timer_delete (del_timer), timer_delete_sync (kernel/time/timer.c)
+ */
+export class TimerList {
+  /** Absolute expiry in jiffies (`timer->expires`). */
+  expires = 0;
+  private entry: TimerEntry | null = null;
+  private running: Thread | null = null;
+
+  /** `timer_setup`. */
+  constructor(
+    readonly kernel: Kernel,
+    readonly fn: (timer: TimerList) => void,
+    readonly name = 'timer',
+  ) {}
+
+  /** `mod_timer`: (re)arm to expire at `expiresJiffies`; returns 1 if it was pending, else 0. */
+  modTimer(expiresJiffies: number): number {
+    const was = this.timerDelete();
+    this.expires = expiresJiffies;
+    this.arm();
+    return was;
+  }
+
+  /** `add_timer`: arm at `this.expires` (must not be pending). */
+  addTimer(): void {
+    if (this.pending()) throw new Error(`add_timer on pending timer "${this.name}": use modTimer to re-arm`);
+    this.arm();
+  }
+
+  /** `timer_delete` (`del_timer`): 1 if it was pending. Does not wait for a running callback. */
+  timerDelete(): number {
+    if (!this.entry) return 0;
+    const was = this.kernel.cancelTimer(this.entry);
+    this.entry = null;
+    return was ? 1 : 0;
+  }
+
+  /**
+   * `timer_delete_sync` (`del_timer_sync`): deactivate and wait for a running
+   * callback to finish. Process context; must not be called with a lock the
+   * callback takes held (lockdep reports that through the timer's map).
+   */
+  async timerDeleteSync(): Promise<number> {
+    const k = this.kernel;
+    const self = k.current;
+    k.mightSleep('timer_delete_sync');
+    const was = this.timerDelete();
+    await k.schedulePoint('timer_delete_sync');
+    while (this.running && this.running.state !== 'exited') {
+      const cb = this.running;
+      cb.exitWaiters.push(self);
+      await k.block(self, { describe: () => `timer callback ${this.name}`, owners: () => [cb] }, 'timer_delete_sync');
+    }
+    return was;
+  }
+
+  /** `timer_pending`. */
+  pending(): boolean {
+    return this.entry !== null && this.kernel.timerPending(this.entry);
+  }
+
+  private arm(): void {
+    const k = this.kernel;
+    const ns = Math.max(k.nowNs, k.jiffiesToNs(this.expires));
+    this.entry = k.addTimer(ns, this.name, () => {
+      this.entry = null;
+      this.running = k.spawnContext('softirq', `timer:${this.name}`, () => {
+        this.fn(this);
+      });
+    });
+  }
+}
+
+/** What an hrtimer callback returns. */
+export type HrtimerRestart = 'norestart' | 'restart';
+
+/**
+ * `struct hrtimer`: a nanosecond timer. `mode: 'hard'` runs the callback in
+ * hardirq context (`HRTIMER_MODE_*_HARD`), `'soft'` in softirq context.
+ *
+ * @kernel hrtimer_setup, hrtimer_start, hrtimer_forward_now, hrtimer_cancel, hrtimer_try_to_cancel
+ */
+export class HrTimer {
+  /** Absolute expiry in ns. */
+  expiresNs = 0;
+  private entry: TimerEntry | null = null;
+  private running: Thread | null = null;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly fn: (timer: HrTimer) => HrtimerRestart,
+    readonly mode: 'hard' | 'soft' = 'hard',
+    readonly name = 'hrtimer',
+  ) {}
+
+  /** `hrtimer_start` with a relative expiry (`HRTIMER_MODE_REL`). */
+  start(relNs: number): void {
+    this.tryToCancel();
+    this.expiresNs = this.kernel.nowNs + relNs;
+    this.arm();
+  }
+
+  /** `hrtimer_forward_now`: push the expiry forward by whole intervals past now; returns the overrun count. */
+  forwardNow(intervalNs: number): number {
+    const now = this.kernel.nowNs;
+    if (this.expiresNs > now) return 0;
+    const n = Math.floor((now - this.expiresNs) / intervalNs) + 1;
+    this.expiresNs += n * intervalNs;
+    return n;
+  }
+
+  /** `hrtimer_try_to_cancel`: 1 if it was active, 0 if not, -1 if the callback is running. */
+  tryToCancel(): number {
+    if (this.running && this.running.state !== 'exited') return -1;
+    if (!this.entry) return 0;
+    const was = this.kernel.cancelTimer(this.entry);
+    this.entry = null;
+    return was ? 1 : 0;
+  }
+
+  /** `hrtimer_cancel`: cancel and wait for a running callback. Process context. */
+  async cancel(): Promise<number> {
+    const k = this.kernel;
+    const self = k.current;
+    k.mightSleep('hrtimer_cancel');
+    const was = this.entry ? this.tryToCancel() : 0;
+    while (this.running && this.running.state !== 'exited') {
+      const cb = this.running;
+      cb.exitWaiters.push(self);
+      await k.block(self, { describe: () => `hrtimer callback ${this.name}`, owners: () => [cb] }, 'hrtimer_cancel');
+    }
+    this.entry = null;
+    return was > 0 ? 1 : 0;
+  }
+
+  /** `hrtimer_active`. */
+  active(): boolean {
+    return (this.entry !== null && this.kernel.timerPending(this.entry)) || (this.running !== null && this.running.state !== 'exited');
+  }
+
+  private arm(): void {
+    const k = this.kernel;
+    this.entry = k.addTimer(Math.max(k.nowNs, this.expiresNs), this.name, () => {
+      this.entry = null;
+      this.running = k.spawnContext(this.mode === 'hard' ? 'hardirq' : 'softirq', `hrtimer:${this.name}`, (t) => {
+        const restart = this.fn(this);
+        if (restart === 'restart' && this.entry === null) this.arm();
+        if (this.running === t) this.running = null;
+      });
+    });
+  }
+}

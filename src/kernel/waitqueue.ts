@@ -1,0 +1,190 @@
+import { Errno } from './errno.ts';
+import type { Kernel } from './kernel.ts';
+import type { Blocker, Thread } from './thread.ts';
+
+/**
+ * `wait_queue_head_t` with the `wait_event*` family. Conditions are
+ * re-evaluated after every wake-up, exactly like the kernel macros; a wait is
+ * a scheduling point even when the condition already holds.
+ *
+ * Timeouts are in jiffies, as in the kernel; `MAX_SCHEDULE_TIMEOUT`
+ * (`Infinity`) never expires.
+ *
+ * @kernel include/linux/wait.h, kernel/sched/wait.c
+ */
+export class WaitQueueHead implements Blocker {
+  private readonly waiters: Thread[] = [];
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly name = 'waitqueue',
+    /** Threads known to wake this queue (for deadlock reports); optional. */
+    private readonly wakers: () => readonly Thread[] = () => [],
+  ) {}
+
+  describe(): string {
+    return `wait queue ${this.name}`;
+  }
+
+  owners(): readonly Thread[] {
+    return this.wakers();
+  }
+
+  /** `wait_event`: sleep uninterruptibly until `cond()` holds. */
+  async waitEvent(cond: () => boolean): Promise<void> {
+    await this.wait(cond, Number.POSITIVE_INFINITY, false, 'wait_event');
+  }
+
+  /**
+   * `wait_event_timeout`: 0 if `cond` is still false when the timeout
+   * elapses, 1 if it became true just as it elapsed, otherwise the remaining
+   * jiffies (at least 1).
+   */
+  waitEventTimeout(cond: () => boolean, timeoutJiffies: number): Promise<number> {
+    return this.wait(cond, timeoutJiffies, false, 'wait_event_timeout');
+  }
+
+  /** `wait_event_interruptible`: 0, or `-ERESTARTSYS` on a signal. */
+  async waitEventInterruptible(cond: () => boolean): Promise<number> {
+    const r = await this.wait(cond, Number.POSITIVE_INFINITY, true, 'wait_event_interruptible');
+    return r < 0 ? r : 0;
+  }
+
+  /** `wait_event_interruptible_timeout`: `-ERESTARTSYS`, 0 on timeout, or remaining jiffies (at least 1). */
+  waitEventInterruptibleTimeout(cond: () => boolean, timeoutJiffies: number): Promise<number> {
+    return this.wait(cond, timeoutJiffies, true, 'wait_event_interruptible_timeout');
+  }
+
+  /** `wake_up`: wake the first waiter (all waiters here are non-exclusive, so all of them, as the kernel does). */
+  wakeUp(): void {
+    this.wakeUpAll();
+  }
+
+  /** `wake_up_all`. Callable from any context. */
+  wakeUpAll(): void {
+    const k = this.kernel;
+    for (const t of this.waiters) k.wake(t);
+  }
+
+  /** `wake_up_interruptible`: wakes only threads in interruptible waits. */
+  wakeUpInterruptible(): void {
+    const k = this.kernel;
+    for (const t of this.waiters) if (t.interruptible) k.wake(t);
+  }
+
+  /** `waitqueue_active`. */
+  active(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  private async wait(
+    cond: () => boolean,
+    timeoutJiffies: number,
+    interruptible: boolean,
+    op: string,
+  ): Promise<number> {
+    const k = this.kernel;
+    const t = k.current;
+    k.mightSleep(op);
+    await k.schedulePoint(op);
+    if (cond()) return timeoutJiffies === Number.POSITIVE_INFINITY ? 1 : Math.max(1, timeoutJiffies);
+    const deadlineNs = k.nowNs + k.jiffiesToNs(timeoutJiffies);
+    this.waiters.push(t);
+    try {
+      for (;;) {
+        if (interruptible && t.signalPending) return -Errno.ERESTARTSYS;
+        const leftNs = deadlineNs - k.nowNs;
+        if (leftNs <= 0) return cond() ? 1 : 0;
+        const why = await k.block(t, this, op, { timeoutNs: leftNs, interruptible });
+        if (cond()) return this.remaining(deadlineNs);
+        if (why === 'signal') return -Errno.ERESTARTSYS;
+        if (why === 'timeout') return 0;
+      }
+    } finally {
+      this.waiters.splice(this.waiters.indexOf(t), 1);
+    }
+  }
+
+  private remaining(deadlineNs: number): number {
+    if (deadlineNs === Number.POSITIVE_INFINITY) return 1;
+    const k = this.kernel;
+    const leftNs = deadlineNs - k.nowNs;
+    return Math.max(1, Math.ceil((leftNs * k.hz) / 1e9));
+  }
+}
+
+/**
+ * `struct completion`: a counted event. `complete` releases one waiter (or
+ * banks one), `completeAll` releases everyone for good.
+ *
+ * @kernel kernel/sched/completion.c
+ */
+export class Completion {
+  /** `done`: banked completions; `Infinity` after `completeAll`. */
+  done = 0;
+  private readonly wq: WaitQueueHead;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly name = 'completion',
+    wakers?: () => readonly Thread[],
+  ) {
+    this.wq = new WaitQueueHead(kernel, name, wakers);
+  }
+
+  /** `complete`. Any context. */
+  complete(): void {
+    if (this.done !== Number.POSITIVE_INFINITY) this.done++;
+    this.wq.wakeUpAll();
+  }
+
+  /** `complete_all`. Any context. */
+  completeAll(): void {
+    this.done = Number.POSITIVE_INFINITY;
+    this.wq.wakeUpAll();
+  }
+
+  /** `reinit_completion`. */
+  reinit(): void {
+    this.done = 0;
+  }
+
+  /** `completion_done`: true if a wait would not block. */
+  completionDone(): boolean {
+    return this.done > 0;
+  }
+
+  /** `try_wait_for_completion`: consume one completion without sleeping. */
+  tryWaitForCompletion(): boolean {
+    if (this.done === 0) return false;
+    if (this.done !== Number.POSITIVE_INFINITY) this.done--;
+    return true;
+  }
+
+  /** `wait_for_completion`. */
+  async waitForCompletion(): Promise<void> {
+    await this.wq.waitEvent(() => this.done > 0);
+    this.tryWaitForCompletion();
+  }
+
+  /** `wait_for_completion_timeout`: 0 on timeout, else remaining jiffies (at least 1). */
+  async waitForCompletionTimeout(timeoutJiffies: number): Promise<number> {
+    const r = await this.wq.waitEventTimeout(() => this.done > 0, timeoutJiffies);
+    if (r > 0) this.tryWaitForCompletion();
+    return r;
+  }
+
+  /** `wait_for_completion_interruptible`: 0 or `-ERESTARTSYS`. */
+  async waitForCompletionInterruptible(): Promise<number> {
+    const r = await this.wq.waitEventInterruptible(() => this.done > 0);
+    if (r === 0) this.tryWaitForCompletion();
+    return r;
+  }
+
+  /** `wait_for_completion_interruptible_timeout`: `-ERESTARTSYS`, 0 on timeout, or remaining jiffies. */
+  async waitForCompletionInterruptibleTimeout(timeoutJiffies: number): Promise<number> {
+    const r = await this.wq.waitEventInterruptibleTimeout(() => this.done > 0, timeoutJiffies);
+    if (r > 0) this.tryWaitForCompletion();
+    return r;
+  }
+}
