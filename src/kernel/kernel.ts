@@ -294,6 +294,17 @@ export class Kernel {
         return;
       }
     }
+    // The body returned while one of its kernel operations is still parked
+    // (called without `await`): another thread already owns the CPU.
+    if (t.state !== 'running' || this.running !== t || this.handoff) {
+      this.fail(
+        'misuse',
+        `thread "${t.name}" returned while its kernel operation "${t.op}" was still pending: ` +
+          'add `await` in front of every kernel operation that returns a promise.',
+        t,
+      );
+      return;
+    }
     this.exitThread(t, code);
   }
 
@@ -816,12 +827,33 @@ export class Kernel {
         return;
       }
     }
+    this.unlockImbalance(map, t);
+  }
+
+  /**
+   * `lock_downgrade`: turn the held exclusive acquisition of `map` into a
+   * non-recursive read one in place (same stack position, so no new
+   * dependencies), as `downgrade_write` does.
+   */
+  lockDowngrade(map: LockdepMap, t: Thread = this.current): void {
+    for (let i = t.held.length - 1; i >= 0; i--) {
+      const h = t.held[i]!;
+      if (h.map === map) {
+        (h as { read: LockRead }).read = 1;
+        this.validator?.downgrade?.(t, h);
+        return;
+      }
+    }
+    this.unlockImbalance(map, t);
+  }
+
+  private unlockImbalance(map: LockdepMap, t: Thread): void {
     this.validator?.badUnlock(t, map);
     this.splat({
       rule: 'lockdep.bad_unlock_balance',
       severity: 'lockdep',
       headline: 'WARNING: bad unlock balance detected!',
-      body: `${t.name}/${t.id} is trying to release lock (${map.name}) at:\n${this.captureStacks ? callerSite(2) : '(enable stack capture for the site)'}\nbut there are no more locks to release!\n\nother info that might help us debug this:\n${t.held.length} locks held by ${t.name}:\n${this.describeHeld(t)}`,
+      body: `${t.name}/${t.id} is trying to release lock (${map.name}) at:\n${this.captureStacks ? callerSite(3) : '(enable stack capture for the site)'}\nbut there are no more locks to release!\n\nother info that might help us debug this:\n${t.held.length} locks held by ${t.name}:\n${this.describeHeld(t)}`,
       thread: t,
     });
   }

@@ -78,6 +78,8 @@ export interface LockValidator {
   acquire(t: Thread, held: HeldLock): void;
   /** After `held` was removed from `t.held`. */
   release(t: Thread, held: HeldLock): void;
+  /** `lock_downgrade`: `held` (still on `t.held`, same position) became a read acquisition. */
+  downgrade?(t: Thread, held: HeldLock): void;
   /** A release of a map that `t` does not hold. */
   badUnlock(t: Thread, map: LockdepMap): void;
   /** A task or work item ending with locks held, or freeing memory holding a lock. */

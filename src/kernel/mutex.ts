@@ -116,16 +116,16 @@ export class Mutex implements Blocker {
     }
     if (k.events.active) k.emit('lock-contend', { lock: this.dep.name, cls: this.dep.key, holder: this.owner.name });
     this.waiters.push(t);
+    // A free lock is taken before a pending signal is looked at, as the
+    // kernel's wait loop does (trylock, then signal_pending_state), so a
+    // waiter leaving with -EINTR never leaves a free lock behind.
     while (this.owner !== null) {
-      const why = await k.block(t, this, op, { interruptible });
-      if (why === 'signal') {
+      if (interruptible && t.signalPending) {
         this.waiters.splice(this.waiters.indexOf(t), 1);
         k.lockRelease(this.dep, t);
-        // Pass a wake-up on, as the kernel does when a waiter leaves.
-        const next = this.waiters[0];
-        if (this.owner === null && next) k.wake(next);
         return -Errno.EINTR as -4;
       }
+      await k.block(t, this, op, { interruptible });
     }
     this.waiters.splice(this.waiters.indexOf(t), 1);
     this.owner = t;
