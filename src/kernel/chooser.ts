@@ -74,6 +74,23 @@ export class PrngChooser implements Chooser {
   }
 }
 
+/**
+ * The name of option `i` in a schedule: its label, or `label~n` for the n-th
+ * (n >= 2) of several options sharing a label (two timers named alike), so
+ * that a replay takes the same one.
+ */
+export function optionLabel(options: readonly ChoiceOption[], i: number): string {
+  const label = options[i]!.label;
+  let n = 1;
+  for (let j = 0; j < i; j++) if (options[j]!.label === label) n++;
+  return n === 1 ? label : `${label}~${n}`;
+}
+
+/** Schedule label of the `n`-th injection asked at `site` (n from 1): `inject:site`, then `inject:site#n`. */
+export function injectLabel(site: string, n: number): string {
+  return n === 1 ? `inject:${site}` : `inject:${site}#${n}`;
+}
+
 /** Raised when a replayed schedule no longer matches the run (the scenario changed too much). */
 export class ScheduleDivergence extends Error {
   constructor(
@@ -91,10 +108,13 @@ export class ScheduleDivergence extends Error {
 
 /**
  * Replays a recorded schedule decision by decision, matching by label. Fault
- * injections are replayed from the recorded `inject` decisions.
+ * injections are replayed from the recorded `inject:<site>[#<occurrence>]`
+ * decisions (occurrences counted per kind and site, as `Kernel.inject` does).
  */
 export class ReplayChooser implements Chooser {
   private next = 0;
+  /** Calls of `inject` per kind and site, to match the recorded occurrence. */
+  private readonly injectSites = new Map<string, number>();
 
   constructor(private readonly schedule: Schedule) {}
 
@@ -107,6 +127,15 @@ export class ReplayChooser implements Chooser {
           return i;
         }
       }
+      // A later option among several with the same label (see optionLabel).
+      if (d.label.includes('~')) {
+        for (let i = 0; i < options.length; i++) {
+          if (optionLabel(options, i) === d.label) {
+            this.next++;
+            return i;
+          }
+        }
+      }
     }
     throw new ScheduleDivergence(
       this.next,
@@ -116,8 +145,11 @@ export class ReplayChooser implements Chooser {
   }
 
   inject(kind: ChoiceKind, site: string): boolean {
+    const key = `${kind}:${site}`;
+    const n = (this.injectSites.get(key) ?? 0) + 1;
+    this.injectSites.set(key, n);
     const d = this.schedule.decisions[this.next];
-    if (d?.kind === kind && d.label === `inject:${site}`) {
+    if (d?.kind === kind && d.label === injectLabel(site, n)) {
       this.next++;
       return true;
     }

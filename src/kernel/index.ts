@@ -27,3 +27,4 @@ export * from './irq.ts';
 export * from './irqflags.ts';
 export * from './irq-work.ts';
 export * from './rcu.ts';
+export * from './workqueue-flush.ts';

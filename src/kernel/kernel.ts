@@ -1,9 +1,9 @@
-import { PrngChooser, ScheduleDivergence } from './chooser.ts';
+import { injectLabel, optionLabel, PrngChooser, ScheduleDivergence } from './chooser.ts';
 import type { ChoiceKind, ChoiceOption, Chooser, Decision, FaultRates, Schedule } from './chooser.ts';
 import { EventStream } from './events.ts';
 import type { KernelEvent, KernelEventMap, KernelEventType } from './events.ts';
 import { hostMacrotask } from './host.ts';
-import { callerSite } from './lockdep-map.ts';
+import { acquireSite, callerSite } from './lockdep-map.ts';
 import type { HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
 import type { Splat, SplatInput } from './splat.ts';
 import { TimerHeap } from './timer-heap.ts';
@@ -139,6 +139,7 @@ export class Kernel {
   private readonly timers = new TimerHeap();
   private readonly endChecks: (() => void)[] = [];
   private readonly exits = new Map<string, number>();
+  private readonly injectSites = new Map<string, number>();
   private nowNsValue = 0;
   private stepCount = 0;
   private timerSeq = 0;
@@ -305,7 +306,27 @@ export class Kernel {
       );
       return;
     }
-    this.exitThread(t, code);
+    this.guarded(() => {
+      this.exitThread(t, code);
+    });
+  }
+
+  /**
+   * Run scheduler work outside any thread body (the first dispatch, a
+   * thread's exit). A chooser that throws there (a replayed schedule that
+   * no longer fits) fails the run instead of rejecting `run()`.
+   */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      this.fail(
+        e instanceof ScheduleDivergence ? 'replay-divergence' : 'misuse',
+        e instanceof Error ? e.message : String(e),
+        null,
+        e,
+      );
+    }
   }
 
   private exitThread(t: Thread, code: number): void {
@@ -505,7 +526,8 @@ export class Kernel {
 
   /**
    * Ask the chooser for a decision among `options` (at least one). Decisions
-   * with more than one option are recorded in the schedule by label.
+   * with more than one option are recorded in the schedule by label (`~n`
+   * added when several options share it; see `optionLabel`).
    */
   choose<T extends ChoiceOption>(kind: ChoiceKind, options: readonly T[]): T {
     if (options.length === 0) throw new Error(`choose(${kind}) needs at least one option`);
@@ -513,17 +535,24 @@ export class Kernel {
     const i = this.chooser.choose(kind, options);
     const o = options[i];
     if (o === undefined) throw new Error(`chooser returned ${i} for ${options.length} options`);
-    this.recorded.push(kind, o.label);
+    this.recorded.push(kind, optionLabel(options, i));
     return o;
   }
 
   /**
    * Ask the chooser whether to inject a fault of `kind` at `site` (an
    * allocation, a ww_mutex acquisition, a device). Injections are recorded.
+   * From a site's second call on, the decision carries the occurrence
+   * (`inject:site#n`, counted per kind and site; the first is plain
+   * `inject:site`), so that a replay fails the same occurrence even when no
+   * other decision separates two calls at one site.
    */
   inject(kind: ChoiceKind, site: string): boolean {
+    const key = `${kind}:${site}`;
+    const n = (this.injectSites.get(key) ?? 0) + 1;
+    this.injectSites.set(key, n);
     if (!this.chooser.inject(kind, site)) return false;
-    this.recorded.push(kind, `inject:${site}`);
+    this.recorded.push(kind, injectLabel(site, n));
     return true;
   }
 
@@ -597,7 +626,9 @@ export class Kernel {
     return new Promise<RunResult>((resolve) => {
       this.finish = resolve;
       this.armHost();
-      this.dispatch();
+      this.guarded(() => {
+        this.dispatch();
+      });
     });
   }
 
@@ -806,9 +837,10 @@ export class Kernel {
       refs: 1,
       timeNs: this.nowNsValue,
       step: this.stepCount,
-      site: this.captureStacks ? callerSite(2) : null,
+      site: this.captureStacks ? acquireSite() : null,
       hardirqsOn: t.hardirqsEnabled,
       softirqsOn: t.softirqsEnabled,
+      validatorSlot: null,
     };
     this.validator?.acquire(t, held);
     t.held.push(held);

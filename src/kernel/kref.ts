@@ -39,13 +39,20 @@ export class Kref {
   refcount = 1;
   /** Get/put history, kept only while a tracker is installed. */
   history: KrefEvent[] | null = null;
+  /**
+   * The owner opts in to leak reports: an object still referenced when the
+   * run ends is reported (`lifetime.leak`) by the installed tracker.
+   */
+  trackLeaks: boolean;
 
   /** `kref_init`. */
   constructor(
     readonly kernel: Kernel,
     /** What the object is, for reports (e.g. `dma_fence 3:17`). */
     readonly what: string,
+    opts: { trackLeaks?: boolean } = {},
   ) {
+    this.trackLeaks = opts.trackLeaks ?? false;
     const tr = trackers.get(kernel);
     if (tr) {
       this.history = [];

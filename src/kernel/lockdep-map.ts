@@ -66,6 +66,8 @@ export interface HeldLock {
   readonly hardirqsOn: boolean;
   /** Soft IRQs were enabled at acquisition. */
   readonly softirqsOn: boolean;
+  /** The validator's per-acquisition state (lockdep: the held-lock chain this entry ends); null until set. */
+  validatorSlot: unknown;
 }
 
 /**
@@ -104,4 +106,27 @@ export function callerSite(skip: number): string {
   const cwd = process.cwd() + '/';
   if (loc.startsWith(cwd)) loc = loc.slice(cwd.length);
   return loc;
+}
+
+/**
+ * Where a lock was taken, for reports: the first stack frame outside the
+ * lock and checker code (`src/kernel/`, `src/check/`), so the site names the
+ * driver or scenario line (or the line of another layer, e.g. the fence
+ * code, that took it) rather than the lock implementation.
+ */
+export function acquireSite(): string {
+  const saved = Error.stackTraceLimit;
+  Error.stackTraceLimit = 24;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = saved;
+  const cwd = process.cwd() + '/';
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(line);
+    if (!m) continue;
+    let loc = m[1]!.replace(/^file:\/\//, '');
+    if (loc.startsWith(cwd)) loc = loc.slice(cwd.length);
+    if (loc.startsWith('node:') || /(^|\/)src\/(kernel|check)\//.test(loc)) continue;
+    return loc;
+  }
+  return '<unknown>';
 }

@@ -1,5 +1,6 @@
 import type { Kernel } from './kernel.ts';
-import type { HeldLock, LockdepMap } from './lockdep-map.ts';
+import { LdWait } from './lockdep-map.ts';
+import type { HeldLock, LdWaitType, LockdepMap } from './lockdep-map.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import type { ChoiceOption } from './chooser.ts';
 
@@ -62,6 +63,13 @@ export class Thread implements ChoiceOption {
   points = 0;
   /** Slot for the lockdep validator's per-task state. */
   lockdepState: unknown = null;
+  /**
+   * lockdep `hardirq_threaded` / `irq_config`: this hardirq context would be
+   * a thread on PREEMPT_RT (a device IRQ handler, a non-hard irq_work), so it
+   * may take `spinlock_t`. False for hard hrtimers, `IRQF_NO_THREAD` /
+   * `IRQF_ONESHOT` primary handlers and hard irq_work (raw spinlocks only).
+   */
+  hardirqThreaded = false;
   /** Slot for higher layers' per-task state (e.g. the fence signalling cookie depth). */
   readonly local = new Map<string, unknown>();
 
@@ -89,8 +97,12 @@ export class Thread implements ChoiceOption {
     readonly name: string,
     readonly context: ContextKind,
     readonly fn: ThreadFn,
-    /** Service threads (workers, RCU) may stay blocked at the end of a run without it being a deadlock. */
-    readonly daemon: boolean,
+    /**
+     * Service threads (workers, RCU) may stay blocked at the end of a run
+     * without it being a deadlock. Workqueue workers and IRQ threads clear it
+     * while they run a work item or thread handler, so a hang there is one.
+     */
+    public daemon: boolean,
     readonly parent: Thread | null,
   ) {}
 
@@ -106,6 +118,19 @@ export class Thread implements ChoiceOption {
       this.rcuReadDepth > 0 ||
       this.context !== 'process'
     );
+  }
+
+  /**
+   * The wait type this context allows (lockdep's `curr_inner` before any
+   * lock is held): process SLEEP; softirq and threadable hardirq CONFIG;
+   * non-threaded hardirq (hard hrtimer, hard irq_work) SPIN.
+   *
+   * @kernel check_wait_context (kernel/locking/lockdep.c)
+   */
+  get waitCtx(): LdWaitType {
+    if (this.context === 'process') return LdWait.SLEEP;
+    if (this.context === 'softirq' || this.hardirqThreaded) return LdWait.CONFIG;
+    return LdWait.SPIN;
   }
 
   /** `in_irq()` / `in_hardirq()`. */

@@ -53,14 +53,15 @@ export class TimerList {
     const k = this.kernel;
     const self = k.current;
     k.mightSleep('timer_delete_sync');
-    const was = this.timerDelete();
     await k.schedulePoint('timer_delete_sync');
+    // As try_to_del_timer_sync: delete only once no callback runs, so a
+    // callback that re-arms the timer meanwhile is deactivated too.
     while (this.running && this.running.state !== 'exited') {
       const cb = this.running;
       cb.exitWaiters.push(self);
       await k.block(self, { describe: () => `timer callback ${this.name}`, owners: () => [cb] }, 'timer_delete_sync');
     }
-    return was;
+    return this.timerDelete();
   }
 
   /** `timer_pending`. */
@@ -73,8 +74,12 @@ export class TimerList {
     const ns = Math.max(k.nowNs, k.jiffiesToNs(this.expires));
     this.entry = k.addTimer(ns, this.name, () => {
       this.entry = null;
+      // The callback's result is returned so that a (wrongly) async callback
+      // sleeps in its context and is reported, rather than floating.
       this.running = k.spawnContext('softirq', `timer:${this.name}`, () => {
-        this.fn(this);
+        const call: (t: TimerList) => unknown = this.fn;
+        const r = call(this);
+        return r instanceof Promise ? r : undefined;
       });
     });
   }
@@ -104,7 +109,11 @@ export class HrTimer {
 
   /** `hrtimer_start` with a relative expiry (`HRTIMER_MODE_REL`). */
   start(relNs: number): void {
-    this.tryToCancel();
+    // A queued expiry is replaced even while the callback runs (remove_hrtimer + enqueue).
+    if (this.entry) {
+      this.kernel.cancelTimer(this.entry);
+      this.entry = null;
+    }
     this.expiresNs = this.kernel.nowNs + relNs;
     this.arm();
   }
@@ -132,14 +141,14 @@ export class HrTimer {
     const k = this.kernel;
     const self = k.current;
     k.mightSleep('hrtimer_cancel');
-    const was = this.entry ? this.tryToCancel() : 0;
-    while (this.running && this.running.state !== 'exited') {
-      const cb = this.running;
+    // As the kernel: retry after each running callback, which may have re-armed the timer.
+    for (;;) {
+      const ret = this.tryToCancel();
+      if (ret >= 0) return ret;
+      const cb = this.running!;
       cb.exitWaiters.push(self);
       await k.block(self, { describe: () => `hrtimer callback ${this.name}`, owners: () => [cb] }, 'hrtimer_cancel');
     }
-    this.entry = null;
-    return was > 0 ? 1 : 0;
   }
 
   /** `hrtimer_active`. */
