@@ -24,6 +24,8 @@ export function dmaFenceMapOf(k: Kernel): LockdepMap {
  * Returns the cookie for `dmaFenceEndSignalling`: true when nothing was
  * acquired (already inside a section, or in atomic context where might_sleep
  * checks apply instead), false when `dma_fence_map` was taken as a reader.
+ * The acquisition is a read *trylock*, as in the kernel: locks held when a
+ * section starts get no edge to the map, locks taken inside get one from it.
  * Callable from any context.
  *
  * @kernel dma_fence_begin_signalling
@@ -34,7 +36,9 @@ export function dmaFenceBeginSignalling(k: Kernel): boolean {
   const map = dmaFenceMapOf(k);
   if (k.lockIsHeld(map, 1, t)) return true;
   if (t.preemptCount > 0 || t.context !== 'process') return true;
-  k.lockAcquire(map, 0, false, 1, true, null, t);
+  // A successful non-recursive read trylock: entering a section cannot
+  // block, so it records no edge from the locks already held.
+  k.lockAcquire(map, 0, true, 1, true, null, t);
   return false;
 }
 
@@ -60,5 +64,5 @@ export function dmaFenceMightWait(k: Kernel): void {
   if (wasReader) k.lockRelease(map, t);
   k.lockAcquire(map, 0, false, 0, true, null, t);
   k.lockRelease(map, t);
-  if (wasReader) k.lockAcquire(map, 0, false, 1, true, null, t);
+  if (wasReader) k.lockAcquire(map, 0, true, 1, true, null, t);
 }
