@@ -1,0 +1,1 @@
+export { rules, runTest } from '../sched/helpers.ts';
