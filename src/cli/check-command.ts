@@ -1,0 +1,179 @@
+/**
+ * `dmabuf-lab check` (and `npm start`): run every built-in scenario, with
+ * several seeds where the expectation says "some seeds", print one line per
+ * scenario with its expected and actual verdict, write the trace of the
+ * flagship scenario, and fail if any verdict differs.
+ */
+import { join, resolve } from 'node:path';
+import pc from 'picocolors';
+import { combineVerdicts, describeExpectation, listBuiltinScenarios } from '../explore/index.ts';
+import type { Expectation, Scenario, Verdict } from '../explore/index.ts';
+import { displayPath } from './format.ts';
+import { writeReport, writeTrace } from './outputs.ts';
+import { progressSink } from './progress.ts';
+import { Exit } from './exit.ts';
+import { problemOf } from './summary.ts';
+import { RunWorker } from './supervisor.ts';
+import type { RunOutcome } from './supervisor.ts';
+
+/** Options of `dmabuf-lab check`. */
+export interface CheckOptions {
+  json?: boolean;
+  seeds: number;
+  traceDir: string;
+  timeout: number;
+}
+
+/** The scenario whose trace `check` writes, when it exists. */
+export const FLAGSHIP = 'vfio-flr-revoke';
+
+interface SeedRun {
+  seed: number;
+  status: RunOutcome['status'];
+  end: string | null;
+  verdict: Verdict | null;
+  steps: number;
+  problem: string | null;
+}
+
+interface ScenarioLine {
+  name: string;
+  file: string;
+  expected: string;
+  actual: string;
+  matches: boolean;
+  runs: SeedRun[];
+  error?: string;
+}
+
+function seedsFor(expect: Expectation, n: number): number[] {
+  const many = expect.verdict === 'splat' && expect.seeds !== undefined;
+  return Array.from({ length: many ? n : 1 }, (_, i) => i + 1);
+}
+
+/** `clean`, `sched.deadlock`, `limit (step-limit)`, `error: ...` for one run. */
+function actualOf(r: SeedRun): string {
+  if (!r.verdict) return `error: ${(r.problem ?? r.status).split('\n')[0]}`;
+  switch (r.verdict.actual) {
+    case 'clean':
+      return 'clean';
+    case 'splat':
+      return r.verdict.rules.filter((x) => x !== 'run.limit').join(', ');
+    case 'limit':
+      return `limit (${r.end ?? '?'})`;
+    case 'error':
+      return `error: ${r.verdict.reason}`;
+  }
+}
+
+/** Group seeds by what they showed: `sched.deadlock (seeds 2,3); clean (seeds 1,4)`. */
+function describeRuns(runs: SeedRun[]): string {
+  if (runs.length === 1) return actualOf(runs[0]!);
+  const groups = new Map<string, number[]>();
+  for (const r of runs) {
+    const a = actualOf(r);
+    groups.set(a, [...(groups.get(a) ?? []), r.seed]);
+  }
+  return [...groups]
+    .map(([a, seeds]) => `${a} (seed${seeds.length > 1 ? 's' : ''} ${seeds.join(',')})`)
+    .join('; ');
+}
+
+/** `dmabuf-lab check`. Returns the exit code. */
+export async function checkCommand(opts: CheckOptions): Promise<number> {
+  const all = await listBuiltinScenarios();
+  const loaded = all.filter((b): b is { file: string; scenario: Scenario } => 'scenario' in b);
+  const traced = loaded.find((b) => b.scenario.name === FLAGSHIP) ?? loaded[0];
+  const worker = new RunWorker({
+    timeoutMs: opts.timeout * 1000,
+    progress: progressSink(),
+    stdoutToStderr: opts.json ?? false,
+  });
+  const lines: ScenarioLine[] = [];
+  let tracePath: string | null = null;
+  let reportPath: string | null = null;
+  const width = Math.max(
+    12,
+    ...all.map((b) => ('scenario' in b ? b.scenario.name : b.file).length),
+  );
+
+  for (const b of all) {
+    if (!('scenario' in b)) {
+      const line: ScenarioLine = {
+        name: b.file,
+        file: b.file,
+        expected: '?',
+        actual: 'does not load',
+        matches: false,
+        runs: [],
+        error: b.error.message,
+      };
+      lines.push(line);
+      if (!opts.json) printLine(line, width);
+      continue;
+    }
+    const s = b.scenario;
+    const runs: SeedRun[] = [];
+    for (const seed of seedsFor(s.expect, opts.seeds)) {
+      const trace = b === traced && seed === 1;
+      const o = await worker.run({ scenario: b.file, seed, trace, stacks: false, limits: {} });
+      runs.push({
+        seed,
+        status: o.status,
+        end: o.result?.end ?? null,
+        verdict: o.verdict,
+        steps: o.progress.steps,
+        problem: problemOf(o),
+      });
+      if (trace) {
+        tracePath = resolve(join(opts.traceDir, `${s.name}.trace.json`));
+        reportPath = resolve(join(opts.traceDir, `${s.name}.report.html`));
+        writeTrace(tracePath, o, `dmabuf-lab run ${s.name} --seed ${seed}`);
+        writeReport(reportPath, o, `dmabuf-lab run ${s.name} --seed ${seed}`);
+      }
+    }
+    const verdicts = runs.flatMap((r) => (r.verdict ? [r.verdict] : []));
+    const matches = verdicts.length === runs.length && combineVerdicts(verdicts, s.expect);
+    const line: ScenarioLine = {
+      name: s.name,
+      file: b.file,
+      expected: describeExpectation(s.expect),
+      actual: describeRuns(runs),
+      matches,
+      runs,
+    };
+    lines.push(line);
+    if (!opts.json) printLine(line, width);
+  }
+  await worker.close();
+
+  const differ = lines.filter((l) => !l.matches);
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({ ok: differ.length === 0, scenarios: lines, trace: tracePath, report: reportPath }, null, 2)}\n`,
+    );
+  } else {
+    const summary = `${lines.length} scenarios: ${lines.length - differ.length} as expected, ${differ.length} differ`;
+    process.stdout.write(`\n${differ.length ? pc.red(summary) : pc.green(summary)}\n`);
+    if (tracePath)
+      process.stdout.write(
+        `trace of ${traced!.scenario.name}: ${displayPath(tracePath)} (open it in Perfetto UI, ui.perfetto.dev)\n`,
+      );
+    if (reportPath)
+      process.stdout.write(
+        `report of ${traced!.scenario.name}: ${displayPath(reportPath)} (open it in a browser)\n`,
+      );
+    for (const l of differ) {
+      const why = l.error ?? l.runs.find((r) => r.problem)?.problem;
+      if (why) process.stdout.write(`\n${pc.red(l.name)}: ${why}\n`);
+    }
+  }
+  return differ.length === 0 && lines.length > 0 ? Exit.OK : Exit.FINDINGS;
+}
+
+function printLine(l: ScenarioLine, width: number): void {
+  const mark = l.matches ? pc.green('ok  ') : pc.red('FAIL');
+  process.stdout.write(
+    `${mark} ${l.name.padEnd(width)}  expected ${l.expected.padEnd(34)}  got ${l.actual}\n`,
+  );
+}

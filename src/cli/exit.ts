@@ -1,0 +1,9 @@
+/** Exit codes of the `dmabuf-lab` command. */
+export const Exit = {
+  /** Clean run, or every verdict as expected. */
+  OK: 0,
+  /** Splats found, a limit reached, or (check) a verdict that differs. */
+  FINDINGS: 1,
+  /** Usage or scenario error: bad options, a scenario that does not load, throws, hangs or awaits outside the kernel. */
+  ERROR: 2,
+} as const;

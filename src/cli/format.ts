@@ -1,0 +1,85 @@
+/** Small text helpers for the CLI's output. */
+import { isAbsolute, relative } from 'node:path';
+import pc from 'picocolors';
+
+/** Print an error paragraph on stderr (wrapped to the terminal's width; one line per paragraph when not a terminal). */
+export function printError(message: string): void {
+  process.stderr.write(`${pc.red('error:')} ${forTerminal(message)}\n`);
+}
+
+/** Wrap `text` for stderr when it is a terminal; leave it as is otherwise (logs, greps). */
+export function forTerminal(text: string): string {
+  const cols = process.stderr.isTTY ? process.stderr.columns : 0;
+  return cols > 20 ? wrap(text, Math.min(cols - 1, 110)) : text;
+}
+
+/** Virtual time for people: `0 ns`, `1.5 ms`, `2 ms`, `3600 s`. */
+export function formatNs(ns: number): string {
+  const units: [number, string][] = [
+    [1e9, 's'],
+    [1e6, 'ms'],
+    [1e3, 'µs'],
+  ];
+  for (const [scale, unit] of units) {
+    if (ns >= scale) return `${trimZeros((ns / scale).toFixed(3))} ${unit}`;
+  }
+  return `${ns} ns`;
+}
+
+function trimZeros(s: string): string {
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** `5000000` → `5,000,000`. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** Indent every line of `text` by `n` spaces. */
+export function indent(text: string, n: number): string {
+  const pad = ' '.repeat(n);
+  return text
+    .split('\n')
+    .map((l) => (l.length ? pad + l : l))
+    .join('\n');
+}
+
+/** `1 splat`, `2 splats`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Quote a shell word when it needs it. */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A path as the user would type it: relative to the working directory when inside it. */
+export function displayPath(p: string): string {
+  if (!isAbsolute(p)) return p;
+  const rel = relative(process.cwd(), p);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return p;
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+/** Wrap a paragraph at `width` columns. */
+export function wrap(text: string, width = 100): string {
+  return text
+    .split('\n')
+    .map((para) => {
+      const words = para.split(' ');
+      const lines: string[] = [];
+      let line = '';
+      for (const w of words) {
+        if (line && line.length + 1 + w.length > width) {
+          lines.push(line);
+          line = w;
+        } else {
+          line = line ? `${line} ${w}` : w;
+        }
+      }
+      lines.push(line);
+      return lines.join('\n');
+    })
+    .join('\n');
+}

@@ -1,0 +1,179 @@
+/**
+ * The `dmabuf-lab` command: run, replay, check, list, explain.
+ *
+ * Exit codes: 0 clean (or every verdict as expected), 1 splats found, a limit
+ * reached, or a verdict that differs, 2 usage or scenario error (with a
+ * paragraph saying what to fix).
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from '@commander-js/extra-typings';
+import pc from 'picocolors';
+import { printError } from './format.ts';
+import { Exit } from './exit.ts';
+
+const DEFAULT_TIMEOUT_S = 60;
+const DEFAULT_CHECK_SEEDS = 8;
+
+function integer(min: number): (v: string) => number {
+  return (v: string) => {
+    if (!/^\d+$/.test(v.trim()))
+      throw new InvalidArgumentError(`expected a whole number >= ${min}, got "${v}".`);
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected a whole number >= ${min}, got "${v}".`);
+    return n;
+  };
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a number of seconds > 0, got "${v}".`);
+  return n;
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Build the command tree; `setCode` receives each action's exit code. */
+export function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command()
+    .name('dmabuf-lab')
+    .description(
+      'An executable model of Linux dma-buf, dma-fence, dma-resv and the DRM GPU scheduler on a deterministic simulated kernel, with lockdep.',
+    )
+    .version(version())
+    .exitOverride()
+    .showHelpAfterError(pc.dim('(add --help for usage)'))
+    .configureOutput({
+      outputError: (s, write) => {
+        write(pc.red(s));
+      },
+    })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 clean / as expected, 1 splats found or a limit reached, 2 usage or scenario error.\n' +
+        'Start with: dmabuf-lab list, then dmabuf-lab run <name> --trace run.trace.json',
+    );
+
+  program
+    .command('run')
+    .description(
+      'run a built-in scenario by name, or a scenario file (.ts, .mts, .js, .mjs), and print its summary',
+    )
+    .argument(
+      '<scenario>',
+      'built-in scenario name (see `dmabuf-lab list`) or path of a scenario file',
+    )
+    .option('--seed <n>', "seed of the scheduler's choices", integer(0), 1)
+    .option('--trace <file>', 'write a Chrome Trace Event JSON file (opens in Perfetto UI)')
+    .option('--json', 'print the summary as JSON')
+    .option(
+      '--timeout <seconds>',
+      'wall-clock limit: stop a run whose thread never yields',
+      seconds,
+      DEFAULT_TIMEOUT_S,
+    )
+    .option('--max-steps <n>', 'scheduling-step limit (default 5,000,000)', integer(1))
+    .option('--max-time-ms <n>', 'virtual-time limit in ms (default 3,600,000)', integer(1))
+    .option('--stacks', 'capture TypeScript source locations of lock acquisitions (slower)')
+    .option('--save-schedule <file>', "save the run's decisions for `dmabuf-lab replay`")
+    .option(
+      '--report <file>',
+      'write a self-contained HTML report (summary, splats, timeline, schedule)',
+    )
+    .action(async (scenario, o) => {
+      // Commands load on demand: the run itself happens in a worker, so the
+      // main thread of `run` never loads the model.
+      const { runCommand } = await import('./run-command.ts');
+      setCode(await runCommand(scenario, o));
+    });
+
+  program
+    .command('replay')
+    .description('re-run a schedule saved with `run --save-schedule`, decision by decision')
+    .argument('<schedule>', 'schedule JSON file')
+    .option('--trace <file>', 'write a Chrome Trace Event JSON file (opens in Perfetto UI)')
+    .option('--json', 'print the summary as JSON')
+    .option('--timeout <seconds>', 'wall-clock limit', seconds, DEFAULT_TIMEOUT_S)
+    .option('--max-steps <n>', 'scheduling-step limit (default: as recorded)', integer(1))
+    .option('--max-time-ms <n>', 'virtual-time limit in ms (default: as recorded)', integer(1))
+    .option('--stacks', 'capture TypeScript source locations of lock acquisitions')
+    .option('--report <file>', 'write a self-contained HTML report')
+    .action(async (file, o) => {
+      const { replayCommand } = await import('./run-command.ts');
+      setCode(await replayCommand(file, o));
+    });
+
+  program
+    .command('check')
+    .description(
+      'run every built-in scenario and compare each verdict with the expected one (the main job)',
+    )
+    .option('--json', 'print the results as JSON')
+    .option(
+      '--seeds <n>',
+      'seeds to try for scenarios expected to fail on some seeds',
+      integer(1),
+      DEFAULT_CHECK_SEEDS,
+    )
+    .option('--trace-dir <dir>', `where to write the trace of the flagship scenario`, 'out')
+    .option('--timeout <seconds>', 'wall-clock limit per run', seconds, DEFAULT_TIMEOUT_S)
+    .action(async (o) => {
+      const { checkCommand } = await import('./check-command.ts');
+      setCode(await checkCommand(o));
+    });
+
+  program
+    .command('list')
+    .description('list the built-in scenarios with their expected verdicts')
+    .option('--json', 'print as JSON')
+    .action(async (o) => {
+      const { listCommand } = await import('./info-commands.ts');
+      setCode(await listCommand(o));
+    });
+
+  program
+    .command('explain')
+    .description('explain a rule id shown in a splat, e.g. `dmabuf-lab explain sched.deadlock`')
+    .argument('<rule-id>', 'rule id (printed in brackets in front of each splat)')
+    .option('--json', 'print as JSON')
+    .action(async (id, o) => {
+      const { explainCommand } = await import('./info-commands.ts');
+      setCode(explainCommand(id, o));
+    });
+
+  return program;
+}
+
+/** Parse `argv` and run; resolves to the exit code. Never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = Exit.OK;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; everything else commander reports (including
+      // help shown because no command was given) is a usage error.
+      return e.exitCode === 0 ? Exit.OK : Exit.ERROR;
+    }
+    printError(
+      `internal error: ${e instanceof Error ? e.message : String(e)}. This is a bug in dmabuf-lab; please report it with the command line you ran.`,
+    );
+    return Exit.ERROR;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,160 @@
+/**
+ * Files a run writes: the Chrome trace (and the HTML report next to it when
+ * asked) and the saved schedule that `dmabuf-lab replay` reads.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Decision, KernelEvent, KernelLimits } from '../kernel/index.ts';
+import { chromeTraceJson, toChromeTrace, toHtmlReport } from '../trace/index.ts';
+import type { ChromeTrace } from '../trace/index.ts';
+import { formatCount, formatNs } from './format.ts';
+import { problemOf } from './summary.ts';
+import type { RunOutcome } from './supervisor.ts';
+
+function ensureDir(file: string): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+}
+
+/** The run's trace: whatever events it produced, even if it was stopped. */
+function traceOf(o: RunOutcome, replay: string): ChromeTrace {
+  const events: KernelEvent[] = [...(o.events ?? [])];
+  if (o.status === 'timeout') {
+    // Mark where the watchdog found the run, on the track of the thread that was running.
+    const last = events[events.length - 1];
+    const mark = {
+      type: 'watchdog',
+      tNs: last?.tNs ?? 0,
+      step: o.progress.steps,
+      tid: o.progress.tid,
+      thread: o.progress.thread ?? '',
+      stopped: `after ${o.timeoutMs / 1000} s of wall-clock time`,
+    };
+    events.push(mark as unknown as KernelEvent);
+  }
+  const trace = toChromeTrace(events, {
+    title: `dmabuf-lab ${o.info?.name ?? o.request.scenario} (seed ${o.request.seed})`,
+    splats: o.splats,
+    metadata: {
+      scenario: o.info?.name ?? o.request.scenario,
+      seed: o.request.seed,
+      status: o.status,
+      end: o.result?.end ?? null,
+      replay,
+    },
+  });
+  return trace;
+}
+
+/** Write the run's trace to `file` (whatever events the run produced, even if it was stopped). */
+export function writeTrace(file: string, o: RunOutcome, replay: string): void {
+  ensureDir(file);
+  writeFileSync(file, chromeTraceJson(traceOf(o, replay)));
+}
+
+/** Write the self-contained HTML report of the run to `file`. */
+export function writeReport(file: string, o: RunOutcome, replay: string): void {
+  const r = o.result;
+  const l = o.limits ?? r?.limits;
+  const summary: [string, string][] = [
+    [
+      'scenario',
+      `${o.info?.name ?? o.request.scenario}${o.info?.description ? ` - ${o.info.description}` : ''}`,
+    ],
+    ['seed', String(o.request.seed)],
+    [
+      'limits',
+      l
+        ? `max steps ${formatCount(l.maxSteps)}, max virtual time ${formatNs(l.maxVirtualTimeNs)}, wall-clock timeout ${o.timeoutMs / 1000} s`
+        : '-',
+    ],
+    ['checkers', `lockdep ${o.lockdep ? 'on' : 'off'}`],
+    [
+      'result',
+      r
+        ? `${r.end} after ${formatCount(r.steps)} steps, virtual time ${formatNs(r.timeNs)}`
+        : `${o.status} in ${o.progress.phase} at step ${formatCount(o.progress.steps)}`,
+    ],
+  ];
+  if (o.info && o.verdict)
+    summary.push([
+      'expected',
+      `${o.info.expected}: ${o.verdict.matches ? 'matches' : o.verdict.reason}`,
+    ]);
+  const problem = problemOf(o);
+  if (problem) summary.push(['problem', problem]);
+  for (const n of o.notes) summary.push(['note', n]);
+  const html = toHtmlReport({
+    title: `dmabuf-lab ${o.info?.name ?? o.request.scenario} (seed ${o.request.seed})`,
+    summary,
+    splats: o.splats,
+    trace: o.events ? traceOf(o, replay) : null,
+    decisions: r?.decisions ?? [],
+    replay,
+  });
+  ensureDir(file);
+  writeFileSync(file, html);
+}
+
+/** What `--save-schedule` writes and `replay` reads. */
+export interface ScheduleFile {
+  readonly format: 'dmabuf-lab-schedule';
+  readonly version: 1;
+  /** Built-in name or absolute path of the scenario file. */
+  readonly scenario: string;
+  readonly seed: number;
+  readonly limits?: Partial<KernelLimits>;
+  readonly decisions: readonly Decision[];
+}
+
+/** Write a schedule file (one decision per line). */
+export function saveSchedule(file: string, s: Omit<ScheduleFile, 'format' | 'version'>): void {
+  ensureDir(file);
+  const { decisions, ...head } = {
+    format: 'dmabuf-lab-schedule',
+    version: 1,
+    ...s,
+  } satisfies ScheduleFile;
+  // One decision per line: readable, and diffs of two schedules line up.
+  const lines = decisions.map((d) => `  ${JSON.stringify({ kind: d.kind, label: d.label })}`);
+  const top = JSON.stringify(head, null, 1).slice(0, -2);
+  writeFileSync(file, `${top},\n "decisions": [\n${lines.join(',\n')}\n ]\n}\n`);
+}
+
+function isDecision(d: unknown): boolean {
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof (d as Decision).kind === 'string' &&
+    typeof (d as Decision).label === 'string'
+  );
+}
+
+/** Read a schedule file; throws an Error whose message says what is wrong with it. */
+export function loadSchedule(file: string): ScheduleFile {
+  if (!existsSync(file))
+    throw new Error(
+      `The schedule file ${file} does not exist. Write one with \`dmabuf-lab run <scenario> --save-schedule FILE\`.`,
+    );
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`The schedule file ${file} is not valid JSON (${(e as Error).message}).`, {
+      cause: e,
+    });
+  }
+  const s = v as Partial<ScheduleFile>;
+  const ok =
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.scenario === 'string' &&
+    typeof s.seed === 'number' &&
+    Array.isArray(s.decisions) &&
+    (s.decisions as unknown[]).every(isDecision);
+  if (!ok) {
+    throw new Error(
+      `The schedule file ${file} is not a dmabuf-lab schedule: it needs { scenario, seed, decisions: [{ kind, label }, ...] } as written by \`dmabuf-lab run --save-schedule\`.`,
+    );
+  }
+  return s as ScheduleFile;
+}

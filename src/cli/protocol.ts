@@ -1,0 +1,75 @@
+/**
+ * Messages between the CLI (main thread) and the worker that runs scenarios.
+ * The worker exists so that a scenario thread stuck in a synchronous loop can
+ * be stopped from outside: the main thread keeps a wall-clock watchdog and
+ * reads, from shared memory, which thread was running when it fired.
+ */
+import type { Decision, KernelEvent, KernelLimits, RunEnd, Splat } from '../kernel/index.ts';
+import type { Expectation, Verdict } from '../explore/index.ts';
+
+/** One run asked of the worker. */
+export interface RunRequest {
+  readonly id: number;
+  /** Built-in name or absolute path. */
+  readonly scenario: string;
+  readonly seed: number;
+  /** Replay these decisions instead of drawing from the seed. */
+  readonly decisions?: readonly Decision[];
+  /** Stream the events back (for a trace). */
+  readonly trace: boolean;
+  readonly stacks: boolean;
+  readonly limits: Partial<KernelLimits>;
+}
+
+/** A scenario as the main thread sees it (no functions cross threads). */
+export interface ScenarioInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly expect: Expectation;
+  /** The expectation in words (`describeExpectation`). */
+  readonly expected: string;
+  /** What to pass to `dmabuf-lab run` to get it again. */
+  readonly ref: string;
+  readonly builtin: boolean;
+}
+
+/** A `RunResult` in transferable form. */
+export interface RunSummaryData {
+  readonly end: RunEnd;
+  readonly splats: readonly Splat[];
+  readonly failure: {
+    readonly kind: string;
+    readonly message: string;
+    readonly thread: string | null;
+  } | null;
+  readonly timeNs: number;
+  readonly steps: number;
+  readonly seed: number;
+  readonly limits: KernelLimits;
+  readonly decisions: readonly Decision[];
+  readonly exits: Readonly<Record<string, number>>;
+  /** Decisions of a replayed schedule that the run did not use. */
+  readonly unusedDecisions: number;
+}
+
+/** What the worker sends back while a request runs (in this order: phase, loaded, then threads / splats / events, then done or error). */
+export type WorkerMessage =
+  | { type: 'phase'; id: number; phase: 'load' | 'setup' | 'run' }
+  | { type: 'loaded'; id: number; info: ScenarioInfo; limits: KernelLimits; lockdep: boolean }
+  | { type: 'thread'; id: number; tid: number; name: string }
+  | { type: 'splat'; id: number; splat: Splat }
+  | { type: 'event'; id: number; event: KernelEvent }
+  | { type: 'done'; id: number; result: RunSummaryData; notes: string[]; verdict: Verdict }
+  | { type: 'error'; id: number; kind: string; message: string };
+
+/**
+ * Shared-memory slots the worker writes at every thread switch, read by the
+ * watchdog and the progress line: running thread id, steps, virtual time.
+ */
+export const SAB_BYTES = 24;
+/** Int32Array index: kernel id of the running thread (0 for none). */
+export const SLOT_TID = 0;
+/** Float64Array index: scheduling steps so far. */
+export const SLOT_STEPS = 1;
+/** Float64Array index: virtual time in ns. */
+export const SLOT_TIME_NS = 2;

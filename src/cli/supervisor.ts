@@ -1,0 +1,256 @@
+/**
+ * Main-thread side of a run: a worker runs the scenario while the main thread
+ * keeps the wall-clock watchdog (`--timeout`) and the progress line. The
+ * worker streams splats, thread names and events as they happen and writes
+ * the running thread, steps and virtual time into shared memory at every
+ * switch, so a run stopped from outside still has a summary, a partial
+ * trace and the name of the thread that was running.
+ */
+import { Worker } from 'node:worker_threads';
+import type { KernelEvent, KernelLimits, Splat } from '../kernel/index.ts';
+import type { Verdict } from '../explore/index.ts';
+import { SAB_BYTES, SLOT_STEPS, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
+import type { RunRequest, RunSummaryData, ScenarioInfo, WorkerMessage } from './protocol.ts';
+
+/** Where a run was when last seen. */
+export interface RunProgress {
+  phase: 'start' | 'load' | 'setup' | 'run';
+  steps: number;
+  timeNs: number;
+  /** Thread running at the last switch (null between threads). */
+  thread: string | null;
+  /** Its kernel thread id (0 for none). */
+  tid: number;
+}
+
+/** How a run ended, from the main thread's point of view. */
+export type RunStatus = 'done' | 'scenario-error' | 'timeout' | 'crashed';
+
+/** Everything the CLI knows about one run, complete or not. */
+export interface RunOutcome {
+  readonly request: RunRequest;
+  readonly status: RunStatus;
+  readonly info: ScenarioInfo | null;
+  readonly limits: KernelLimits | null;
+  readonly lockdep: boolean;
+  readonly result: RunSummaryData | null;
+  readonly notes: readonly string[];
+  readonly verdict: Verdict | null;
+  /** The result's splats, or those streamed before the run was stopped. */
+  readonly splats: readonly Splat[];
+  readonly events: readonly KernelEvent[] | null;
+  readonly error: { readonly kind: string; readonly message: string } | null;
+  readonly progress: RunProgress;
+  /** For a timeout: true when no scheduling step happened in the last second (a loop with no kernel operation). */
+  readonly stuck: boolean;
+  /** Wall-clock ms of setup and run (of loading too, when the run stopped there). */
+  readonly wallMs: number;
+  readonly timeoutMs: number;
+}
+
+/** Receives progress snapshots while a run goes on. */
+export interface ProgressSink {
+  update(p: RunProgress, elapsedMs: number, scenario: string): void;
+  done(): void;
+}
+
+/** Options of a `RunWorker`. */
+export interface RunWorkerOptions {
+  /** Wall-clock limit per run in ms. */
+  timeoutMs: number;
+  progress?: ProgressSink | null;
+  /** Send the scenario's own console output to stderr (keeps `--json` stdout clean). */
+  stdoutToStderr?: boolean;
+}
+
+const POLL_MS = 250;
+const STUCK_MS = 1000;
+/**
+ * Loading a scenario (starting the worker, compiling TypeScript on a cold
+ * cache, importing the model) is not part of the run: it gets at least this
+ * long, so a short --timeout on a busy machine does not stop a healthy load.
+ */
+const LOAD_ALLOWANCE_MS = 60_000;
+
+/** Runs scenarios one after another in a worker thread, restarting it after a timeout. */
+export class RunWorker {
+  private worker: Worker | null = null;
+  private readonly sab = new SharedArrayBuffer(SAB_BYTES);
+  private nextId = 1;
+  private onMessage: ((m: WorkerMessage) => void) | null = null;
+  private onDeath: ((why: string) => void) | null = null;
+
+  constructor(private readonly opts: RunWorkerOptions) {}
+
+  private spawn(): Worker {
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    const entry = new URL(`./worker${ext}`, import.meta.url).href;
+    let tsx = '';
+    try {
+      tsx = import.meta.resolve('tsx/esm/api');
+    } catch {
+      // Without tsx (a compiled install), JavaScript scenarios still work.
+    }
+    // An eval worker registers tsx before importing the entry, so TypeScript
+    // (the CLI's own sources and users' scenario files) loads inside it.
+    const code =
+      `(async () => { try { if (${JSON.stringify(tsx)}) (await import(${JSON.stringify(tsx)})).register(); } catch {} ` +
+      `await import(${JSON.stringify(entry)}); })().catch((e) => { ` +
+      `require('node:worker_threads').parentPort.postMessage({ type: 'error', id: -1, kind: 'internal', message: String(e && e.stack || e) }); });`;
+    const w = new Worker(code, {
+      eval: true,
+      workerData: { sab: this.sab },
+      stdout: this.opts.stdoutToStderr ?? false,
+    });
+    if (this.opts.stdoutToStderr) w.stdout.pipe(process.stderr);
+    w.on('message', (m: WorkerMessage) => this.onMessage?.(m));
+    w.on('error', (e) => this.onDeath?.(e instanceof Error ? (e.stack ?? e.message) : String(e)));
+    w.on('exit', (code) => {
+      if (this.worker === w) this.worker = null;
+      this.onDeath?.(`the worker exited with code ${code}`);
+    });
+    w.unref();
+    return w;
+  }
+
+  /** Run one request; never rejects. */
+  run(req: Omit<RunRequest, 'id'>): Promise<RunOutcome> {
+    const request: RunRequest = { ...req, id: this.nextId++ };
+    const worker = (this.worker ??= this.spawn());
+    const tidSlot = new Int32Array(this.sab);
+    const numbers = new Float64Array(this.sab);
+    const names = new Map<number, string>();
+    const splats: Splat[] = [];
+    const events: KernelEvent[] | null = req.trace ? [] : null;
+    const progress: RunProgress = { phase: 'start', steps: 0, timeNs: 0, thread: null, tid: 0 };
+    let info: ScenarioInfo | null = null;
+    let limits: KernelLimits | null = null;
+    let lockdep = false;
+    const started = performance.now();
+    let lastStepsAt = started;
+    let lastSteps = -1;
+
+    const sample = (): void => {
+      const steps = numbers[SLOT_STEPS]!;
+      if (steps !== lastSteps) {
+        lastSteps = steps;
+        lastStepsAt = performance.now();
+      }
+      progress.steps = steps;
+      progress.timeNs = numbers[SLOT_TIME_NS]!;
+      const tid = Atomics.load(tidSlot, SLOT_TID);
+      progress.tid = tid;
+      progress.thread = tid === 0 ? null : (names.get(tid) ?? `thread #${tid}`);
+    };
+
+    return new Promise<RunOutcome>((resolve) => {
+      let watchdog: NodeJS.Timeout | undefined;
+      let armedAt = started;
+      let settled = false;
+      const finish = (status: RunStatus, extra: Partial<RunOutcome>): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        clearTimeout(watchdog);
+        this.onMessage = null;
+        this.onDeath = null;
+        this.opts.progress?.done();
+        resolve({
+          request,
+          status,
+          info,
+          limits,
+          lockdep,
+          result: null,
+          notes: [],
+          verdict: null,
+          splats,
+          events,
+          error: null,
+          progress,
+          stuck: false,
+          wallMs: performance.now() - armedAt,
+          timeoutMs: this.opts.timeoutMs,
+          ...extra,
+        });
+      };
+      const poll = setInterval(() => {
+        sample();
+        this.opts.progress?.update(
+          progress,
+          performance.now() - started,
+          info?.name ?? req.scenario,
+        );
+      }, POLL_MS);
+      const arm = (ms: number): void => {
+        clearTimeout(watchdog);
+        armedAt = performance.now();
+        watchdog = setTimeout(() => {
+          sample();
+          const stuck =
+            progress.phase !== 'run' ||
+            performance.now() - lastStepsAt >= Math.min(STUCK_MS, this.opts.timeoutMs / 2);
+          this.worker = null;
+          void worker.terminate();
+          finish('timeout', { stuck });
+        }, ms);
+      };
+      arm(Math.max(this.opts.timeoutMs, LOAD_ALLOWANCE_MS));
+
+      this.onMessage = (m) => {
+        if (m.id !== request.id && m.id !== -1) return;
+        switch (m.type) {
+          case 'phase':
+            progress.phase = m.phase;
+            // The --timeout clock covers setup and the run.
+            if (m.phase === 'setup') arm(this.opts.timeoutMs);
+            break;
+          case 'loaded':
+            info = m.info;
+            limits = m.limits;
+            lockdep = m.lockdep;
+            break;
+          case 'thread':
+            names.set(m.tid, m.name);
+            break;
+          case 'splat':
+            splats.push(m.splat);
+            break;
+          case 'event':
+            events?.push(m.event);
+            break;
+          case 'done':
+            sample();
+            progress.steps = m.result.steps;
+            progress.timeNs = m.result.timeNs;
+            finish('done', {
+              result: m.result,
+              notes: m.notes,
+              verdict: m.verdict,
+              splats: m.result.splats,
+            });
+            break;
+          case 'error':
+            finish(m.kind === 'internal' ? 'crashed' : 'scenario-error', {
+              error: { kind: m.kind, message: m.message },
+            });
+            break;
+        }
+      };
+      this.onDeath = (why) => {
+        sample();
+        this.worker = null;
+        finish('crashed', { error: { kind: 'crashed', message: why } });
+      };
+      worker.postMessage(request);
+    });
+  }
+
+  /** Stop the worker. */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    this.onDeath = null;
+    if (w) await w.terminate();
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * Finding and loading scenarios: built-in ones by name (the `scenarios/`
+ * registry) and users' files by path (TypeScript or JavaScript, loaded
+ * directly: tsx is registered by `bin/dmabuf-lab.js`, and vitest / `npx tsx`
+ * load TypeScript themselves). Every failure is a `ScenarioError` whose
+ * message says what to fix.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { builtinScenarioFiles } from '../../scenarios/index.ts';
+import type { Expectation, Scenario } from './scenario.ts';
+
+/** Why a scenario could not be used. */
+export type ScenarioErrorKind = 'not-found' | 'load' | 'no-export' | 'invalid' | 'setup';
+
+/**
+ * A scenario that cannot be run: unknown name, missing file, a file that does
+ * not load or exports no scenario, or a `setup` that throws. The message is a
+ * paragraph saying what happened and what to do.
+ */
+export class ScenarioError extends Error {
+  constructor(
+    readonly kind: ScenarioErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+
+  /** `setup` of `name` threw `e`. */
+  static fromSetup(name: string, e: unknown): ScenarioError {
+    if (e instanceof ScenarioError) return e;
+    return new ScenarioError(
+      'setup',
+      `The setup of scenario "${name}" threw: ${firstLines(errorText(e), 6)}${whereThrown(e)}\n` +
+        'setup runs before the simulation starts: it creates objects and spawns threads with ' +
+        '`k.kthreadRun(name, async () => { ... })`. Kernel operations (locks, waits, sleeps) belong inside those threads.',
+    );
+  }
+}
+
+/** Extensions a scenario file may have. */
+export const SCENARIO_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
+
+/** True when `ref` names a file rather than a built-in scenario. */
+export function isScenarioPath(ref: string): boolean {
+  return (
+    ref.includes('/') || ref.includes('\\') || SCENARIO_EXTENSIONS.includes(extname(ref) as '.ts')
+  );
+}
+
+/** A loaded scenario and where it came from (a built-in name or an absolute file path). */
+export interface LoadedScenario {
+  readonly scenario: Scenario;
+  /** What to pass to `loadScenario` (and `dmabuf-lab run`) to get it again. */
+  readonly ref: string;
+  readonly builtin: boolean;
+}
+
+/**
+ * Load a scenario by built-in name (`mutex-abba`) or file path
+ * (`./my-scenario.ts`, relative to the working directory).
+ */
+export async function loadScenario(nameOrPath: string): Promise<LoadedScenario> {
+  if (isScenarioPath(nameOrPath)) {
+    const file = resolve(nameOrPath);
+    return { scenario: await loadScenarioFile(file), ref: file, builtin: false };
+  }
+  const files = builtinScenarioFiles();
+  const direct = files.find((f) => f.name === nameOrPath);
+  if (direct) {
+    const scenario = await importScenario(
+      direct.url,
+      `built-in scenario file scenarios/${direct.name}`,
+    );
+    return { scenario, ref: nameOrPath, builtin: true };
+  }
+  // Not named after its file: look through every built-in scenario.
+  for (const b of await listBuiltinScenarios()) {
+    if ('scenario' in b && b.scenario.name === nameOrPath)
+      return { scenario: b.scenario, ref: nameOrPath, builtin: true };
+  }
+  const names = files.map((f) => f.name);
+  const close = names.filter((n) => n.includes(nameOrPath) || nameOrPath.includes(n));
+  throw new ScenarioError(
+    'not-found',
+    `There is no built-in scenario named "${nameOrPath}".` +
+      (close.length ? ` Did you mean ${close.map((n) => `"${n}"`).join(' or ')}?` : '') +
+      ' Run `dmabuf-lab list` to see the built-in scenarios, or give the path of a scenario file ' +
+      `(ending in ${SCENARIO_EXTENSIONS.join(', ')}; use ./name.ts for a file in the current directory).`,
+  );
+}
+
+/** Load the scenario exported by the file at `file` (absolute path). */
+export async function loadScenarioFile(file: string): Promise<Scenario> {
+  if (!existsSync(file)) {
+    throw new ScenarioError(
+      'not-found',
+      `The scenario file ${file} does not exist. Check the path (relative paths are taken from the current directory), ` +
+        'or run `dmabuf-lab list` for the built-in scenarios.',
+    );
+  }
+  if (statSync(file).isDirectory()) {
+    throw new ScenarioError(
+      'not-found',
+      `${file} is a directory; give the path of a scenario file inside it.`,
+    );
+  }
+  if (!SCENARIO_EXTENSIONS.includes(extname(file) as '.ts')) {
+    throw new ScenarioError(
+      'load',
+      `${file} is not a scenario file: a scenario is a TypeScript or JavaScript module (${SCENARIO_EXTENSIONS.join(', ')}) ` +
+        'with `export default defineScenario({ ... })`.',
+    );
+  }
+  return importScenario(pathToFileURL(file).href, `scenario file ${file}`);
+}
+
+/** Every built-in scenario, or the error that kept it from loading; sorted by file name. */
+export async function listBuiltinScenarios(): Promise<
+  ({ file: string; scenario: Scenario } | { file: string; error: ScenarioError })[]
+> {
+  const out: ({ file: string; scenario: Scenario } | { file: string; error: ScenarioError })[] = [];
+  for (const f of builtinScenarioFiles()) {
+    try {
+      out.push({
+        file: f.name,
+        scenario: await importScenario(f.url, `built-in scenario file scenarios/${f.name}`),
+      });
+    } catch (e) {
+      out.push({
+        file: f.name,
+        error: e instanceof ScenarioError ? e : new ScenarioError('load', errorText(e)),
+      });
+    }
+  }
+  return out;
+}
+
+async function importScenario(url: string, what: string): Promise<Scenario> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    throw new ScenarioError(
+      'load',
+      `The ${what} does not load: ${firstLines(errorText(e), 8)}\n` +
+        'Fix the error above (a syntax error, or an import that does not resolve: import the library with a relative path ' +
+        'to its src/index.ts or the package name, with the .ts extension for TypeScript files).',
+    );
+  }
+  let candidate = mod.default ?? mod.scenario ?? soleScenarioExport(mod);
+  // A CommonJS module's exports arrive as the default export: unwrap `exports.default`.
+  if (
+    !looksLikeScenario(candidate) &&
+    looksLikeScenario((candidate as { default?: unknown } | undefined)?.default)
+  ) {
+    candidate = (candidate as { default: unknown }).default;
+  }
+  if (candidate === undefined) {
+    const names = Object.keys(mod);
+    throw new ScenarioError(
+      'no-export',
+      `The ${what} exports no scenario${names.length ? ` (it exports ${names.join(', ')})` : ''}. ` +
+        'Add `export default defineScenario({ name, description, expect, setup(k, ctx) { ... } })` ' +
+        '(defineScenario comes from src/explore/index.ts).',
+    );
+  }
+  return validateScenario(candidate, what);
+}
+
+function soleScenarioExport(mod: Record<string, unknown>): unknown {
+  const found = Object.values(mod).filter(looksLikeScenario);
+  return found.length === 1 ? found[0] : undefined;
+}
+
+function looksLikeScenario(v: unknown): boolean {
+  return (
+    typeof v === 'object' && v !== null && typeof (v as { setup?: unknown }).setup === 'function'
+  );
+}
+
+/** Check the shape at run time (users' JavaScript files have no type checker); fill optional fields. */
+function validateScenario(v: unknown, what: string): Scenario {
+  const fix =
+    'A scenario is `{ name: string, description: string, expect: { verdict: "clean" } | { verdict: "splat", rules: [...] }, setup(k, ctx) }`.';
+  if (typeof v !== 'object' || v === null) {
+    throw new ScenarioError(
+      'invalid',
+      `The ${what} exports ${typeof v} as its scenario, not an object. ${fix}`,
+    );
+  }
+  const s = v as Partial<Scenario>;
+  if (typeof s.setup !== 'function')
+    throw new ScenarioError('invalid', `The scenario in ${what} has no setup function. ${fix}`);
+  if (typeof s.name !== 'string' || s.name === '')
+    throw new ScenarioError('invalid', `The scenario in ${what} has no name. ${fix}`);
+  const expect: Expectation = s.expect ?? { verdict: 'clean' };
+  const validExpect =
+    expect.verdict === 'clean' ||
+    (expect.verdict === 'splat' &&
+      Array.isArray(expect.rules) &&
+      expect.rules.every((r) => typeof r === 'string'));
+  if (!validExpect)
+    throw new ScenarioError(
+      'invalid',
+      `The scenario "${s.name}" in ${what} has an invalid expect field. ${fix}`,
+    );
+  if (s.description !== undefined && s.expect !== undefined) return s as Scenario;
+  return { ...(s as Scenario), description: s.description ?? '', expect };
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+/** The first stack frame of `e` as " (at file:line:col)", or nothing. */
+function whereThrown(e: unknown): string {
+  const stack = e instanceof Error ? (e.stack ?? '') : '';
+  const frame = stack
+    .split('\n')
+    .find((l) => /^\s+at /.test(l) && !l.includes('node:') && !l.includes('node_modules'));
+  if (!frame) return '';
+  const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(frame);
+  return m ? ` (at ${m[1]!.replace(/^file:\/\//, '')})` : '';
+}
+
+function firstLines(text: string, n: number): string {
+  const lines = text.trim().split('\n');
+  return lines.length <= n ? lines.join('\n') : `${lines.slice(0, n).join('\n')}\n...`;
+}
