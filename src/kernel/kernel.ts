@@ -1,12 +1,27 @@
 import { injectLabel, optionLabel, PrngChooser, ScheduleDivergence } from './chooser.ts';
-import type { ChoiceKind, ChoiceOption, Chooser, Decision, FaultRates, Schedule } from './chooser.ts';
+import type {
+  ChoiceKind,
+  ChoiceOption,
+  Chooser,
+  FaultRates,
+  Schedule,
+} from './chooser.ts';
 import { EventStream } from './events.ts';
 import type { KernelEvent, KernelEventMap, KernelEventType } from './events.ts';
 import { hostMacrotask } from './host.ts';
 import { acquireSite, callerSite } from './lockdep-map.ts';
 import type { HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
 import type { Splat, SplatInput } from './splat.ts';
+import { RecordedSchedule } from './schedule-record.ts';
 import { TimerHeap } from './timer-heap.ts';
+import {
+  atomicState,
+  deadlockSplat,
+  describeHeld,
+  limitSplat,
+  schedulingWhileAtomicSplat,
+  unlockImbalanceSplat,
+} from './kernel-reports.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import { Thread } from './thread.ts';
 import type { Blocker, ContextKind, ThreadFn, WakeReason } from './thread.ts';
@@ -82,37 +97,6 @@ export class ThreadKilled extends Error {
 const HOST_YIELD_STEPS = 4096;
 
 const RESOLVED = Promise.resolve();
-
-const KINDS: readonly ChoiceKind[] = ['thread', 'timer', 'alloc', 'ww-slowpath', 'device', 'reclaim', 'data'];
-const KIND_INDEX = new Map(KINDS.map((k, i) => [k, i]));
-
-/**
- * The decisions of a run, kept as two flat arrays (kind index, label) so that
- * recording costs no allocation per step; `decisions` builds the objects on
- * first use.
- */
-class RecordedSchedule implements Schedule {
-  readonly kinds: number[] = [];
-  readonly labels: string[] = [];
-  private built: Decision[] | null = null;
-
-  constructor(readonly seed: number) {}
-
-  push(kind: ChoiceKind, label: string): void {
-    this.kinds.push(KIND_INDEX.get(kind)!);
-    this.labels.push(label);
-    this.built = null;
-  }
-
-  get decisions(): readonly Decision[] {
-    this.built ??= this.labels.map((label, i) => ({ kind: KINDS[this.kinds[i]!]!, label }));
-    return this.built;
-  }
-
-  toJSON(): Schedule {
-    return { seed: this.seed, decisions: this.decisions };
-  }
-}
 
 /**
  * The simulated kernel: threads and contexts, the scheduler and its chooser,
@@ -243,7 +227,15 @@ export class Kernel {
   private spawn(name: string, fn: ThreadFn, context: ContextKind, daemon: boolean): Thread {
     if (this.phase === 'ended') throw new Error(`cannot spawn "${name}": the run has ended`);
     const parent = this.currentOrNull;
-    const t = new Thread(this, this.threads.length + 1, this.uniqueName(name), context, fn, daemon, parent);
+    const t = new Thread(
+      this,
+      this.threads.length + 1,
+      this.uniqueName(name),
+      context,
+      fn,
+      daemon,
+      parent,
+    );
     if (context !== 'process') t.preemptCount = context === 'hardirq' ? 0x10000 : 0x100;
     this.threads.push(t);
     // The body starts from a microtask, after the hand-off window closes,
@@ -367,7 +359,11 @@ export class Kernel {
     this.wake(t);
     while (t.state !== 'exited') {
       t.exitWaiters.push(self);
-      await this.block(self, { describe: () => `exit of ${t.name}`, owners: () => [t] }, 'kthread_stop');
+      await this.block(
+        self,
+        { describe: () => `exit of ${t.name}`, owners: () => [t] },
+        'kthread_stop',
+      );
     }
     return t.exitCode ?? 0;
   }
@@ -417,10 +413,14 @@ export class Kernel {
     const seq = ++t.waitSeq;
     const timeoutNs = opts?.timeoutNs ?? Number.POSITIVE_INFINITY;
     if (timeoutNs !== Number.POSITIVE_INFINITY) {
-      t.timeout = this.addTimer(this.nowNsValue + Math.max(0, timeoutNs), `timeout:${t.name}`, () => {
-        t.timeout = null;
-        if (t.state === 'blocked' && t.waitSeq === seq) this.wakeWith(t, 'timeout');
-      });
+      t.timeout = this.addTimer(
+        this.nowNsValue + Math.max(0, timeoutNs),
+        `timeout:${t.name}`,
+        () => {
+          t.timeout = null;
+          if (t.state === 'blocked' && t.waitSeq === seq) this.wakeWith(t, 'timeout');
+        },
+      );
     }
     if (this.events.active) this.emit('block', { thread: t.name, op, on: blocker.describe() });
     return this.park(t, op);
@@ -564,7 +564,14 @@ export class Kernel {
    * scheduler: it may wake threads or start contexts, nothing more.
    */
   addTimer(expiresNs: number, label: string, fire: () => void): TimerEntry {
-    const e: TimerEntry = { expiresNs, seq: this.timerSeq++, label, fire, cancelled: false, index: -1 };
+    const e: TimerEntry = {
+      expiresNs,
+      seq: this.timerSeq++,
+      label,
+      fire,
+      cancelled: false,
+      index: -1,
+    };
     this.timers.push(e);
     return e;
   }
@@ -595,11 +602,13 @@ export class Kernel {
       return false;
     }
     if (first.expiresNs > this.nowNsValue) {
-      if (this.events.active) this.emit('time-advance', { fromNs: this.nowNsValue, toNs: first.expiresNs });
+      if (this.events.active)
+        this.emit('time-advance', { fromNs: this.nowNsValue, toNs: first.expiresNs });
       this.nowNsValue = first.expiresNs;
     }
     const due: TimerEntry[] = [];
-    while (this.timers.peek() && this.timers.peek()!.expiresNs <= this.nowNsValue) due.push(this.timers.pop()!);
+    while (this.timers.peek() && this.timers.peek()!.expiresNs <= this.nowNsValue)
+      due.push(this.timers.pop()!);
     while (due.length > 0) {
       const e = due.length === 1 ? due[0]! : this.choose('timer', due);
       due.splice(due.indexOf(e), 1);
@@ -621,7 +630,10 @@ export class Kernel {
    * reached, or the run fails. Never rejects: failures are in the result.
    */
   run(): Promise<RunResult> {
-    if (this.phase !== 'setup') throw new Error('Kernel.run() can be called once per kernel; create a new Kernel for another run');
+    if (this.phase !== 'setup')
+      throw new Error(
+        'Kernel.run() can be called once per kernel; create a new Kernel for another run',
+      );
     this.phase = 'running';
     return new Promise<RunResult>((resolve) => {
       this.finish = resolve;
@@ -675,7 +687,14 @@ export class Kernel {
     this.phase = 'ended';
     this.running = null;
     if (this.events.active) {
-      this.events.emit({ type: 'run-end', tNs: this.nowNsValue, step: this.stepCount, tid: 0, steps: this.stepCount, reason });
+      this.events.emit({
+        type: 'run-end',
+        tNs: this.nowNsValue,
+        step: this.stepCount,
+        tid: 0,
+        steps: this.stepCount,
+        reason,
+      });
     }
     const result: RunResult = {
       end: reason,
@@ -704,45 +723,11 @@ export class Kernel {
   }
 
   private reportDeadlock(): void {
-    const blocked = this.threads.filter((t) => t.state === 'blocked' && !t.daemon);
-    const heldBy = (t: Thread): HeldLock[] => t.held.filter((h) => h.map !== t.blocker?.lockMap);
-    const lines = blocked.map((t) => {
-      const held = heldBy(t);
-      const owners = t.blocker?.owners() ?? [];
-      const by = owners.length ? `held by ${owners.map((o) => o.name).join(', ')}` : 'no known owner';
-      return `  ${t.name} blocked in ${t.op} on ${t.blocker?.describe() ?? '?'} (${by})` +
-        (held.length ? `\n    holding: ${held.map((h) => h.map.name).join(', ')}` : '');
-    });
-    this.splat({
-      rule: 'sched.deadlock',
-      severity: 'bug',
-      headline: `INFO: task deadlock: ${blocked.length} thread${blocked.length > 1 ? 's' : ''} blocked forever, nothing runnable and no timer pending`,
-      body: `Blocked threads:\n${lines.join('\n')}`,
-      thread: null,
-      data: {
-        threads: blocked.map((t) => ({
-          thread: t.name,
-          op: t.op,
-          waitsOn: t.blocker?.describe() ?? null,
-          owners: (t.blocker?.owners() ?? []).map((o) => o.name),
-          holding: heldBy(t).map((h) => h.map.name),
-        })),
-      },
-    });
+    this.splat(deadlockSplat(this.threads.filter((t) => t.state === 'blocked' && !t.daemon)));
   }
 
   private reportLimit(reason: 'step-limit' | 'time-limit'): void {
-    const what =
-      reason === 'step-limit'
-        ? `the step limit (${this.limits.maxSteps} scheduling steps)`
-        : `the virtual-time limit (${this.limits.maxVirtualTimeNs / 1e9} s)`;
-    this.splat({
-      rule: 'run.limit',
-      severity: 'info',
-      headline: `run stopped at ${what}`,
-      body: `Threads still alive: ${this.threads.filter((t) => t.state !== 'exited').map((t) => `${t.name} (${t.state} in ${t.op})`).join(', ') || 'none'}`,
-      thread: null,
-    });
+    this.splat(limitSplat(reason, this.limits, this.threads));
   }
 
   // ------------------------------------------------------------- checks
@@ -778,7 +763,7 @@ export class Kernel {
       rule: 'sched.might_sleep',
       severity: 'bug',
       headline: `BUG: sleeping function called from invalid context at ${op}`,
-      body: this.atomicState(t),
+      body: atomicState(t),
       thread: t,
       data: { op },
     });
@@ -786,30 +771,12 @@ export class Kernel {
 
   private schedulingWhileAtomic(t: Thread, op: string): void {
     t.mightSleepStep = this.stepCount;
-    this.splat({
-      rule: 'sched.scheduling_while_atomic',
-      severity: 'bug',
-      headline: `BUG: scheduling while atomic: ${t.name}/${t.id}/0x${t.preemptCount.toString(16).padStart(8, '0')}`,
-      body: `awaited ${op}\n${this.atomicState(t)}`,
-      thread: t,
-      data: { op },
-    });
-  }
-
-  private atomicState(t: Thread): string {
-    return (
-      `in_atomic(): ${t.preemptCount > 0 || t.context !== 'process' ? 1 : 0}, irqs_disabled(): ${t.irqsDisabled > 0 || t.context === 'hardirq' ? 1 : 0}, ` +
-      `non_block: 0, pid: ${t.id}, name: ${t.name}\npreempt_count: ${t.preemptCount.toString(16)}, expected: 0\n` +
-      `RCU nest depth: ${t.rcuReadDepth}, expected: 0\ncontext: ${t.context}\n` +
-      (t.held.length ? `${t.held.length} lock${t.held.length > 1 ? 's' : ''} held by ${t.name}:\n${this.describeHeld(t)}` : 'no locks held')
-    );
+    this.splat(schedulingWhileAtomicSplat(t, op));
   }
 
   /** The held-lock list as lockdep prints it. */
   describeHeld(t: Thread): string {
-    return t.held
-      .map((h, i) => ` #${i}: (${h.map.name})${h.read ? (h.read === 2 ? '{R}' : '{r}') : ''}${h.site ? `, at: ${h.site}` : ''}`)
-      .join('\n');
+    return describeHeld(t);
   }
 
   // ------------------------------------------------------ lock acquisitions
@@ -844,7 +811,8 @@ export class Kernel {
     };
     this.validator?.acquire(t, held);
     t.held.push(held);
-    if (this.events.active) this.emit('lock-acquire', { lock: map.name, cls: map.key, read, trylock });
+    if (this.events.active)
+      this.emit('lock-acquire', { lock: map.name, cls: map.key, read, trylock });
   }
 
   /** `lock_release`: pop `map` from the current thread's stack (any position). */
@@ -881,17 +849,15 @@ export class Kernel {
 
   private unlockImbalance(map: LockdepMap, t: Thread): void {
     this.validator?.badUnlock(t, map);
-    this.splat({
-      rule: 'lockdep.bad_unlock_balance',
-      severity: 'lockdep',
-      headline: 'WARNING: bad unlock balance detected!',
-      body: `${t.name}/${t.id} is trying to release lock (${map.name}) at:\n${this.captureStacks ? callerSite(3) : '(enable stack capture for the site)'}\nbut there are no more locks to release!\n\nother info that might help us debug this:\n${t.held.length} locks held by ${t.name}:\n${this.describeHeld(t)}`,
-      thread: t,
-    });
+    this.splat(unlockImbalanceSplat(t, map, this.captureStacks ? callerSite(3) : null));
   }
 
   /** `lock_is_held_type(map, read)`: -1 any mode, 0 exclusively, 1 as a reader. */
-  lockIsHeld(map: LockdepMap, read: -1 | 0 | 1 = -1, t: Thread | null = this.currentOrNull): boolean {
+  lockIsHeld(
+    map: LockdepMap,
+    read: -1 | 0 | 1 = -1,
+    t: Thread | null = this.currentOrNull,
+  ): boolean {
     if (!t) return false;
     for (const h of t.held) {
       if (h.map === map) return read === -1 || (read === 0 ? h.read === 0 : h.read !== 0);

@@ -1,0 +1,12 @@
+/**
+ * GEM and PRIME: GEM objects (own or shared reservation object) with
+ * handles per DRM file, PRIME export (handle → dma-buf fd) and import
+ * (fd → handle, self-import detection), and the `drm_exec` multi-object
+ * locking helper.
+ */
+export * from './drm-device.ts';
+export * from './gem-object.ts';
+export * from './drm-file.ts';
+export * from './prime.ts';
+export * from './exec.ts';
+export * from './deps.ts';
