@@ -15,7 +15,7 @@ const hostTimers = ['setTimeout', 'setImmediate', 'setInterval'].map((name) => (
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'tmp/**', 'out/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

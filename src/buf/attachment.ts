@@ -1,3 +1,4 @@
+import type { Awaitable } from '../kernel/index.ts';
 import type { DmaDataDirection, Device } from '../pci/index.ts';
 import type { DmaBuf } from './dma-buf.ts';
 import {
@@ -18,8 +19,6 @@ import type { DmaBufPhysList } from './mapping-pal.ts';
 import type { AnyMappingType, DmaBufMapType } from './mapping-type.ts';
 import type { SgTable } from './sg-table.ts';
 
-/** A value or a promise of it: exporter and importer callbacks may sleep (return a promise) or not. */
-export type Awaitable<T> = T | Promise<T>;
 
 /**
  * `struct dma_buf_attach_ops`: a dynamic importer's callbacks.

@@ -4,7 +4,8 @@ import { DmaFenceCb, OpenFile, PollWaitQueue } from '../fence/index.ts';
 import type { UserProcess } from '../fence/index.ts';
 import { DmaResv } from '../resv/index.ts';
 import type { DmaDataDirection, Device } from '../pci/index.ts';
-import type { Awaitable, DmaBufAttachOps, DmaBufAttachment } from './attachment.ts';
+import type { Awaitable } from '../kernel/index.ts';
+import type { DmaBufAttachOps, DmaBufAttachment } from './attachment.ts';
 import {
   dmaBufAttach,
   dmaBufDetach,

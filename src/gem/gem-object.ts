@@ -1,7 +1,8 @@
 import { initWork, Kref, scheduleWork } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 import { DmaResv } from '../resv/index.ts';
-import type { Awaitable, DmaBuf, DmaBufAttachment, IosysMap, SgTable, Vma } from '../buf/index.ts';
+import type { Awaitable } from '../kernel/index.ts';
+import type { DmaBuf, DmaBufAttachment, IosysMap, SgTable, Vma } from '../buf/index.ts';
 import { DMA_BIDIRECTIONAL } from '../pci/index.ts';
 import type { DrmDevice } from './drm-device.ts';
 

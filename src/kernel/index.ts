@@ -28,3 +28,4 @@ export * from './irqflags.ts';
 export * from './irq-work.ts';
 export * from './rcu.ts';
 export * from './workqueue-flush.ts';
+export * from './awaitable.ts';

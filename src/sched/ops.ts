@@ -3,7 +3,8 @@ import type { Kernel, WorkqueueStruct } from '../kernel/index.ts';
 import type { DmaFence } from '../fence/index.ts';
 import type { DrmSchedEntity } from './entity.ts';
 import type { DrmSchedJob } from './job.ts';
-import type { Awaitable, DrmGpuSchedStat, DrmSchedPolicy } from './types.ts';
+import type { Awaitable } from '../kernel/index.ts';
+import type { DrmGpuSchedStat, DrmSchedPolicy } from './types.ts';
 
 /**
  * `struct drm_sched_backend_ops`: the driver's callbacks. Everything here

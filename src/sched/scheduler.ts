@@ -32,7 +32,8 @@ import { DrmSchedRq } from './rq.ts';
 import { reportCreditsExceedLimit } from './rules.ts';
 import { drmSchedFini, drmSchedIncreaseKarma, drmSchedJobTimedout, drmSchedResubmitJobs, drmSchedStart, drmSchedStartTimeout, drmSchedStop } from './tdr.ts';
 import { DRM_SCHED_PRIORITY_COUNT, Ewma } from './types.ts';
-import type { Awaitable, DrmSchedPolicy, DrmSchedPriority } from './types.ts';
+import type { Awaitable } from '../kernel/index.ts';
+import type { DrmSchedPolicy, DrmSchedPriority } from './types.ts';
 
 export type { DrmSchedBackendOps, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
 export { drmSchedLockdepMap } from './ops.ts';

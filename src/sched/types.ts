@@ -50,8 +50,6 @@ export type DrmGpuSchedStat = (typeof DrmGpuSchedStat)[keyof typeof DrmGpuSchedS
  */
 export type DrmSchedPolicy = 'fair' | 'fifo' | 'rr';
 
-/** A value or a promise of it: callbacks that may sleep return promises. */
-export type Awaitable<T> = T | Promise<T>;
 
 /** `MAX_WAIT_SCHED_ENTITY_Q_EMPTY`: how long `drm_sched_entity_destroy` waits (1000 ms, in ms). */
 export const MAX_WAIT_SCHED_ENTITY_Q_EMPTY_MS = 1000;

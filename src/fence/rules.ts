@@ -1,0 +1,191 @@
+/**
+ * The fence rules the model checks beyond the kernel's own WARNs:
+ *
+ * - `fence.context_out_of_order`: a fence signals while a fence of the same
+ *   context with an earlier seqno (by the signalling fence's comparison
+ *   rule) is still pending. Checked only for drivers that declare their
+ *   timelines in order (`DmaFenceOps.inOrder`: hardware rings, sw_sync);
+ *   other fences' seqno order is not observable from the fence alone.
+ * - `fence.signalled_early`: a fence signals without an error while its
+ *   driver's ground truth (`DmaFenceOps.hwCompleted`) says the work has not
+ *   completed.
+ * - `fence.indefinite`: at the end of a run, a fence that is still
+ *   referenced and unsignalled although someone depends on it: a thread
+ *   blocked waiting on it (the default wait going to sleep, a driver wait
+ *   op, `dma_fence_wait_any_timeout` sleeping), or it was published where
+ *   others can wait (exported as a sync_file, or `dmaFencePublish` by the
+ *   resv / syncobj layers). Fences nobody waited on or published may stay
+ *   pending (test objects, fences torn down unsignalled), and a released
+ *   fence cannot be waited on any more (releasing one with callbacks queued
+ *   is `fence.released_with_pending_signals`). Zero-timeout polls are not
+ *   waits. One report per run lists them all.
+ *
+ * A second signal is not a rule here: the kernel returns -EINVAL silently.
+ */
+import type { Kernel, SplatSeverity } from '../kernel/index.ts';
+import type { DmaFence } from './fence.ts';
+import { MODEL_IN_ORDER, MODEL_OBSERVED, SIGNALED, seqnoIsLater, SEQNO64 } from './flags.ts';
+import { fenceState } from './state.ts';
+
+/** `driver:timeline:context:seqno`, the way the kernel's fence WARNs name a fence. */
+export function fenceName(f: DmaFence): string {
+  return `${f.ops.getDriverName(f)}:${f.ops.getTimelineName(f)}:${f.context}:${f.seqno}`;
+}
+
+/** Report a fence rule violation (a WARN unless `severity` says otherwise). */
+export function fenceSplat(
+  k: Kernel,
+  rule: string,
+  headline: string,
+  body: string,
+  data?: Record<string, unknown>,
+  severity: SplatSeverity = 'warn',
+): void {
+  k.splat({ rule, severity, headline, body, ...(data ? { data } : {}) });
+}
+
+// ------------------------------------------------------------ in-order rule
+
+/**
+ * Start tracking `f` for the "context signalled out of order" rule. Only
+ * fences whose ops declare `inOrder` are tracked (hardware rings, sw_sync):
+ * for other drivers the kernel's "signal in seqno order" contract is not
+ * checkable from the fence alone.
+ */
+export function trackInOrder(f: DmaFence): void {
+  const s = fenceState(f.kernel);
+  let set = s.inOrder.get(f.context);
+  if (!set) {
+    set = new Set();
+    s.inOrder.set(f.context, set);
+  }
+  set.add(f);
+  f.flags |= MODEL_IN_ORDER;
+}
+
+/** Stop tracking `f` (released unsignalled). */
+export function untrackInOrder(f: DmaFence): void {
+  f.flags &= ~MODEL_IN_ORDER;
+  const s = fenceState(f.kernel);
+  const set = s.inOrder.get(f.context);
+  if (!set) return;
+  set.delete(f);
+  if (set.size === 0) s.inOrder.delete(f.context);
+}
+
+/**
+ * `f` is signalling: report `fence.context_out_of_order` if a fence of the
+ * same context with an earlier seqno (by `f`'s own comparison rule, so a
+ * 32-bit timeline may wrap) is still pending. In-order timelines hit the
+ * fast path: the signalling fence is the oldest pending one.
+ */
+export function checkInOrderSignal(f: DmaFence): void {
+  f.flags &= ~MODEL_IN_ORDER;
+  const k = f.kernel;
+  const s = fenceState(k);
+  const set = s.inOrder.get(f.context);
+  if (!set) return;
+  const first = set.values().next().value;
+  set.delete(f);
+  if (set.size === 0) s.inOrder.delete(f.context);
+  if (first === f) return;
+  const wide = (f.flags & SEQNO64) !== 0;
+  const earlier: DmaFence[] = [];
+  for (const g of set) if (seqnoIsLater(wide, f.seqno, g.seqno)) earlier.push(g);
+  if (earlier.length === 0) return;
+  fenceSplat(
+    k,
+    'fence.context_out_of_order',
+    `WARNING: fence ${fenceName(f)} signalled while earlier fences of context ${f.context} are pending`,
+    `All fences of one context must signal in seqno order (${wide ? '64-bit' : '32-bit wrap-around'} comparison).\n` +
+      `Signalled: seqno ${f.seqno}\nStill pending: ${earlier
+        .slice(0, 8)
+        .map((g) => `seqno ${g.seqno}`)
+        .join(', ')}${earlier.length > 8 ? `, and ${earlier.length - 8} more` : ''}`,
+    { context: f.context, seqno: f.seqno, pending: earlier.map((g) => g.seqno) },
+  );
+}
+
+// ------------------------------------------------------- signalled early
+
+/**
+ * The driver's model-only ground truth says the work behind `f` has not
+ * completed, yet `f` signals without an error: a waiter would proceed too
+ * early. (The kernel cannot see this; the simulated hardware can.)
+ */
+export function checkSignalledEarly(f: DmaFence): void {
+  const ops = f.ops;
+  if (!ops.hwCompleted || f.error !== 0 || ops.hwCompleted(f)) return;
+  fenceSplat(
+    f.kernel,
+    'fence.signalled_early',
+    `BUG: fence ${fenceName(f)} signalled before its hardware work completed`,
+    `The fence signalled without an error while the device has not completed the work it stands for; ` +
+      `anything ordered after it (reads of the buffer, reuse of memory) can run too early.\n` +
+      `This usually means the driver's completion check compared seqnos with the wrong rule.`,
+    { context: f.context, seqno: f.seqno },
+    'bug',
+  );
+}
+
+// ----------------------------------------------------- indefinite fences
+
+/**
+ * Mark `f` as something another party depends on (waited on, exported in a
+ * sync_file, stored in a reservation object): if it is still unsignalled at
+ * the end of the run, `fence.indefinite` is reported.
+ */
+export function markObserved(f: DmaFence): void {
+  if ((f.flags & (SIGNALED | MODEL_OBSERVED)) !== 0) return;
+  f.flags |= MODEL_OBSERVED;
+  const k = f.kernel;
+  const s = fenceState(k);
+  s.observed.add(f);
+  if (!s.endCheckArmed) {
+    s.endCheckArmed = true;
+    k.addEndCheck(() => {
+      reportIndefinite(k);
+    });
+  }
+}
+
+/**
+ * Model hook for other layers: `f` was published where others can wait on it
+ * (a reservation object, a syncobj, a sync_file). If it is still unsignalled
+ * at the end of the run, `fence.indefinite` is reported. Any context.
+ */
+export function dmaFencePublish(f: DmaFence): void {
+  markObserved(f);
+}
+
+/** `f` signalled or was released: it can no longer be indefinite. */
+export function unobserve(f: DmaFence): void {
+  f.flags &= ~MODEL_OBSERVED;
+  fenceState(f.kernel).observed.delete(f);
+}
+
+function reportIndefinite(k: Kernel): void {
+  const left = [...fenceState(k).observed].filter(
+    (f) => (f.flags & SIGNALED) === 0 && f.refcount.refcount > 0,
+  );
+  if (left.length === 0) return;
+  fenceSplat(
+    k,
+    'fence.indefinite',
+    `INFO: ${left.length} fence${left.length > 1 ? 's' : ''} never signalled`,
+    'Fences that were waited on or published (sync_file, reservation object) were still unsignalled at the end of the run.\n' +
+      'Fences must complete in bounded time; work that may run forever needs a timeout and recovery that force-signals with an error.\n' +
+      left
+        .slice(0, 32)
+        .map((f) => `  ${fenceName(f)}`)
+        .join('\n') +
+      (left.length > 32 ? `\n  ... and ${left.length - 32} more` : ''),
+    {
+      fences: left.map((f) => ({
+        context: f.context,
+        seqno: f.seqno,
+        driver: f.ops.getDriverName(f),
+      })),
+    },
+  );
+}

@@ -1,0 +1,27 @@
+import { Thread } from '../kernel/index.ts';
+import type { DmaFence } from './fence.ts';
+
+/**
+ * Model extension: declare the thread(s) that will signal `f` (a driver's
+ * IRQ or completion thread). Blocked waiters then name them as owners, so the
+ * wait-for graph and deadlock reports can follow fence waits.
+ */
+export function dmaFenceSetSignaller(
+  f: DmaFence,
+  who: Thread | readonly Thread[] | (() => readonly Thread[]) | null,
+): void {
+  if (who === null) {
+    f.signaller = null;
+  } else if (typeof who === 'function') {
+    f.signaller = who;
+  } else {
+    const list: readonly Thread[] = who instanceof Thread ? [who] : [...who];
+    f.signaller = () => list;
+  }
+}
+
+/** Threads known to signal `f`: the declared signaller, else the driver's `signallers` op, else none. */
+export function dmaFenceSignallers(f: DmaFence): readonly Thread[] {
+  if (f.signaller) return f.signaller();
+  return f.ops.signallers?.(f) ?? [];
+}

@@ -1,0 +1,56 @@
+import type { Kernel, SpinLock } from '../kernel/index.ts';
+import type { DmaFence } from './fence.ts';
+
+/**
+ * Everything the fence layer keeps per kernel: the context counter (the
+ * kernel's global `dma_fence_context_counter`, per simulated kernel so runs
+ * are independent and replayable), the stub fence, trace ids and the
+ * checkers' registries.
+ *
+ * @kernel dma_fence_context_counter
+ */
+export interface FenceKernelState {
+  nextContext: number;
+  nextId: number;
+  stub: DmaFence | null;
+  stubLock: SpinLock | null;
+  /** Unsignalled fences that were waited on or published (the indefinite-fence check). */
+  readonly observed: Set<DmaFence>;
+  endCheckArmed: boolean;
+  /** Pending fences of contexts whose driver declares in-order signalling, in init order. */
+  readonly inOrder: Map<number, Set<DmaFence>>;
+  /** Trace ids, assigned on first mention in an event. */
+  readonly ids: WeakMap<DmaFence, number>;
+}
+
+const states = new WeakMap<Kernel, FenceKernelState>();
+
+/** The fence state of kernel `k`, created on first use. */
+export function fenceState(k: Kernel): FenceKernelState {
+  let s = states.get(k);
+  if (!s) {
+    s = {
+      nextContext: 1,
+      nextId: 1,
+      stub: null,
+      stubLock: null,
+      observed: new Set(),
+      endCheckArmed: false,
+      inOrder: new Map(),
+      ids: new WeakMap(),
+    };
+    states.set(k, s);
+  }
+  return s;
+}
+
+/** Trace id of `f` (stable for the run; assigned in order of first mention, so replays agree). */
+export function fenceId(f: DmaFence): number {
+  const s = fenceState(f.kernel);
+  let id = s.ids.get(f);
+  if (id === undefined) {
+    id = s.nextId++;
+    s.ids.set(f, id);
+  }
+  return id;
+}

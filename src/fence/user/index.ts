@@ -1,0 +1,12 @@
+/**
+ * The userspace side of explicit synchronisation: processes with fd tables,
+ * sync_file, sw_sync and the sync debug dump.
+ */
+export * from './poll.ts';
+export * from './file.ts';
+export * from './process.ts';
+export * from './sync-file.ts';
+export * from './sw-sync.ts';
+export * from './sync-debug.ts';
+export { isUserStruct, readU32, readS32, readU64, readName } from './args.ts';
+export type { UserStruct } from './args.ts';
