@@ -6,3 +6,4 @@ export * from './scenario.ts';
 export * from './load.ts';
 export * from './checkers.ts';
 export * from './runner.ts';
+export * from './determinism.ts';

@@ -58,19 +58,7 @@ export class Mutex implements Blocker {
   unlock(): void {
     const k = this.kernel;
     const t = k.current;
-    if (this.owner !== t) {
-      k.splat({
-        rule: 'mutex.wrong_owner',
-        severity: 'warn',
-        headline: 'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
-        body: `${t.name} unlocks ${this.dep.name} held by ${this.owner?.name ?? 'nobody'}`,
-        thread: t,
-      });
-      if (this.owner === null) {
-        k.lockRelease(this.dep, t);
-        return;
-      }
-    }
+    if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
     k.lockRelease(this.dep, t);
     const first = this.waiters[0];
@@ -131,6 +119,26 @@ export class Mutex implements Blocker {
     this.owner = t;
     return 0;
   }
+}
+
+/**
+ * The DEBUG_MUTEXES owner check of `mutex_unlock` (shared by `WwMutex`,
+ * whose base is a mutex): WARN when `t` is not the owner. Returns false when
+ * the lock was not held at all; the lockdep entry is then dropped and there
+ * is nothing to unlock.
+ */
+export function debugMutexUnlockCheck(k: Kernel, t: Thread, owner: Thread | null, dep: LockdepMap): boolean {
+  if (owner === t) return true;
+  k.splat({
+    rule: 'mutex.wrong_owner',
+    severity: 'warn',
+    headline: 'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
+    body: `${t.name} unlocks ${dep.name} held by ${owner?.name ?? 'nobody'}`,
+    thread: t,
+  });
+  if (owner !== null) return true;
+  k.lockRelease(dep, t);
+  return false;
 }
 
 /** `lockdep_assert_held(map)`: a WARN splat when the current thread does not hold it. */

@@ -1,6 +1,7 @@
 import { Errno } from './errno.ts';
 import type { Kernel } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
+import { debugMutexUnlockCheck } from './mutex.ts';
 import type { Blocker, Thread } from './thread.ts';
 import { wwCtxLess, wwWarn } from './ww-acquire.ts';
 import type { WwAcquireCtx, WwClass } from './ww-acquire.ts';
@@ -140,19 +141,7 @@ export class WwMutex implements Blocker {
       }
       this.ctx = null;
     }
-    if (this.owner !== t) {
-      k.splat({
-        rule: 'mutex.wrong_owner',
-        severity: 'warn',
-        headline: 'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
-        body: `${t.name} unlocks ${this.dep.name} held by ${this.owner?.name ?? 'nobody'}`,
-        thread: t,
-      });
-      if (this.owner === null) {
-        k.lockRelease(this.dep, t);
-        return;
-      }
-    }
+    if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
     k.lockRelease(this.dep, t);
     const first = this.waiters[0];

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { createCheckedKernel } from '../../src/check/index.ts';
-import { Kernel, ReplayChooser, SpinLock } from '../../src/kernel/index.ts';
+import { Kernel, SpinLock } from '../../src/kernel/index.ts';
 import type { KernelOptions, RunResult } from '../../src/kernel/index.ts';
 import { DmaFence } from '../../src/fence/index.ts';
 import type { DmaFenceOps } from '../../src/fence/index.ts';
@@ -53,34 +52,7 @@ export async function inThread<T>(
   return { value: value as T, result, k };
 }
 
-/** Run `setup` on a fresh kernel with every event hashed. */
-export async function runHashed(
-  setup: (k: Kernel) => void,
-  opts: KernelOptions = {},
-): Promise<{ result: RunResult; hash: string; events: number }> {
-  const k = new Kernel(opts);
-  const h = createHash('sha256');
-  let events = 0;
-  k.events.on((e) => {
-    h.update(JSON.stringify(e));
-    h.update('\n');
-    events++;
-  });
-  setup(k);
-  const result = await k.run();
-  return { result, hash: h.digest('hex'), events };
-}
 
-/** Same seed twice and a replay of the recorded schedule: the three hashes. */
-export async function determinism(
-  setup: (k: Kernel) => void,
-  opts: KernelOptions = {},
-): Promise<{ a: string; b: string; replay: string; result: RunResult; events: number }> {
-  const a = await runHashed(setup, opts);
-  const b = await runHashed(setup, opts);
-  const r = await runHashed(setup, { ...opts, chooser: new ReplayChooser(a.result.schedule) });
-  return { a: a.hash, b: b.hash, replay: r.hash, result: a.result, events: a.events };
-}
 
 /**
  * Let irq_work contexts run (containers signal from irq_work, a separate
@@ -90,3 +62,5 @@ export async function settle(k: Kernel, f: DmaFence, max = 100): Promise<boolean
   for (let i = 0; i < max && !f.signalled; i++) await k.schedulePoint('settle');
   return f.signalled;
 }
+
+export { checkDeterminism as determinism, runHashed } from '../../src/explore/index.ts';

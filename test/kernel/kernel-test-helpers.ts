@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { Kernel, ReplayChooser } from '../../src/kernel/index.ts';
+import { checkDeterminism as sharedCheck } from '../../src/explore/index.ts';
+import { Kernel } from '../../src/kernel/index.ts';
 import type { HeldLock, KernelOptions, LockdepMap, LockValidator, RunResult, Thread } from '../../src/kernel/index.ts';
 
 /** Rule ids of a run's splats. */
@@ -7,31 +7,7 @@ export function rules(r: RunResult): string[] {
   return r.splats.map((s) => s.rule);
 }
 
-/** Run `setup` on a fresh kernel; returns the result and a hash over the JSON of every event. */
-export async function runHashed(
-  setup: (k: Kernel) => void,
-  opts: KernelOptions = {},
-): Promise<{ result: RunResult; hash: string; events: number }> {
-  const k = new Kernel(opts);
-  const h = createHash('sha256');
-  let events = 0;
-  k.events.on((e) => {
-    h.update(JSON.stringify(e));
-    h.update('\n');
-    events++;
-  });
-  setup(k);
-  const result = await k.run();
-  return { result, hash: h.digest('hex'), events };
-}
 
-/** Same seed twice, then a replay of the recorded schedule: all three streams must match. */
-export async function checkDeterminism(setup: (k: Kernel) => void, opts: KernelOptions = {}): Promise<{ hash: string; replayHash: string; again: string; result: RunResult }> {
-  const a = await runHashed(setup, opts);
-  const b = await runHashed(setup, opts);
-  const replay = await runHashed(setup, { ...opts, chooser: new ReplayChooser(a.result.schedule) });
-  return { hash: a.hash, again: b.hash, replayHash: replay.hash, result: a.result };
-}
 
 /**
  * A tiny stand-in for lockdep (the checker layer builds the real one): a
@@ -85,4 +61,15 @@ export class TinyLockdep implements LockValidator {
     }
     return null;
   }
+}
+
+export { runHashed } from '../../src/explore/index.ts';
+
+/** Same seed twice, then a replay of the recorded schedule: all three streams must match. */
+export async function checkDeterminism(
+  setup: (k: Kernel) => void,
+  opts: KernelOptions = {},
+): Promise<{ hash: string; replayHash: string; again: string; result: RunResult }> {
+  const c = await sharedCheck(setup, opts);
+  return { hash: c.a, again: c.b, replayHash: c.replay, result: c.result };
 }

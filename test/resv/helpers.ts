@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { Kernel, ReplayChooser } from '../../src/kernel/index.ts';
+import { Kernel } from '../../src/kernel/index.ts';
 import type { KernelOptions, RunResult } from '../../src/kernel/index.ts';
 import { createCheckedKernel } from '../../src/check/index.ts';
 import { DmaFence, dmaFenceContextAlloc } from '../../src/fence/index.ts';
@@ -38,31 +37,4 @@ export async function runOne(
   return r;
 }
 
-/** Run `setup` on a fresh kernel with every event hashed. */
-export async function runHashed(
-  setup: (k: Kernel) => void,
-  opts: KernelOptions = {},
-): Promise<{ result: RunResult; hash: string; events: number }> {
-  const k = new Kernel(opts);
-  const h = createHash('sha256');
-  let events = 0;
-  k.events.on((e) => {
-    h.update(JSON.stringify(e));
-    h.update('\n');
-    events++;
-  });
-  setup(k);
-  const result = await k.run();
-  return { result, hash: h.digest('hex'), events };
-}
-
-/** Same seed twice and a replay of the recorded schedule. */
-export async function determinism(
-  setup: (k: Kernel) => void,
-  opts: KernelOptions = {},
-): Promise<{ a: string; b: string; replay: string; result: RunResult; events: number }> {
-  const a = await runHashed(setup, opts);
-  const b = await runHashed(setup, opts);
-  const replay = await runHashed(setup, { ...opts, chooser: new ReplayChooser(a.result.schedule) });
-  return { a: a.hash, b: b.hash, replay: replay.hash, result: a.result, events: a.events };
-}
+export { checkDeterminism as determinism, runHashed } from '../../src/explore/index.ts';
