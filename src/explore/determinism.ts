@@ -43,7 +43,7 @@ export interface DeterminismCheck {
  * The determinism self-check: run `setup` twice with the same options, then
  * once more replaying the first run's schedule. All three hashes must be
  * equal; a difference means something outside the kernel's chooser (a host
- * timer, `Math.random`, iteration over an unordered structure) reached the run.
+ * timer, a host random source, iteration over an unordered structure) reached the run.
  */
 export async function checkDeterminism(setup: (k: Kernel) => void, opts: KernelOptions = {}): Promise<DeterminismCheck> {
   const a = await runHashed(setup, opts);

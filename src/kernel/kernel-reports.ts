@@ -1,4 +1,4 @@
-import type { KernelLimits } from './kernel.ts';
+import type { KernelLimits } from './run-types.ts';
 import type { HeldLock, LockdepMap } from './lockdep-map.ts';
 import type { SplatInput } from './splat.ts';
 import type { Thread } from './thread.ts';

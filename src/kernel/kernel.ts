@@ -1,11 +1,5 @@
 import { injectLabel, optionLabel, PrngChooser, ScheduleDivergence } from './chooser.ts';
-import type {
-  ChoiceKind,
-  ChoiceOption,
-  Chooser,
-  FaultRates,
-  Schedule,
-} from './chooser.ts';
+import type { ChoiceKind, ChoiceOption, Chooser } from './chooser.ts';
 import { EventStream } from './events.ts';
 import type { KernelEvent, KernelEventMap, KernelEventType } from './events.ts';
 import { hostMacrotask } from './host.ts';
@@ -26,72 +20,11 @@ import type { TimerEntry } from './timer-heap.ts';
 import { Thread } from './thread.ts';
 import type { Blocker, ContextKind, ThreadFn, WakeReason } from './thread.ts';
 
-/** Limits of one run; each has a default and is printed with the run. */
-export interface KernelLimits {
-  /** Scheduling steps before the run is stopped (default 5,000,000). */
-  maxSteps: number;
-  /** Virtual time in ns before the run is stopped (default 3,600 s). */
-  maxVirtualTimeNs: number;
-}
+import { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
+import type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
 
-export const DEFAULT_LIMITS: Readonly<KernelLimits> = {
-  maxSteps: 5_000_000,
-  maxVirtualTimeNs: 3_600e9,
-};
-
-export interface KernelOptions {
-  /** Seed of the default chooser (default 1). */
-  seed?: number;
-  /** Timer frequency for jiffies (default 1000). */
-  hz?: number;
-  limits?: Partial<KernelLimits>;
-  /** Decision source; default a `PrngChooser` seeded with `seed`. */
-  chooser?: Chooser;
-  /** Fault-injection rates for the default chooser. */
-  faults?: FaultRates;
-  /** Lock validator (lockdep from the checker layer). */
-  validator?: LockValidator | null;
-  /** Capture TypeScript source locations of lock acquisitions (slower; on for replays of failures). */
-  captureStacks?: boolean;
-  /** Record every decision, including those with one option, for debugging (default false). */
-  recordAll?: boolean;
-}
-
-/** Why a run ended. */
-export type RunEnd = 'completed' | 'deadlock' | 'step-limit' | 'time-limit' | 'failed';
-
-/**
- * A run that could not be carried out as a simulation: the scenario threw,
- * awaited something outside the kernel, or misused the library. Distinct from
- * splats, which are rule violations of the simulated system.
- */
-export interface RunFailure {
-  readonly kind: 'thread-exception' | 'foreign-await' | 'misuse' | 'replay-divergence';
-  readonly message: string;
-  readonly thread: string | null;
-  readonly error?: unknown;
-}
-
-/** What `Kernel.run` returns. */
-export interface RunResult {
-  readonly end: RunEnd;
-  readonly splats: readonly Splat[];
-  readonly failure: RunFailure | null;
-  readonly timeNs: number;
-  readonly steps: number;
-  readonly seed: number;
-  readonly schedule: Schedule;
-  readonly limits: KernelLimits;
-  /** Name and exit code of every thread that exited. */
-  readonly exits: ReadonlyMap<string, number>;
-}
-
-/** Thrown inside a thread to end it the way BUG() ends a task; the run goes on. */
-export class ThreadKilled extends Error {
-  constructor(readonly code: number) {
-    super(`thread killed (${code})`);
-  }
-}
+export { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
+export type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
 
 /** Scheduling steps between deliberate hand-offs to the host event loop. */
 const HOST_YIELD_STEPS = 4096;

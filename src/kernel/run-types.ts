@@ -1,0 +1,75 @@
+import type { Chooser, FaultRates, Schedule } from './chooser.ts';
+import type { LockValidator } from './lockdep-map.ts';
+import type { Splat } from './splat.ts';
+
+/*
+ * A run's configuration (options and limits) and what it produces (result,
+ * failure, end reason): the contract between the kernel and whoever drives it.
+ */
+
+/** Limits of one run; each has a default and is printed with the run. */
+export interface KernelLimits {
+  /** Scheduling steps before the run is stopped (default 5,000,000). */
+  maxSteps: number;
+  /** Virtual time in ns before the run is stopped (default 3,600 s). */
+  maxVirtualTimeNs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<KernelLimits> = {
+  maxSteps: 5_000_000,
+  maxVirtualTimeNs: 3_600e9,
+};
+
+export interface KernelOptions {
+  /** Seed of the default chooser (default 1). */
+  seed?: number;
+  /** Timer frequency for jiffies (default 1000). */
+  hz?: number;
+  limits?: Partial<KernelLimits>;
+  /** Decision source; default a `PrngChooser` seeded with `seed`. */
+  chooser?: Chooser;
+  /** Fault-injection rates for the default chooser. */
+  faults?: FaultRates;
+  /** Lock validator (lockdep from the checker layer). */
+  validator?: LockValidator | null;
+  /** Capture TypeScript source locations of lock acquisitions (slower; on for replays of failures). */
+  captureStacks?: boolean;
+  /** Record every decision, including those with one option, for debugging (default false). */
+  recordAll?: boolean;
+}
+
+/** Why a run ended. */
+export type RunEnd = 'completed' | 'deadlock' | 'step-limit' | 'time-limit' | 'failed';
+
+/**
+ * A run that could not be carried out as a simulation: the scenario threw,
+ * awaited something outside the kernel, or misused the library. Distinct from
+ * splats, which are rule violations of the simulated system.
+ */
+export interface RunFailure {
+  readonly kind: 'thread-exception' | 'foreign-await' | 'misuse' | 'replay-divergence';
+  readonly message: string;
+  readonly thread: string | null;
+  readonly error?: unknown;
+}
+
+/** What `Kernel.run` returns. */
+export interface RunResult {
+  readonly end: RunEnd;
+  readonly splats: readonly Splat[];
+  readonly failure: RunFailure | null;
+  readonly timeNs: number;
+  readonly steps: number;
+  readonly seed: number;
+  readonly schedule: Schedule;
+  readonly limits: KernelLimits;
+  /** Name and exit code of every thread that exited. */
+  readonly exits: ReadonlyMap<string, number>;
+}
+
+/** Thrown inside a thread to end it the way BUG() ends a task; the run goes on. */
+export class ThreadKilled extends Error {
+  constructor(readonly code: number) {
+    super(`thread killed (${code})`);
+  }
+}
