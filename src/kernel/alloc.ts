@@ -176,7 +176,8 @@ export class KBuffer {
   ) {}
 }
 
-let allocIds = 0;
+/** Allocation ids count per kernel, so two runs in one process number their buffers alike. */
+const allocIds = new WeakMap<Kernel, number>();
 
 /**
  * `kmalloc`: allocate `size` bytes. Synchronous, as in the kernel; an
@@ -193,7 +194,9 @@ export function kmalloc(k: Kernel, size: number, gfp: number, site?: string): KB
   const fail = (gfp & GFP.__GFP_NOFAIL) === 0 && k.inject('alloc', where);
   if (k.events.active) k.emit('alloc', { size, gfp: gfpName(gfp), ok: !fail, site: where });
   if (fail) return null;
-  return new KBuffer(++allocIds, size, gfp, where);
+  const id = (allocIds.get(k) ?? 0) + 1;
+  allocIds.set(k, id);
+  return new KBuffer(id, size, gfp, where);
 }
 
 /** `kzalloc`: zeroed `kmalloc`. */

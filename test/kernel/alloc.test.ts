@@ -150,3 +150,19 @@ describe('kfree', () => {
     expect(r.splats[0]!.headline).toBe('BUG: KASAN: double-free');
   });
 });
+
+describe('allocation ids', () => {
+  it('number buffers per kernel, so a second run in the same process gets the same ids', async () => {
+    const idsOf = async (): Promise<number[]> => {
+      const k = new Kernel({ seed: 1 });
+      const ids: number[] = [];
+      k.kthreadRun('a', () => {
+        for (let i = 0; i < 3; i++) ids.push(kmalloc(k, 64, GFP_KERNEL)!.id);
+      });
+      await k.run();
+      return ids;
+    };
+    expect(await idsOf()).toEqual([1, 2, 3]);
+    expect(await idsOf()).toEqual([1, 2, 3]);
+  });
+});
