@@ -52,8 +52,6 @@ export async function inThread<T>(
   return { value: value as T, result, k };
 }
 
-
-
 /**
  * Let irq_work contexts run (containers signal from irq_work, a separate
  * context) until `f` signals; true if it did within `max` scheduling points.

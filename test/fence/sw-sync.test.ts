@@ -17,19 +17,11 @@ import {
   pollIn,
   status,
   timelineCreate,
+  userRun as sharedUserRun,
 } from './user-helpers.ts';
 
-/** One process, one thread running `body`. */
-async function userRun<T>(body: (p: UserProcess, k: Kernel) => Promise<T>, name = 'igt') {
-  const k = new Kernel({ seed: 5 });
-  const p = new UserProcess(k, 'igt');
-  let value: T | undefined;
-  p.spawn(name, async () => {
-    value = await body(p, k);
-  });
-  const result = await k.run();
-  if (result.failure) throw new Error(result.failure.message, { cause: result.failure.error });
-  return { value: value as T, result, k };
+function userRun<T>(body: (p: UserProcess, k: Kernel) => Promise<T>, thread = 'igt') {
+  return sharedUserRun(body, { seed: 5, thread });
 }
 
 describe('sw_sync', () => {

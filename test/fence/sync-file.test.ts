@@ -17,18 +17,11 @@ import {
   pollIn,
   status,
   timelineCreate,
+  userRun as sharedUserRun,
 } from './user-helpers.ts';
 
-async function userRun<T>(body: (p: UserProcess, k: Kernel) => Promise<T>) {
-  const k = new Kernel({ seed: 11 });
-  const p = new UserProcess(k, 'igt');
-  let value: T | undefined;
-  p.spawn('igt', async () => {
-    value = await body(p, k);
-  });
-  const result = await k.run();
-  if (result.failure) throw new Error(result.failure.message, { cause: result.failure.error });
-  return { value: value as T, result };
+function userRun<T>(body: (p: UserProcess, k: Kernel) => Promise<T>) {
+  return sharedUserRun(body, { seed: 11 });
 }
 
 describe('sync_file', () => {

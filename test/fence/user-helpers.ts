@@ -1,6 +1,7 @@
-import type { Kernel } from '../../src/kernel/index.ts';
-import { SW_SYNC_PATH } from '../../src/fence/index.ts';
-import type { SyncFenceInfo, UserProcess } from '../../src/fence/index.ts';
+import { Kernel } from '../../src/kernel/index.ts';
+import type { RunResult } from '../../src/kernel/index.ts';
+import { SW_SYNC_PATH, UserProcess } from '../../src/fence/index.ts';
+import type { SyncFenceInfo } from '../../src/fence/index.ts';
 
 /** `sw_sync_timeline_create()`: open a new timeline; its fd. */
 export function timelineCreate(p: UserProcess): number {
@@ -75,3 +76,22 @@ export async function pollIn(p: UserProcess, fd: number, timeoutMs: number): Pro
 }
 
 export type { Kernel };
+
+/**
+ * Run `body` in one thread of a fresh `UserProcess` named `igt` (the kernel's
+ * sync tests are IGT programs); a run failure is rethrown.
+ */
+export async function userRun<T>(
+  body: (p: UserProcess, k: Kernel) => Promise<T>,
+  opts: { seed: number; thread?: string },
+): Promise<{ value: T; result: RunResult; k: Kernel }> {
+  const k = new Kernel({ seed: opts.seed });
+  const p = new UserProcess(k, 'igt');
+  let value: T | undefined;
+  p.spawn(opts.thread ?? 'igt', async () => {
+    value = await body(p, k);
+  });
+  const result = await k.run();
+  if (result.failure) throw new Error(result.failure.message, { cause: result.failure.error });
+  return { value: value as T, result, k };
+}
