@@ -35,7 +35,11 @@ function seconds(v: string): number {
 function version(): string {
   try {
     const pkg = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+      // src/cli/main.ts or dist/src/cli/main.js
+      readFileSync(
+        new URL(import.meta.url.endsWith('.ts') ? '../../package.json' : '../../../package.json', import.meta.url),
+        'utf8',
+      ),
     ) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {

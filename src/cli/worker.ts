@@ -7,11 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ReplayChooser } from '../kernel/index.ts';
 import type { Kernel, KernelEvent, Splat } from '../kernel/index.ts';
 import { describeExpectation, loadScenario, runScenario, ScenarioError } from '../explore/index.ts';
-import { registerScenarioHook } from './esm-hook.ts';
 import { SLOT_STEPS, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
 import type { RunRequest, WorkerMessage } from './protocol.ts';
 
-registerScenarioHook();
 const port = parentPort!;
 const sab = (workerData as { sab: SharedArrayBuffer }).sab;
 const tidSlot = new Int32Array(sab);

@@ -7,3 +7,4 @@ export * from './load.ts';
 export * from './checkers.ts';
 export * from './runner.ts';
 export * from './determinism.ts';
+export * from './module-loading.ts';

@@ -1,6 +1,12 @@
+/**
+ * The seed scenario catalogue: each scenario reports what it is about (or
+ * nothing), checked with the `dmabuf-lab/vitest` helpers and matchers, so a
+ * failure prints the splats and the command that replays the run.
+ */
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/explore/index.ts';
 import type { Scenario } from '../../src/explore/index.ts';
+import { runInTest } from '../../src/vitest/index.ts';
 
 const CATALOGUE: Record<string, { verdict: 'clean' } | { verdict: 'splat'; rule: string }> = {
   'npu-submit': { verdict: 'clean' },
@@ -27,11 +33,11 @@ describe('the seed scenario catalogue', () => {
       expect(s.description.length).toBeGreaterThan(20);
       expect(s.expect.verdict).toBe(want.verdict);
       for (const seed of [1, 2]) {
-        const run = await runScenario(s, { seed });
+        const run = await runInTest(name, { seed });
+        if (want.verdict === 'clean') expect(run).toBeClean();
+        else expect(run).toReport(want.rule);
         expect(run.result.failure).toBeNull();
         expect(run.verdict.matches, `${name} seed ${seed}: ${run.verdict.reason}`).toBe(true);
-        if (want.verdict === 'clean') expect(run.verdict.actual).toBe('clean');
-        else expect(run.verdict.rules).toContain(want.rule);
       }
     });
   }

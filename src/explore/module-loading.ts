@@ -1,0 +1,187 @@
+/**
+ * How a thread loads dmabuf-lab's own modules and users' scenario files.
+ *
+ * This copy of the library runs either as compiled JavaScript (`dist/`, the
+ * installed package, or a checkout after `npm run build`) or from its
+ * TypeScript sources (a checkout: `bin/dmabuf-lab.js` with tsx, or vitest).
+ *
+ * - Compiled, nothing registers a TypeScript loader until a user's `.ts`
+ *   scenario file is about to be imported (`ensureTypeScriptLoader`, called by
+ *   `loadScenarioFile`): the CLI's start-up and built-in scenarios pay nothing.
+ * - From sources, the thread that imports this module already loads
+ *   TypeScript. A worker thread does not inherit that on Node 20, so
+ *   `workerStart` starts it on a small JavaScript bootstrap
+ *   (`scripts/source-worker.mjs`) that registers tsx before importing the entry.
+ *
+ * Anything that starts a worker thread on one of our modules (the CLI's run
+ * worker, an explorer's worker pool) goes through `workerStart`.
+ */
+import { register } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** True when this copy runs as compiled JavaScript, false when it runs from its TypeScript sources. */
+export const runningCompiled: boolean = !import.meta.url.endsWith('.ts');
+
+/**
+ * The URL of one of our modules given as its source path (`'./worker.ts'`)
+ * relative to `base` (the caller's `import.meta.url`): the `.js` twin when the
+ * caller runs compiled. (tsc rewrites import specifiers, not URL strings.)
+ */
+export function ownModuleUrl(sourcePath: string, base: string): URL {
+  const compiledCaller = !base.endsWith('.ts');
+  const path = compiledCaller ? sourcePath.replace(/\.(m?)ts$/, '.$1js') : sourcePath;
+  return new URL(path, base);
+}
+
+/** What to give `new Worker(filename, { workerData })` or `new Piscina({ filename, workerData })`. */
+export interface WorkerStart {
+  /** Absolute path of the module the worker starts on. */
+  readonly filename: string;
+  /** The caller's data, plus, from sources, what the bootstrap needs under `dmabufLabBoot`. */
+  readonly workerData: Record<string, unknown>;
+}
+
+/** What `scripts/source-worker.mjs` reads from `workerData.dmabufLabBoot`. */
+export interface SourceWorkerBoot {
+  /** URL of the entry module to import once TypeScript loads. */
+  readonly entry: string;
+  /** URL of `tsx/esm/api`. */
+  readonly tsx: string;
+  /** URL of this module (its `registerScenarioHook` runs after tsx). */
+  readonly hooks: string;
+  /** The entry's export the bootstrap re-exports as its default (Piscina's handler); default `default`. */
+  readonly name: string;
+}
+
+/**
+ * How to start a worker thread on our module `entry` (its source path,
+ * e.g. `'./pool-worker.ts'`, relative to `base`, the caller's
+ * `import.meta.url`), handing it `data` as `workerData`.
+ *
+ * Compiled, the worker starts on the entry itself. From sources it starts on
+ * `scripts/source-worker.mjs`, which registers tsx, then imports the entry
+ * and re-exports its `name` export (default: `default`) as its own default,
+ * so the result works for Piscina as well as for `new Worker`.
+ */
+export function workerStart(
+  entry: string,
+  base: string,
+  data: Record<string, unknown> = {},
+  name = 'default',
+): WorkerStart {
+  const url = ownModuleUrl(entry, base);
+  if (!url.pathname.endsWith('.ts') && !url.pathname.endsWith('.mts'))
+    return { filename: fileURLToPath(url), workerData: data };
+  const boot: SourceWorkerBoot = {
+    entry: url.href,
+    tsx: import.meta.resolve('tsx/esm/api'),
+    hooks: import.meta.url,
+    name,
+  };
+  return {
+    filename: fileURLToPath(new URL('../../scripts/source-worker.mjs', import.meta.url)),
+    workerData: { ...data, dmabufLabBoot: boot },
+  };
+}
+
+/** Extensions that need a TypeScript loader. */
+const TYPESCRIPT = /\.(ts|mts|cts)$/;
+
+/** True when importing `file` (a path or URL) needs a TypeScript loader. */
+export function isTypeScriptFile(file: string): boolean {
+  return TYPESCRIPT.test(file);
+}
+
+let typescriptReady = false;
+
+/**
+ * Make this thread able to import a user's TypeScript file. Compiled, the
+ * first call registers tsx (about 0.1 s: a module-hooks thread loading tsx)
+ * and `registerScenarioHook`; from sources the thread already loads
+ * TypeScript (tsx or vitest) and nothing happens. Idempotent.
+ */
+export function ensureTypeScriptLoader(): void {
+  if (typescriptReady) return;
+  typescriptReady = true;
+  if (!runningCompiled) return;
+  try {
+    registerTsx();
+  } catch (e) {
+    typescriptReady = false;
+    throw new Error(
+      `Loading a TypeScript scenario needs tsx, a dependency of dmabuf-lab, which did not load (${e instanceof Error ? e.message : String(e)}). ` +
+        'Reinstall dmabuf-lab (npm install dmabuf-lab), or compile the scenario to JavaScript.',
+      { cause: e },
+    );
+  }
+  registerScenarioHook();
+}
+
+/**
+ * Register tsx's ESM hooks module (`tsx/esm`, what `node --import tsx/esm`
+ * installs) directly, with the options `register()` of `tsx/esm/api` gives
+ * it minus its unregister port. Importing `tsx/esm/api` first only to call
+ * its `register` loads tsx and esbuild a second time in this thread, which
+ * was a tenth of `run ./scenario.ts`'s start-up (measured with `npm run bench`).
+ * Source maps on, as tsx's own `register` does, so stack traces name the
+ * lines of the user's `.ts` file.
+ */
+function registerTsx(): void {
+  register(import.meta.resolve('tsx/esm'), { parentURL: import.meta.url, data: {} });
+  process.setSourceMapsEnabled(true);
+}
+
+/** The package root of this copy (the folder holding package.json). */
+const packageRoot = new URL(runningCompiled ? '../../../' : '../../', import.meta.url).href;
+
+/**
+ * Resolve hooks for users' scenario files, given `{ root, compiled }`:
+ *
+ * - One copy of the library per thread. A scenario in a checkout imports the
+ *   sources (`../src/index.ts`), one in a project imports the package
+ *   (`dmabuf-lab`, i.e. `dist/src/index.js`); the thread runs one of the two.
+ *   Two copies would each have their own classes (`instanceof` fails across
+ *   them) and module state, so a module of this package is resolved to the
+ *   copy the thread runs: `src/x.ts` to `dist/src/x.js` when compiled (the
+ *   CLI runs `dist/` only when it is current), and back from sources.
+ * - A `.ts` file outside node_modules is an ES module. Outside a package
+ *   whose package.json says `"type": "module"`, Node and tsx treat a `.ts`
+ *   file as CommonJS, and Node 20's ESM detection then fails with "Cannot
+ *   require() ES Module ... in a cycle". A scenario file has `export
+ *   default`, so it is a module.
+ */
+const SCENARIO_HOOKS = `
+let src = null, dist = null, compiled = true;
+export function initialize(data) {
+  src = data.root + 'src/';
+  dist = data.root + 'dist/src/';
+  compiled = data.compiled;
+}
+export async function resolve(specifier, context, nextResolve) {
+  const r = await nextResolve(specifier, context);
+  if (compiled && r.url.startsWith(src) && r.url.endsWith('.ts')) {
+    return { url: dist + r.url.slice(src.length, -3) + '.js', format: 'module', shortCircuit: true };
+  }
+  if (!compiled && r.url.startsWith(dist) && r.url.endsWith('.js')) {
+    return { url: src + r.url.slice(dist.length, -3) + '.ts', format: 'module', shortCircuit: true };
+  }
+  if (r.format !== 'module' && r.url.startsWith('file:') && r.url.endsWith('.ts') && !r.url.includes('/node_modules/')) {
+    return { ...r, format: 'module' };
+  }
+  return r;
+}
+`;
+
+let hookRegistered = false;
+
+/**
+ * Install `SCENARIO_HOOKS` once per thread. Registered after tsx, so they run
+ * first in the chain and see tsx's resolution.
+ */
+export function registerScenarioHook(): void {
+  if (hookRegistered) return;
+  hookRegistered = true;
+  register(`data:text/javascript,${encodeURIComponent(SCENARIO_HOOKS)}`, {
+    data: { root: packageRoot, compiled: runningCompiled },
+  });
+}
