@@ -1,5 +1,9 @@
 /**
- * The `dmabuf-lab` command: run, replay, check, list, explain.
+ * The `dmabuf-lab` command: run, replay, check, list, explain, new.
+ *
+ * Start-up matters (a shell loop over seeds pays it every time): this module
+ * loads only commander and picocolors; each command's module is imported
+ * when that command runs, and `run` loads the model only in its worker.
  *
  * Exit codes: 0 clean (or every verdict as expected), 1 splats found, a limit
  * reached, or a verdict that differs, 2 usage or scenario error (with a
@@ -37,7 +41,10 @@ function version(): string {
     const pkg = JSON.parse(
       // src/cli/main.ts or dist/src/cli/main.js
       readFileSync(
-        new URL(import.meta.url.endsWith('.ts') ? '../../package.json' : '../../../package.json', import.meta.url),
+        new URL(
+          import.meta.url.endsWith('.ts') ? '../../package.json' : '../../../package.json',
+          import.meta.url,
+        ),
         'utf8',
       ),
     ) as { version?: string };
@@ -155,6 +162,18 @@ export function buildProgram(setCode: (code: number) => void): Command {
       setCode(explainCommand(id, o));
     });
 
+  program
+    .command('new')
+    .description(
+      'write a scenario file to start from: one thread, an expectation, the rules for thread bodies',
+    )
+    .argument('<name>', 'scenario name (writes ./<name>.ts) or a path ending in .ts')
+    .option('--force', 'overwrite the file if it exists')
+    .action(async (name, o) => {
+      const { newCommand } = await import('./new-command.ts');
+      setCode(newCommand(name, o));
+    });
+
   return program;
 }
 
@@ -179,5 +198,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return Exit.ERROR;
   }
 }
+
+// A reader that stops early (`dmabuf-lab list | head`) closes the pipe: stop
+// quietly, as other command-line tools do, instead of crashing on EPIPE.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 process.exitCode = await main(process.argv);

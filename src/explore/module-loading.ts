@@ -131,19 +131,28 @@ function registerTsx(): void {
   process.setSourceMapsEnabled(true);
 }
 
-/** The package root of this copy (the folder holding package.json). */
-const packageRoot = new URL(runningCompiled ? '../../../' : '../../', import.meta.url).href;
+/** The package's name: what users' scenario files import. */
+export const PACKAGE_NAME = 'dmabuf-lab';
+
+/** URL of this copy's package root (the folder holding package.json), ending in `/`. */
+export const packageRoot: string = new URL(
+  runningCompiled ? '../../../' : '../../',
+  import.meta.url,
+).href;
 
 /**
- * Resolve hooks for users' scenario files, given `{ root, compiled }`:
+ * Resolve hooks for users' scenario files, given `{ root, compiled, name }`:
  *
  * - One copy of the library per thread. A scenario in a checkout imports the
  *   sources (`../src/index.ts`), one in a project imports the package
- *   (`dmabuf-lab`, i.e. `dist/src/index.js`); the thread runs one of the two.
- *   Two copies would each have their own classes (`instanceof` fails across
- *   them) and module state, so a module of this package is resolved to the
- *   copy the thread runs: `src/x.ts` to `dist/src/x.js` when compiled (the
- *   CLI runs `dist/` only when it is current), and back from sources.
+ *   (`dmabuf-lab`); the thread runs one copy, compiled or from sources. Two
+ *   copies would each have their own classes (`instanceof` fails across
+ *   them) and module state. So `dmabuf-lab` and `dmabuf-lab/<layer>` resolve
+ *   to this copy (also where no `node_modules` holds the package, e.g. a
+ *   file written by `dmabuf-lab new` in an empty folder), and a module of
+ *   this package to the form the thread runs: `src/x.ts` to `dist/src/x.js`
+ *   when compiled (the CLI runs `dist/` only when it is current), and back
+ *   from sources.
  * - A `.ts` file outside node_modules is an ES module. Outside a package
  *   whose package.json says `"type": "module"`, Node and tsx treat a `.ts`
  *   file as CommonJS, and Node 20's ESM detection then fails with "Cannot
@@ -151,13 +160,24 @@ const packageRoot = new URL(runningCompiled ? '../../../' : '../../', import.met
  *   default`, so it is a module.
  */
 const SCENARIO_HOOKS = `
-let src = null, dist = null, compiled = true;
+import { existsSync } from 'node:fs';
+let src = null, dist = null, compiled = true, name = null;
 export function initialize(data) {
   src = data.root + 'src/';
   dist = data.root + 'dist/src/';
   compiled = data.compiled;
+  name = data.name;
+}
+function ownEntry(specifier) {
+  if (specifier !== name && !specifier.startsWith(name + '/')) return null;
+  const sub = specifier.slice(name.length + 1);
+  if (sub !== '' && !/^[a-z]+$/.test(sub)) return null;
+  const url = (compiled ? dist : src) + (sub ? sub + '/' : '') + (compiled ? 'index.js' : 'index.ts');
+  return existsSync(new URL(url)) ? url : null;
 }
 export async function resolve(specifier, context, nextResolve) {
+  const own = ownEntry(specifier);
+  if (own) return { url: own, format: 'module', shortCircuit: true };
   const r = await nextResolve(specifier, context);
   if (compiled && r.url.startsWith(src) && r.url.endsWith('.ts')) {
     return { url: dist + r.url.slice(src.length, -3) + '.js', format: 'module', shortCircuit: true };
@@ -182,6 +202,6 @@ export function registerScenarioHook(): void {
   if (hookRegistered) return;
   hookRegistered = true;
   register(`data:text/javascript,${encodeURIComponent(SCENARIO_HOOKS)}`, {
-    data: { root: packageRoot, compiled: runningCompiled },
+    data: { root: packageRoot, compiled: runningCompiled, name: PACKAGE_NAME },
   });
 }

@@ -146,14 +146,18 @@ export async function exploreInTest(
     n++;
     const replay = replayOf(r, seed, opts.limits);
     const res = run.result;
-    if (res.failure) problems.push(`seed ${seed}: the run failed: ${res.failure.message} (replay: ${replay})`);
+    if (res.failure)
+      problems.push(`seed ${seed}: the run failed: ${res.failure.message} (replay: ${replay})`);
     else if (res.end === 'step-limit' || res.end === 'time-limit')
       problems.push(`seed ${seed}: the run stopped at its ${res.end} (replay: ${replay})`);
     for (const s of res.splats) {
       if (s.severity === 'info') continue;
       const key = `${s.rule}\n${s.headline}`;
       const seen = bugs.get(key);
-      bugs.set(key, seen ? { ...seen, count: seen.count + 1 } : { splat: s, seed, count: 1, replay });
+      bugs.set(
+        key,
+        seen ? { ...seen, count: seen.count + 1 } : { splat: s, seed, count: 1, replay },
+      );
     }
     if ((opts.until ?? 'first') === 'first' && (bugs.size > 0 || problems.length > 0)) {
       stoppedBy = 'found';

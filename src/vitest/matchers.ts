@@ -47,7 +47,9 @@ export function toBeClean(this: MatcherState, received: unknown): MatcherResult 
       if (pass) return `expected ${f.subject} not to be clean, but it reported nothing`;
       const parts = [
         `expected ${f.subject} to be clean, but it reported ${serious.length} splat${serious.length === 1 ? '' : 's'}` +
-          (f.problems.length ? ` and ${f.problems.length} problem${f.problems.length === 1 ? '' : 's'}` : '') +
+          (f.problems.length
+            ? ` and ${f.problems.length} problem${f.problems.length === 1 ? '' : 's'}`
+            : '') +
           ':',
       ];
       if (serious.length) parts.push(listFindings({ ...f, findings: serious }));

@@ -38,7 +38,12 @@ function cli(...args: string[]): Promise<Ran> {
     execFile(
       process.execPath,
       [bin, ...args],
-      { cwd: dir, env: { ...process.env, NO_COLOR: '1', CI: '1' }, timeout: 30_000 },
+      // DMABUF_LAB_SOURCES: the current sources, never a dist/ left by an earlier build.
+      {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: '1', CI: '1', DMABUF_LAB_SOURCES: '1' },
+        timeout: 30_000,
+      },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         resolve({ code, stdout, stderr });

@@ -58,7 +58,9 @@ describe('runInTest and the matchers on one run', () => {
     expect(msg).toContain('expected mutex-abba (seed 2) to be clean, but it reported 2 splats');
     expect(msg).toContain('[sched.deadlock] INFO: task deadlock');
     expect(msg).toContain('thread_ab blocked in mutex_lock on mutex lock_b');
-    expect(msg).toContain('[lockdep.circular] WARNING: possible circular locking dependency detected');
+    expect(msg).toContain(
+      '[lockdep.circular] WARNING: possible circular locking dependency detected',
+    );
     expect(msg).toContain('replay: dmabuf-lab run mutex-abba --seed 2');
   });
 
@@ -75,7 +77,9 @@ describe('runInTest and the matchers on one run', () => {
     const msg = failure(() => {
       expect(run).toReport('lockdep.circular');
     });
-    expect(msg).toBe('expected ww-backoff (seed 1) to report lockdep.circular, but it reported nothing');
+    expect(msg).toBe(
+      'expected ww-backoff (seed 1) to report lockdep.circular, but it reported nothing',
+    );
   });
 
   test('.not.toReport prints the unwanted splat and its replay', async () => {
@@ -83,8 +87,12 @@ describe('runInTest and the matchers on one run', () => {
     const msg = failure(() => {
       expect(run).not.toReport('lockdep.circular');
     });
-    expect(msg).toContain('expected inline-abba (seed 3) not to report lockdep.circular, but it did');
-    expect(msg).toContain('[lockdep.circular] WARNING: possible circular locking dependency detected');
+    expect(msg).toContain(
+      'expected inline-abba (seed 3) not to report lockdep.circular, but it did',
+    );
+    expect(msg).toContain(
+      '[lockdep.circular] WARNING: possible circular locking dependency detected',
+    );
     expect(msg).toContain('Possible unsafe locking scenario');
     expect(msg).toContain('replay: runInTest(<scenario inline-abba>, { seed: 3 })');
   });
@@ -118,7 +126,9 @@ describe('runInTest and the matchers on one run', () => {
     const msg = failure(() => {
       expect(run).toBeClean();
     });
-    expect(msg).toMatch(/problem: the run failed \(thread-exception in thread thrower\): .*driver bug/);
+    expect(msg).toMatch(
+      /problem: the run failed \(thread-exception in thread thrower\): .*driver bug/,
+    );
   });
 
   test('anything else is refused with a message saying what is expected', () => {
@@ -158,7 +168,11 @@ describe('exploreInTest', () => {
     const circular = x.bugs.find((b) => b.splat.rule === 'lockdep.circular')!;
     expect(circular.count).toBe(12);
     expect(circular.seed).toBe(1);
-    const again = await exploreInTest('mutex-abba', { schedules: 12, until: 'all', timeMs: 60_000 });
+    const again = await exploreInTest('mutex-abba', {
+      schedules: 12,
+      until: 'all',
+      timeMs: 60_000,
+    });
     expect(again.bugs.map((b) => [b.splat.rule, b.seed, b.count])).toEqual(
       x.bugs.map((b) => [b.splat.rule, b.seed, b.count]),
     );
