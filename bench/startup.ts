@@ -134,7 +134,7 @@ export function benchStartup(): BenchResult[] {
   const pieces: [string, string][] = [
     [
       'worker thread start (empty worker, to first message)',
-      `import { Worker } from 'node:worker_threads'; const t = performance.now(); const w = new Worker('require("node:worker_threads").parentPort.postMessage(0)', { eval: true }); w.on('message', () => { console.log(performance.now() - t); w.terminate(); });`,
+      `import { Worker } from 'node:worker_threads'; const t = performance.now(); const w = new Worker('require("node:worker_threads").parentPort.postMessage(0)', { eval: true, execArgv: [] }); w.on('message', () => { console.log(performance.now() - t); w.terminate(); });`,
     ],
     [
       'import commander + picocolors (the CLI main thread)',

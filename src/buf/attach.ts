@@ -121,7 +121,7 @@ export function dmaBufDynamicAttach(
   );
 }
 
-/** `dma_buf_attach`: a static attachment (no importer ops, never peer-to-peer). */
+/** `dma_buf_attach`: a static attachment (no importer ops, never peer-to-peer). @kernel dma_buf_attach */
 export function dmaBufAttach(dmabuf: DmaBuf, dev: Device): Promise<DmaBufAttachment | number> {
   return dmaBufDynamicAttach(dmabuf, dev, null, null);
 }

@@ -109,7 +109,7 @@ export async function dmaBufVunmap(dmabuf: DmaBuf, map: IosysMap): Promise<void>
   }
 }
 
-/** `dma_buf_vmap_unlocked`: takes the resv lock around `dmaBufVmap`. */
+/** `dma_buf_vmap_unlocked`: takes the resv lock around `dmaBufVmap`. @kernel dma_buf_vmap_unlocked */
 export async function dmaBufVmapUnlocked(dmabuf: DmaBuf): Promise<IosysMap | number> {
   await dmabuf.resv.lock(null);
   try {
@@ -119,7 +119,7 @@ export async function dmaBufVmapUnlocked(dmabuf: DmaBuf): Promise<IosysMap | num
   }
 }
 
-/** `dma_buf_vunmap_unlocked`. */
+/** `dma_buf_vunmap_unlocked`. @kernel dma_buf_vunmap_unlocked */
 export async function dmaBufVunmapUnlocked(dmabuf: DmaBuf, map: IosysMap): Promise<void> {
   await dmabuf.resv.lock(null);
   try {

@@ -369,7 +369,7 @@ export function dmaBufGet(proc: UserProcess, fd: number): DmaBuf | number {
   return of.file.dmabuf;
 }
 
-/** `is_dma_buf_file` for an open file. */
+/** `is_dma_buf_file` for an open file. @kernel is_dma_buf_file */
 export function isDmaBufFile(of: OpenFile): boolean {
   return of.file instanceof DmaBufFile;
 }

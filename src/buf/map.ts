@@ -204,7 +204,7 @@ export async function dmaBufUnmapAttachment(
   if (m.pinnedOnMap) await dmabuf.ops.unpin!(attach);
 }
 
-/** `dma_buf_map_attachment_unlocked`: takes and drops the resv lock (no context) around the map. */
+/** `dma_buf_map_attachment_unlocked`: takes and drops the resv lock (no context) around the map. @kernel dma_buf_map_attachment_unlocked */
 export async function dmaBufMapAttachmentUnlocked(
   attach: DmaBufAttachment,
   dir: DmaDataDirection,
@@ -219,7 +219,7 @@ export async function dmaBufMapAttachmentUnlocked(
   }
 }
 
-/** `dma_buf_unmap_attachment_unlocked`. */
+/** `dma_buf_unmap_attachment_unlocked`. @kernel dma_buf_unmap_attachment_unlocked */
 export async function dmaBufUnmapAttachmentUnlocked(
   attach: DmaBufAttachment,
   sgt: SgTable,
@@ -274,7 +274,7 @@ export async function dmaBufPalMapPhys(attach: DmaBufAttachment): Promise<DmaBuf
   return r;
 }
 
-/** `dma_buf_pal_unmap_phys`. */
+/** `dma_buf_pal_unmap_phys`. @kernel dma_buf_pal_unmap_phys */
 export async function dmaBufPalUnmapPhys(
   attach: DmaBufAttachment,
   list: DmaBufPhysList,
@@ -303,7 +303,7 @@ export async function dmaBufIovMap(attach: DmaBufAttachment): Promise<DmaBufIovR
   return r;
 }
 
-/** `dma_buf_unmap_interconnect` for the IOV type. */
+/** `dma_buf_unmap_interconnect` for the IOV type. @kernel dma_buf_unmap_interconnect */
 export async function dmaBufIovUnmap(
   attach: DmaBufAttachment,
   ranges: DmaBufIovRanges,

@@ -26,7 +26,7 @@ export const DEP_S_MASK = Dep.SR | Dep.SN;
 /** Edges into a non-recursive (N) acquisition. */
 export const DEP_N_MASK = Dep.SN | Dep.EN;
 
-/** `calc_dep`: the type of the edge prev → next from their read modes. */
+/** `calc_dep`: the type of the edge prev → next from their read modes. @kernel calc_dep */
 export function calcDep(prevRead: number, nextRead: number): number {
   return 1 << ((prevRead === 0 ? 1 : 0) + (nextRead !== 2 ? 2 : 0));
 }

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtinScenarioFiles } from '../../scenarios/index.ts';
-import { ensureTypeScriptLoader, isTypeScriptFile } from './module-loading.ts';
+import { isTypeScriptFile, prepareTypeScriptImport } from './module-loading.ts';
 import type { Expectation, Scenario } from './scenario.ts';
 
 /** Why a scenario could not be used. */
@@ -118,7 +118,7 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
   }
   if (isTypeScriptFile(file)) {
     try {
-      ensureTypeScriptLoader();
+      await prepareTypeScriptImport(file);
     } catch (e) {
       throw new ScenarioError('load', errorText(e));
     }

@@ -16,8 +16,10 @@
  * Anything that starts a worker thread on one of our modules (the CLI's run
  * worker, an explorer's worker pool) goes through `workerStart`.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** True when this copy runs as compiled JavaScript, false when it runs from its TypeScript sources. */
 export const runningCompiled: boolean = !import.meta.url.endsWith('.ts');
@@ -95,7 +97,61 @@ export function isTypeScriptFile(file: string): boolean {
 let typescriptReady = false;
 
 /**
- * Make this thread able to import a user's TypeScript file. Compiled, the
+ * Make this thread ready to import the user's TypeScript file `file`.
+ * Compiled, the modules of this package that `file` imports are loaded
+ * first, then the loader is registered (`ensureTypeScriptLoader`): once
+ * registered, every module a thread loads goes through the loader, and
+ * loading the library that way took three times as long (`npm run bench`,
+ * startup). From sources, nothing to do.
+ */
+export async function prepareTypeScriptImport(file: string): Promise<void> {
+  if (!typescriptReady && runningCompiled) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // Reading it again is the importer's business (and error message).
+    }
+    await Promise.all(ownImportsOf(text, file).map((url) => import(url)));
+  }
+  ensureTypeScriptLoader();
+}
+
+/** Import specifiers in a module's text (`from '...'`, `import '...'`, `import('...')`). */
+const SPECIFIER = /\b(?:from|import)\s*\(?\s*(['"])([^'"\n]+)\1/g;
+
+/**
+ * The compiled modules of this package that the source text of `file`
+ * imports: `dmabuf-lab` and `dmabuf-lab/<layer>` (as `SCENARIO_HOOKS`
+ * resolves them), and relative paths into a checkout's `src/` (their
+ * `dist/` twins). Only those that exist.
+ */
+export function ownImportsOf(
+  text: string,
+  file: string,
+  exists: (path: string) => boolean = existsSync,
+): string[] {
+  const root = fileURLToPath(packageRoot);
+  const out = new Set<string>();
+  for (const m of text.matchAll(SPECIFIER)) {
+    const spec = m[2]!;
+    let path: string | null = null;
+    if (spec === PACKAGE_NAME || spec.startsWith(`${PACKAGE_NAME}/`)) {
+      const sub = spec.slice(PACKAGE_NAME.length + 1);
+      if (sub === '' || /^[a-z]+$/.test(sub)) path = resolve(root, 'dist', 'src', sub, 'index.js');
+    } else if (spec.startsWith('.')) {
+      const rel = relative(resolve(root, 'src'), resolve(dirname(file), spec));
+      if (!rel.startsWith('..') && !rel.startsWith(sep) && /\.(ts|js)$/.test(rel))
+        path = resolve(root, 'dist', 'src', rel.replace(/\.ts$/, '.js'));
+    }
+    if (path !== null && exists(path)) out.add(pathToFileURL(path).href);
+  }
+  return [...out];
+}
+
+/**
+ * Make this thread able to import a user's TypeScript file (prefer
+ * `prepareTypeScriptImport`, which loads the library first). Compiled, the
  * first call registers tsx (about 0.1 s: a module-hooks thread loading tsx)
  * and `registerScenarioHook`; from sources the thread already loads
  * TypeScript (tsx or vitest) and nothing happens. Idempotent.

@@ -65,6 +65,8 @@ export function npuValidateRegions(dev: EthosuDevice, args: NpuSubmitArgs): numb
  * Any failure before arm unwinds completely (no PM reference, fence or job
  * left). Returns a reference to the finished fence, or a negative errno.
  * Process context.
+ *
+ * @kernel ethosu_ioctl_submit
  */
 export async function npuSubmit(dev: EthosuDevice, file: NpuFile, args: NpuSubmitArgs): Promise<DmaFence | number> {
   const k = dev.kernel;

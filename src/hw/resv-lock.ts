@@ -60,7 +60,7 @@ export async function lockReservations(k: Kernel, objs: readonly HasResvObj[]): 
   return ctx;
 }
 
-/** `drm_gem_unlock_reservations`: unlock every reservation and end the context. */
+/** `drm_gem_unlock_reservations`: unlock every reservation and end the context. @kernel drm_gem_unlock_reservations */
 export function unlockReservations(objs: readonly HasResvObj[], ctx: WwAcquireCtx): void {
   for (const r of uniqueResvs(objs)) r.unlock();
   ctx.fini();

@@ -22,6 +22,7 @@ export const GFP = {
 } as const;
 
 const RECLAIM = GFP.__GFP_DIRECT_RECLAIM | GFP.__GFP_KSWAPD_RECLAIM;
+/** The usual GFP combinations, and single flags callers pass alone (include/linux/gfp_types.h). */
 export const GFP_KERNEL = RECLAIM | GFP.__GFP_IO | GFP.__GFP_FS;
 export const GFP_NOFS = RECLAIM | GFP.__GFP_IO;
 export const GFP_NOIO = RECLAIM;
@@ -53,7 +54,7 @@ export function gfpName(gfp: number): string {
   return `0x${gfp.toString(16)}`;
 }
 
-/** `gfpflags_allow_blocking`. */
+/** `gfpflags_allow_blocking`. @kernel gfpflags_allow_blocking */
 export function gfpAllowsBlocking(gfp: number): boolean {
   return (gfp & GFP.__GFP_DIRECT_RECLAIM) !== 0;
 }
@@ -62,7 +63,7 @@ export function gfpAllowsBlocking(gfp: number): boolean {
 export const PF_MEMALLOC_NOFS = GFP.__GFP_FS;
 export const PF_MEMALLOC_NOIO = GFP.__GFP_FS | GFP.__GFP_IO;
 
-/** `memalloc_nofs_save`: allocations in the scope behave as GFP_NOFS. Returns the cookie for restore. */
+/** `memalloc_nofs_save`: allocations in the scope behave as GFP_NOFS. Returns the cookie for restore. @kernel memalloc_nofs_save */
 export function memallocNofsSave(k: Kernel): number {
   const t = k.current;
   const old = t.gfpScopeMask;
@@ -70,12 +71,12 @@ export function memallocNofsSave(k: Kernel): number {
   return old;
 }
 
-/** `memalloc_nofs_restore`. */
+/** `memalloc_nofs_restore`. @kernel memalloc_nofs_restore */
 export function memallocNofsRestore(k: Kernel, cookie: number): void {
   k.current.gfpScopeMask = cookie;
 }
 
-/** `memalloc_noio_save`: allocations in the scope behave as GFP_NOIO. */
+/** `memalloc_noio_save`: allocations in the scope behave as GFP_NOIO. @kernel memalloc_noio_save */
 export function memallocNoioSave(k: Kernel): number {
   const t = k.current;
   const old = t.gfpScopeMask;
@@ -83,12 +84,12 @@ export function memallocNoioSave(k: Kernel): number {
   return old;
 }
 
-/** `memalloc_noio_restore`. */
+/** `memalloc_noio_restore`. @kernel memalloc_noio_restore */
 export function memallocNoioRestore(k: Kernel, cookie: number): void {
   k.current.gfpScopeMask = cookie;
 }
 
-/** `current_gfp_context`: the mask after the task's scoped restrictions. */
+/** `current_gfp_context`: the mask after the task's scoped restrictions. @kernel current_gfp_context */
 export function currentGfpContext(t: Thread, gfp: number): number {
   return gfp & ~t.gfpScopeMask;
 }
@@ -146,7 +147,7 @@ export function fsReclaimAcquire(k: Kernel, gfp: number): void {
   }
 }
 
-/** `fs_reclaim_release(gfp)`. */
+/** `fs_reclaim_release(gfp)`. @kernel fs_reclaim_release */
 export function fsReclaimRelease(k: Kernel, gfp: number): void {
   const t = k.current;
   if (!reclaimApplies(t, gfp)) return;

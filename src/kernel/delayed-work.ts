@@ -66,7 +66,7 @@ export class DelayedWork extends WorkStruct {
   }
 }
 
-/** `INIT_DELAYED_WORK`: a delayed work whose lockdep class is the caller's location. */
+/** `INIT_DELAYED_WORK`: a delayed work whose lockdep class is the caller's location. @kernel INIT_DELAYED_WORK */
 export function initDelayedWork(k: Kernel, func: DelayedWorkFunc, name = 'dwork', opts: WorkInit = {}): DelayedWork {
   return new DelayedWork(k, func, name, { key: opts.key ?? callerSite(1) });
 }

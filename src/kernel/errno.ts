@@ -45,6 +45,7 @@ export const Errno = {
   ENOTSUPP: 524,
 } as const;
 
+/** The name of an errno value, e.g. `EDEADLK`. */
 export type ErrnoName = keyof typeof Errno;
 
 const namesByValue = new Map<number, ErrnoName>(
@@ -56,7 +57,7 @@ export function errnoName(value: number): string {
   return namesByValue.get(Math.abs(value)) ?? `errno ${value}`;
 }
 
-/** `IS_ERR_VALUE`: a negative errno in the kernel's error range. */
+/** `IS_ERR_VALUE`: a negative errno in the kernel's error range. @kernel IS_ERR_VALUE */
 export function isErrno(value: unknown): value is number {
   return typeof value === 'number' && value < 0 && value >= -4095;
 }

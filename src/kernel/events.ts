@@ -30,6 +30,7 @@ export interface KernelEventMap {
   'run-end': { steps: number; reason: string };
 }
 
+/** The `type` of a kernel event (`switch`, `lock-acquire`, `splat`, ...). */
 export type KernelEventType = keyof KernelEventMap;
 
 /** A stamped event: virtual time, step and the id of the running thread (0 when none). */
@@ -37,6 +38,7 @@ export type KernelEvent = {
   [K in KernelEventType]: { type: K; tNs: number; step: number; tid: number } & KernelEventMap[K];
 }[KernelEventType];
 
+/** Receives every event of a kernel's event stream, as it happens. */
 export type EventListener = (event: KernelEvent) => void;
 
 /**

@@ -52,7 +52,7 @@ export class IrqWork {
   }
 }
 
-/** `init_irq_work` (or `IRQ_WORK_INIT_HARD` with `hard`). */
+/** `init_irq_work` (or `IRQ_WORK_INIT_HARD` with `hard`). @kernel init_irq_work */
 export function initIrqWork(k: Kernel, func: IrqWorkFunc, name = 'irq_work', opts: { hard?: boolean } = {}): IrqWork {
   return new IrqWork(k, func, name, opts.hard ?? false);
 }
@@ -72,12 +72,12 @@ export function irqWorkQueue(work: IrqWork): boolean {
   return true;
 }
 
-/** `irq_work_is_pending`. */
+/** `irq_work_is_pending`. @kernel irq_work_is_pending */
 export function irqWorkIsPending(work: IrqWork): boolean {
   return work.pending;
 }
 
-/** `irq_work_is_busy`: pending or running. */
+/** `irq_work_is_busy`: pending or running. @kernel irq_work_is_busy */
 export function irqWorkIsBusy(work: IrqWork): boolean {
   return work.pending || work.running !== null;
 }

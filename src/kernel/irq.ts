@@ -264,12 +264,12 @@ export async function synchronizeIrq(k: Kernel, irq: number): Promise<void> {
   await waitDesc(desc, () => desc.inflight === null && desc.threadsActive === 0, 'synchronize_irq');
 }
 
-/** `disable_irq_nosync`: mask the line without waiting. Any context. */
+/** `disable_irq_nosync`: mask the line without waiting. Any context. @kernel disable_irq_nosync */
 export function disableIrqNosync(k: Kernel, irq: number): void {
   irqToDesc(k, irq).depth++;
 }
 
-/** `disable_irq`: mask the line and wait for running handlers. Process context. */
+/** `disable_irq`: mask the line and wait for running handlers. Process context. @kernel disable_irq */
 export async function disableIrq(k: Kernel, irq: number): Promise<void> {
   disableIrqNosync(k, irq);
   await synchronizeIrq(k, irq);

@@ -25,22 +25,22 @@ export function localIrqSave(k: Kernel): number {
   return flags;
 }
 
-/** `local_irq_restore`: restore the state saved by `localIrqSave`. */
+/** `local_irq_restore`: restore the state saved by `localIrqSave`. @kernel local_irq_restore */
 export function localIrqRestore(k: Kernel, flags: number): void {
   k.current.irqsDisabled = flags;
 }
 
-/** `local_irq_disable`. */
+/** `local_irq_disable`. @kernel local_irq_disable */
 export function localIrqDisable(k: Kernel): void {
   k.current.irqsDisabled++;
 }
 
-/** `local_irq_enable`: enables interrupts whatever the nesting (it does not nest in the kernel either). */
+/** `local_irq_enable`: enables interrupts whatever the nesting (it does not nest in the kernel either). @kernel local_irq_enable */
 export function localIrqEnable(k: Kernel): void {
   k.current.irqsDisabled = 0;
 }
 
-/** `irqs_disabled()`: true in hardirq context or with interrupts off. */
+/** `irqs_disabled()`: true in hardirq context or with interrupts off. @kernel irqs_disabled */
 export function irqsDisabled(k: Kernel): boolean {
   return !k.current.hardirqsEnabled;
 }
@@ -57,7 +57,7 @@ export function localBhDisable(k: Kernel): void {
   t.preemptCount += SOFTIRQ_DISABLE_OFFSET;
 }
 
-/** `local_bh_enable`. Softirqs raised meanwhile run as separate contexts, at the chooser's pick. */
+/** `local_bh_enable`. Softirqs raised meanwhile run as separate contexts, at the chooser's pick. @kernel local_bh_enable */
 export function localBhEnable(k: Kernel): void {
   const t = k.current;
   if (t.bhDisabled === 0 || t.preemptCount < SOFTIRQ_DISABLE_OFFSET) {
@@ -68,12 +68,12 @@ export function localBhEnable(k: Kernel): void {
   t.preemptCount -= SOFTIRQ_DISABLE_OFFSET;
 }
 
-/** `preempt_disable`: atomic until `preemptEnable`. */
+/** `preempt_disable`: atomic until `preemptEnable`. @kernel preempt_disable */
 export function preemptDisable(k: Kernel): void {
   k.current.preemptCount++;
 }
 
-/** `preempt_enable`. An enable without a disable is a WARN. */
+/** `preempt_enable`. An enable without a disable is a WARN. @kernel preempt_enable */
 export function preemptEnable(k: Kernel): void {
   const t = k.current;
   if ((t.preemptCount & 0xff) === 0) {
@@ -83,13 +83,13 @@ export function preemptEnable(k: Kernel): void {
   t.preemptCount--;
 }
 
-/** `in_atomic()`: preempt count raised (spinlock, preempt/bh disabled, IRQ context). */
+/** `in_atomic()`: preempt count raised (spinlock, preempt/bh disabled, IRQ context). @kernel in_atomic */
 export function inAtomic(k: Kernel): boolean {
   const t = k.current;
   return t.preemptCount > 0 || t.context !== 'process';
 }
 
-/** `in_interrupt()`: hardirq or softirq context, or bottom halves disabled. */
+/** `in_interrupt()`: hardirq or softirq context, or bottom halves disabled. @kernel in_interrupt */
 export function inInterrupt(k: Kernel): boolean {
   const t = k.current;
   return t.context !== 'process' || t.bhDisabled > 0;

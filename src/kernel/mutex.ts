@@ -141,7 +141,7 @@ export function debugMutexUnlockCheck(k: Kernel, t: Thread, owner: Thread | null
   return false;
 }
 
-/** `lockdep_assert_held(map)`: a WARN splat when the current thread does not hold it. */
+/** `lockdep_assert_held(map)`: a WARN splat when the current thread does not hold it. @kernel lockdep_assert_held */
 export function assertHeld(k: Kernel, map: LockdepMap, read: -1 | 0 | 1 = -1): void {
   if (k.lockIsHeld(map, read)) return;
   const what = read === 0 ? '_write' : read === 1 ? '_read' : '';
@@ -153,7 +153,7 @@ export function assertHeld(k: Kernel, map: LockdepMap, read: -1 | 0 | 1 = -1): v
   });
 }
 
-/** `lockdep_assert_not_held(map)`. */
+/** `lockdep_assert_not_held(map)`. @kernel lockdep_assert_not_held */
 export function assertNotHeld(k: Kernel, map: LockdepMap): void {
   if (!k.lockIsHeld(map)) return;
   k.splat({

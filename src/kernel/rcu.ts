@@ -177,7 +177,7 @@ export function rcuReadLock(k: Kernel): void {
   k.lockAcquire(s.lockMap, 0, false, 2, false, null, t);
 }
 
-/** `rcu_read_unlock`: leave the section; the outermost unlock may end a grace period. */
+/** `rcu_read_unlock`: leave the section; the outermost unlock may end a grace period. @kernel rcu_read_unlock */
 export function rcuReadUnlock(k: Kernel): void {
   const t = k.current;
   const s = rcu(k);
@@ -189,13 +189,13 @@ export function rcuReadUnlock(k: Kernel): void {
   if (--t.rcuReadDepth === 0) s.readerLeft(t);
 }
 
-/** `rcu_read_lock_held()`: inside an `rcu_read_lock` section. */
+/** `rcu_read_lock_held()`: inside an `rcu_read_lock` section. @kernel rcu_read_lock_held */
 export function rcuReadLockHeld(k: Kernel): boolean {
   const t = k.currentOrNull;
   return t !== null && t.rcuReadDepth > 0;
 }
 
-/** `rcu_read_lock_any_held()`: any RCU reader, including preempt/IRQ-disabled regions and IRQ contexts. */
+/** `rcu_read_lock_any_held()`: any RCU reader, including preempt/IRQ-disabled regions and IRQ contexts. @kernel rcu_read_lock_any_held */
 export function rcuReadLockAnyHeld(k: Kernel): boolean {
   const t = k.currentOrNull;
   return t !== null && t.atomic;
@@ -227,7 +227,7 @@ export function rcuDereferenceCheck<T>(k: Kernel, p: T, cond = false, site = 'rc
   return p;
 }
 
-/** `rcu_dereference(p)`: `rcuDereferenceCheck` with no extra condition. */
+/** `rcu_dereference(p)`: `rcuDereferenceCheck` with no extra condition. @kernel rcu_dereference */
 export function rcuDereference<T>(k: Kernel, p: T, site?: string): T {
   return rcuDereferenceCheck(k, p, false, site);
 }

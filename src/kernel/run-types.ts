@@ -15,11 +15,13 @@ export interface KernelLimits {
   maxVirtualTimeNs: number;
 }
 
+/** The limits of a run that neither the scenario nor the caller sets. */
 export const DEFAULT_LIMITS: Readonly<KernelLimits> = {
   maxSteps: 5_000_000,
   maxVirtualTimeNs: 3_600e9,
 };
 
+/** Options of a `Kernel`: seed, timer frequency, limits, decision source, fault rates, checkers. */
 export interface KernelOptions {
   /** Seed of the default chooser (default 1). */
   seed?: number;

@@ -60,7 +60,7 @@ export async function scheduleTimeout(
   return Math.max(0, Math.ceil((leftNs * k.hz) / 1e9));
 }
 
-/** `cond_resched`: a voluntary scheduling point. */
+/** `cond_resched`: a voluntary scheduling point. @kernel cond_resched */
 export async function condResched(k: Kernel): Promise<void> {
   k.mightSleep('cond_resched');
   await k.schedulePoint('cond_resched');

@@ -7,6 +7,7 @@ import type { ChoiceOption } from './chooser.ts';
 /** Execution context of a thread: process, softirq (timers, tasklets) or hardirq. */
 export type ContextKind = 'process' | 'softirq' | 'hardirq';
 
+/** Where a thread is in its life. */
 export type ThreadState = 'new' | 'runnable' | 'running' | 'blocked' | 'exited';
 
 /** Why a blocked thread came back. */

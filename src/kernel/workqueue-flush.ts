@@ -91,7 +91,7 @@ export async function cancelWorkSync(work: WorkStruct): Promise<boolean> {
   return was;
 }
 
-/** `cancel_work`: remove a pending queueing without waiting; true if it was pending. Any context. */
+/** `cancel_work`: remove a pending queueing without waiting; true if it was pending. Any context. @kernel cancel_work */
 export function cancelWork(work: WorkStruct): boolean {
   return work.grabPending();
 }

@@ -83,7 +83,7 @@ export class WorkStruct {
   }
 }
 
-/** `INIT_WORK`: a work item whose lockdep class is the caller's location. */
+/** `INIT_WORK`: a work item whose lockdep class is the caller's location. @kernel INIT_WORK */
 export function initWork(k: Kernel, func: WorkFunc, name = 'work', opts: WorkInit = {}): WorkStruct {
   return new WorkStruct(k, func, name, { key: opts.key ?? callerSite(1) });
 }
@@ -103,7 +103,7 @@ export function workerOf(t: Thread | null): WorkerInfo | null {
   return (t?.local.get(WORKER) as WorkerInfo | undefined) ?? null;
 }
 
-/** `current_work()`: the work item the current worker runs, or null. */
+/** `current_work()`: the work item the current worker runs, or null. @kernel current_work */
 export function currentWork(k: Kernel): WorkStruct | null {
   return workerOf(k.currentOrNull)?.current?.work ?? null;
 }
@@ -408,7 +408,7 @@ export function queueWork(wq: WorkqueueStruct, work: WorkStruct): boolean {
   return true;
 }
 
-/** `work_pending`: queued, or (delayed work) timer armed. */
+/** `work_pending`: queued, or (delayed work) timer armed. @kernel work_pending */
 export function workPending(work: WorkStruct): boolean {
   return work.isPending();
 }

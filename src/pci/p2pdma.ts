@@ -171,12 +171,12 @@ export function pciP2pdmaRelease(pdev: PciDev): void {
   p2p.mapTypes.clear();
 }
 
-/** `pci_has_p2pmem`: the function has a pool and published it. */
+/** `pci_has_p2pmem`: the function has a pool and published it. @kernel pci_has_p2pmem */
 export function pciHasP2pmem(pdev: PciDev): boolean {
   return !!pdev.p2pdma?.pool && pdev.p2pdma.published;
 }
 
-/** `pci_p2pmem_publish`. */
+/** `pci_p2pmem_publish`. @kernel pci_p2pmem_publish */
 export function pciP2pmemPublish(pdev: PciDev, publish: boolean): void {
   if (pdev.p2pdma) pdev.p2pdma.published = publish;
 }
@@ -206,7 +206,7 @@ export function pciAllocP2pmem(pdev: PciDev, size: number): P2pMem | null {
   return null;
 }
 
-/** `pci_free_p2pmem`: give an allocation back (extents are merged). */
+/** `pci_free_p2pmem`: give an allocation back (extents are merged). @kernel pci_free_p2pmem */
 export function pciFreeP2pmem(mem: P2pMem): void {
   const chunk = mem.pdev.p2pdma?.pool?.find((c) => c.pgmap === mem.pgmap);
   if (!chunk) return;
@@ -222,7 +222,7 @@ export function pciFreeP2pmem(mem: P2pMem): void {
   }
 }
 
-/** `pci_p2pmem_virt_to_bus`: the bus address of p2pmem at `phys` (0 if none). */
+/** `pci_p2pmem_virt_to_bus`: the bus address of p2pmem at `phys` (0 if none). @kernel pci_p2pmem_virt_to_bus */
 export function pciP2pmemVirtToBus(pdev: PciDev, phys: number): number {
   for (const c of pdev.p2pdma?.pool ?? []) {
     if (phys >= c.pgmap.start && phys < c.pgmap.start + c.pgmap.len) return c.busStart + (phys - c.pgmap.start);

@@ -72,6 +72,7 @@ export interface PciSwitch {
   readonly downstream: PciDev[];
 }
 
+/** Options of a `PciSystem`: the CPU (for the host-bridge P2P allow-list) and the allow-list itself. */
 export interface PciSystemOptions {
   readonly cpu?: CpuInfo;
   /** The P2P host-bridge allow-list (default: the kernel's `pci_p2pdma_whitelist`). */

@@ -24,7 +24,7 @@ export function kmallocSizeRoundup(size: number): number {
   return bytes;
 }
 
-/** `roundup_pow_of_two`. */
+/** `roundup_pow_of_two`. @kernel roundup_pow_of_two */
 export function roundupPowOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;

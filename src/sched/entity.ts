@@ -369,7 +369,7 @@ function entityWakeup(f: DmaFence, cb: DmaFenceCb): void {
   rq.sched.wakeup();
 }
 
-/** `drm_sched_entity_push_job` as a function of the job, as the kernel spells it. */
+/** `drm_sched_entity_push_job` as a function of the job, as the kernel spells it. @kernel drm_sched_entity_push_job */
 export function drmSchedEntityPushJob(job: DrmSchedJob): void {
   if (!job.entity) throw new Error('drm_sched_entity_push_job: the job has no entity (not initialised, or already popped)');
   job.entity.pushJob(job);

@@ -80,7 +80,7 @@ export interface DrmSchedInitArgs<J extends DrmSchedJob = DrmSchedJob> {
 
 const schedMaps = new WeakMap<Kernel, LockdepMap>();
 
-/** `drm_sched_lockdep_map`: the one lockdep class of every scheduler-owned submit queue. */
+/** `drm_sched_lockdep_map`: the one lockdep class of every scheduler-owned submit queue. @kernel drm_sched_lockdep_map */
 export function drmSchedLockdepMap(k: Kernel): LockdepMap {
   let m = schedMaps.get(k);
   if (!m) schedMaps.set(k, (m = new LockdepMap('drm_sched_lockdep_map', 'drm_sched_lockdep_map', LdWait.INV)));

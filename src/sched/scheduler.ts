@@ -423,6 +423,8 @@ function fenceLabel(f: DmaFence): string {
 /**
  * `drm_sched_pick_best`: the ready scheduler with the smallest score (the
  * first wins ties); schedulers not ready are skipped.
+ *
+ * @kernel drm_sched_pick_best
  */
 export function drmSchedPickBest(list: readonly DrmGpuScheduler[]): DrmGpuScheduler | null {
   let best: DrmGpuScheduler | null = null;

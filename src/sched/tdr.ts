@@ -158,7 +158,7 @@ export function drmSchedIncreaseKarma(bad: DrmSchedJob): void {
   }
 }
 
-/** `drm_sched_invalidate_job`: `++karma > threshold`. */
+/** `drm_sched_invalidate_job`: `++karma > threshold`. @kernel drm_sched_invalidate_job */
 export function drmSchedInvalidateJob(job: DrmSchedJob, threshold: number): boolean {
   return ++job.karma > threshold;
 }

@@ -17,7 +17,7 @@ export interface PageBlock extends Page {
   freed: boolean;
 }
 
-/** `page_size(page)` in bytes. */
+/** `page_size(page)` in bytes. @kernel page_size */
 export function pageBlockSize(b: PageBlock): number {
   return PAGE_SIZE << b.order;
 }
@@ -69,6 +69,7 @@ class PfnHeap {
   }
 }
 
+/** Options of the simulated RAM: its size and where it starts. */
 export interface PhysMemOptions {
   /** Bytes of RAM (default 1 GiB). */
   readonly size?: number;

@@ -24,6 +24,7 @@ export const DMA_HEAP_VALID_HEAP_FLAGS = 0;
 /** The default fd flags of an allocation (O_RDWR | O_CLOEXEC). */
 export const DMA_HEAP_DEFAULT_FD_FLAGS = 0o2 | 0o2000000;
 
+/** Options of the system heap: the variants between kernels that change its behaviour. */
 export interface SystemHeapOptions {
   /** Keep freed chunks in per-order pools (Android's system heap); mainline has none (default false). */
   readonly pagePool?: boolean;

@@ -26,11 +26,13 @@ export function readU32(o: UserStruct, key: string): number | null {
   return v === FAULT ? null : v;
 }
 
+/** Read an `__s32` field; `null` for a fault. */
 export function readS32(o: UserStruct, key: string): number | null {
   const v = intIn(o[key], -0x80000000, 0x7fffffff);
   return v === FAULT ? null : v;
 }
 
+/** Read a `__u64` field (exact up to 2^53); `null` for a fault. */
 export function readU64(o: UserStruct, key: string): number | null {
   const v = intIn(o[key], 0, Number.MAX_SAFE_INTEGER);
   return v === FAULT ? null : v;
