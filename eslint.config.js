@@ -15,7 +15,8 @@ const hostTimers = ['setTimeout', 'setImmediate', 'setInterval'].map((name) => (
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'tmp/**', 'out/**', 'eslint.config.js'] },
+  // bin/ and scripts/ are plain JavaScript that node runs directly (no type information).
+  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'scripts/**', 'tmp/**', 'out/**', 'docs/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
