@@ -2,12 +2,9 @@
 // included; tests and benchmarks are not part of the build), starting from an
 // empty dist/ so that a deleted source leaves no compiled twin, and record
 // the listing of the sources it compiled (scripts/dist-stamp.mjs) so that
-// bin/dmabuf-lab.js in a checkout knows whether dist/ is current.
-//
-// `--on-install` is the `prepare` step of `npm ci` / `npm install`: a failed
-// build is reported but does not fail the install (the checkout's CLI then
-// runs from the sources), and under `npm pack` / `npm publish` it does nothing
-// because `prepack` runs the strict build.
+// bin/dmabuf-lab.js in a checkout knows whether dist/ is current. `npm pack`
+// and `npm publish` run it (`prepack`); `npm ci` does not (a checkout runs the
+// sources until it is built, and installing needs no build).
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,8 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { sourceListing, STAMP } from './dist-stamp.mjs';
 
 const root = new URL('../', import.meta.url);
-const onInstall = process.argv.includes('--on-install');
-if (onInstall && ['pack', 'publish'].includes(process.env.npm_command ?? '')) process.exit(0);
 
 // Taken before compiling: a file edited during the build makes the stamp stale.
 const listing = JSON.stringify(sourceListing(root));
@@ -28,12 +23,6 @@ const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
 });
 if (r.status !== 0) {
   const why = r.error ? r.error.message : `tsc exited with ${r.status ?? r.signal}`;
-  if (onInstall) {
-    process.stderr.write(
-      `dmabuf-lab: the build failed (${why}); the CLI runs from the TypeScript sources until \`npm run build\` succeeds.\n`,
-    );
-    process.exit(0);
-  }
   process.stderr.write(`dmabuf-lab: the build failed (${why}).\n`);
   process.exit(1);
 }
