@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `dmabuf-lab` command.
 // - Installed package: runs the compiled CLI in dist/.
-// - Checkout (src/ beside this folder): runs dist/ when it was built from the
-//   current sources (`npm ci` and `npm run build` build it; see
-//   scripts/dist-stamp.mjs), otherwise the TypeScript sources through tsx.
+// - Checkout (src/ beside this folder): runs dist/ when `npm run build` made
+//   it from the current sources (scripts/dist-stamp.mjs), otherwise the
+//   TypeScript sources through tsx.
 //   DMABUF_LAB_SOURCES=1 forces the sources (the CLI tests use it).
 import { existsSync } from 'node:fs';
 
