@@ -96,6 +96,11 @@ test('the user scenario is clean on 20 schedules', async () => {
 test('a built-in bug is reported', async () => {
   expect(await runInTest('mutex-abba', { seed: 2 })).toReport('sched.deadlock');
 });
+test('a scenario file by path (loaded by the package, compiled)', async () => {
+  const run = await runInTest('./user-fence.scenario.ts', { seed: 3 });
+  expect(run).toBeClean();
+  expect(run.replay).toBe('dmabuf-lab run ./user-fence.scenario.ts --seed 3');
+});
 test('a failing expectation prints the splat and the replay command', async () => {
   expect(await runInTest('lockdep-abba')).toBeClean();
 });
@@ -254,7 +259,7 @@ describe('installed into an empty project', () => {
 
   test('dmabuf-lab/vitest: matchers and helpers in a test file, with the splat and replay in a failure', () => {
     const out = runs.vitest!.stdout + runs.vitest!.stderr;
-    expect(out).toMatch(/Tests\s+1 failed \| 2 passed/);
+    expect(out).toMatch(/Tests\s+1 failed \| 3 passed/);
     expect(out).toContain('expected lockdep-abba (seed 1) to be clean, but it reported');
     expect(out).toContain(
       '[lockdep.circular] WARNING: possible circular locking dependency detected',
