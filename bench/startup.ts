@@ -8,7 +8,8 @@
  * The CLI measured is the compiled one (dist/, what an installed package
  * runs): this builds it first when it is not current. The user scenario is
  * the file `dmabuf-lab new` writes, outside the checkout, importing
- * `dmabuf-lab`. Extra rows show where the time goes (worker start, the
+ * `dmabuf-lab/explore` and `dmabuf-lab/kernel`; `user-scenario-root.ts` is
+ * the same importing everything from `dmabuf-lab` (the whole library loads). Extra rows show where the time goes (worker start, the
  * model's modules, the TypeScript loader) and the same `run` from the
  * TypeScript sources, as a checkout without a build runs it.
  */
@@ -98,12 +99,21 @@ export function benchStartup(): BenchResult[] {
   const dir = mkdtempSync(join(tmpdir(), 'dmabuf-lab-startup-'));
   writeFileSync(
     join(dir, 'user-scenario.ts'),
-    scenarioSource('user-scenario', 'dmabuf-lab', './user-scenario.ts'),
+    scenarioSource('user-scenario', (layer) => `dmabuf-lab/${layer}`, './user-scenario.ts'),
+  );
+  // The same scenario importing the whole library by its root.
+  writeFileSync(
+    join(dir, 'user-scenario-root.ts'),
+    scenarioSource('user-scenario', () => 'dmabuf-lab', './user-scenario-root.ts').replace(
+      /import \{ defineScenario \} from 'dmabuf-lab';\nimport \{ msleep, Mutex \} from 'dmabuf-lab';/,
+      "import { defineScenario, msleep, Mutex } from 'dmabuf-lab';",
+    ),
   );
   const rows: [string, string[], number, NodeJS.ProcessEnv?][] = [
     ['dmabuf-lab --help', [bin, '--help'], 2],
     ['dmabuf-lab run mutex-abba', [bin, 'run', 'mutex-abba'], 4],
     ['dmabuf-lab run ./user-scenario.ts', [bin, 'run', './user-scenario.ts'], 6],
+    ['dmabuf-lab run ./user-scenario-root.ts', [bin, 'run', './user-scenario-root.ts'], 6],
   ];
   const out: BenchResult[] = [];
   for (const [name, args, target] of rows) {

@@ -1,7 +1,7 @@
 /**
  * `dmabuf-lab new <name>`: write a scenario file to start from. It imports
- * the library the way its location needs (the package name in a project, a
- * relative path to the sources inside a dmabuf-lab checkout), has one
+ * the layers it uses the way its location needs (the package's subpaths in a
+ * project, relative paths to the sources inside a dmabuf-lab checkout), has one
  * thread, an expectation, and a comment with the rules for thread bodies,
  * and runs clean as written.
  */
@@ -46,22 +46,30 @@ function checkoutRoot(): string | null {
 }
 
 /**
- * What the scenario file imports the library from: inside the checkout this
- * copy runs from, a relative path to `src/index.ts`; anywhere else the
- * package name.
+ * Where the scenario file imports a layer of the library from: inside the
+ * checkout this copy runs from, a relative path to `src/<layer>/index.ts`
+ * (as the built-in scenarios do); anywhere else the package's subpath
+ * (`dmabuf-lab/<layer>`). Importing the layers it uses, rather than the whole
+ * library, keeps a run's start-up to the modules it needs.
  */
-export function importSpecifier(file: string, checkout: string | null): string {
-  if (checkout === null) return PACKAGE_NAME;
-  const rel = relative(checkout, file);
-  if (rel.startsWith('..') || rel.startsWith(sep)) return PACKAGE_NAME;
-  const spec = relative(dirname(file), join(checkout, 'src', 'index.ts'))
+export function importSpecifier(file: string, checkout: string | null, layer: string): string {
+  const inside =
+    checkout !== null &&
+    !relative(checkout, file).startsWith('..') &&
+    !relative(checkout, file).startsWith(sep);
+  if (!inside) return `${PACKAGE_NAME}/${layer}`;
+  const spec = relative(dirname(file), join(checkout, 'src', layer, 'index.ts'))
     .split(sep)
     .join('/');
   return spec.startsWith('.') ? spec : `./${spec}`;
 }
 
 /** The file's text. */
-export function scenarioSource(name: string, from: string, shownPath: string): string {
+export function scenarioSource(
+  name: string,
+  from: (layer: string) => string,
+  shownPath: string,
+): string {
   const ident = name.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
   return `/**
  * ${name}: TODO say in one sentence what this scenario shows.
@@ -78,7 +86,8 @@ export function scenarioSource(name: string, from: string, shownPath: string): s
  * Run it with: dmabuf-lab run ${shownPath}
  * Each --seed N gives another interleaving: dmabuf-lab run ${shownPath} --seed 2
  */
-import { defineScenario, msleep, Mutex } from '${from}';
+import { defineScenario } from '${from('explore')}';
+import { msleep, Mutex } from '${from('kernel')}';
 
 export default defineScenario({
   name: '${name}',
@@ -117,14 +126,18 @@ export function newCommand(arg: string, opts: NewOptions): number {
     );
     return Exit.ERROR;
   }
-  const from = importSpecifier(target.file, checkoutRoot());
+  const checkout = checkoutRoot();
+  const from = (layer: string): string => importSpecifier(target.file, checkout, layer);
   const shown = displayPath(target.file);
   const shownPath = shown.startsWith('/') || shown.startsWith('.') ? shown : `./${shown}`;
   mkdirSync(dirname(target.file), { recursive: true });
   writeFileSync(target.file, scenarioSource(target.name, from, shownPath));
-  process.stdout.write(`wrote ${shownPath} (scenario ${target.name}, imports '${from}')\n`);
+  process.stdout.write(
+    `wrote ${shownPath} (scenario ${target.name}, imports '${from('explore')}' and '${from('kernel')}')\n`,
+  );
   process.stdout.write(`run it with: dmabuf-lab run ${shownPath}\n`);
-  if (from === PACKAGE_NAME && !packageVisibleFrom(dirname(target.file)))
+  const packaged = from('kernel').startsWith(`${PACKAGE_NAME}/`);
+  if (packaged && !packageVisibleFrom(dirname(target.file)))
     process.stdout.write(
       `note: no node_modules/${PACKAGE_NAME} above ${displayPath(dirname(target.file))}; the file runs with this dmabuf-lab, ` +
         `but for types in your editor and for tsc, install it there: npm install --save-dev ${PACKAGE_NAME}\n`,

@@ -48,11 +48,14 @@ describe('where new writes and what it imports', () => {
     expect(newTarget('my driver', '/w')).toMatch(/not a usable scenario name/);
   });
 
-  test('inside the checkout: a relative path to src/index.ts; elsewhere: the package name', () => {
-    expect(importSpecifier('/repo/scenarios/x.ts', '/repo')).toBe('../src/index.ts');
-    expect(importSpecifier('/repo/x.ts', '/repo')).toBe('./src/index.ts');
-    expect(importSpecifier('/home/me/x.ts', '/repo')).toBe('dmabuf-lab');
-    expect(importSpecifier('/repo/x.ts', null)).toBe('dmabuf-lab');
+  test('inside the checkout: relative paths to the sources; elsewhere: the package subpaths', () => {
+    expect(importSpecifier('/repo/scenarios/x.ts', '/repo', 'kernel')).toBe(
+      '../src/kernel/index.ts',
+    );
+    expect(importSpecifier('/repo/x.ts', '/repo', 'explore')).toBe('./src/explore/index.ts');
+    expect(importSpecifier('/home/me/x.ts', '/repo', 'kernel')).toBe('dmabuf-lab/kernel');
+    expect(importSpecifier('/repo-other/x.ts', '/repo', 'kernel')).toBe('dmabuf-lab/kernel');
+    expect(importSpecifier('/repo/x.ts', null, 'explore')).toBe('dmabuf-lab/explore');
   });
 });
 
@@ -64,7 +67,8 @@ describe('the written scenario', () => {
     expect(r.code).toBe(0);
     const file = join(dir, 'fresh-idea.ts');
     const text = readFileSync(file, 'utf8');
-    expect(text).toContain("from '../../src/index.ts'");
+    expect(text).toContain("import { defineScenario } from '../../src/explore/index.ts';");
+    expect(text).toContain("import { msleep, Mutex } from '../../src/kernel/index.ts';");
     expect(text).toContain('Rules for thread bodies');
     expect(text).toContain("expect: { verdict: 'clean' }");
     expect(text).toContain("k.kthreadRun('fresh_idea_worker'");
@@ -75,15 +79,15 @@ describe('the written scenario', () => {
     }
   });
 
-  test('outside the checkout it imports the package name and runs clean through the CLI', async () => {
+  test('outside the checkout it imports the package subpaths and runs clean through the CLI', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dmabuf-lab-new-'));
     const made = await cli(dir, 'new', 'my-driver');
     expect(made.code).toBe(0);
     expect(made.stdout).toContain(
-      "wrote ./my-driver.ts (scenario my-driver, imports 'dmabuf-lab')",
+      "wrote ./my-driver.ts (scenario my-driver, imports 'dmabuf-lab/explore' and 'dmabuf-lab/kernel')",
     );
     expect(made.stdout).toContain('npm install --save-dev dmabuf-lab');
-    expect(readFileSync(join(dir, 'my-driver.ts'), 'utf8')).toContain("from 'dmabuf-lab'");
+    expect(readFileSync(join(dir, 'my-driver.ts'), 'utf8')).toContain("from 'dmabuf-lab/kernel'");
     const ran = await cli(dir, 'run', './my-driver.ts', '--json');
     expect(ran.stderr).toBe('');
     expect(ran.code).toBe(0);
