@@ -27,6 +27,18 @@ export interface KernelEventMap {
   alloc: { size: number; gfp: string; ok: boolean; site: string };
   signal: { thread: string };
   splat: { rule: string; headline: string };
+  /**
+   * A recorded decision (emitted only while someone listens): its index in
+   * the schedule, the option taken and every option offered, with the
+   * operation each thread was waiting at (`ops`, for thread choices).
+   */
+  choice: {
+    kind: string;
+    decision: number;
+    chosen: string;
+    options: readonly string[];
+    ops: readonly string[] | null;
+  };
   'run-end': { steps: number; reason: string };
 }
 

@@ -447,6 +447,7 @@ export class Kernel {
       i = this.chooser.choose('thread', rq);
       this.recorded.kinds.push(0);
       this.recorded.labels.push(rq[i]!.name);
+      if (this.events.active) this.emitChoice('thread', rq[i]!.name, rq);
     } else if (this.recordAll) {
       this.recorded.push('thread', rq[0]!.name);
     }
@@ -487,7 +488,9 @@ export class Kernel {
     const i = this.chooser.choose(kind, options);
     const o = options[i];
     if (o === undefined) throw new Error(`chooser returned ${i} for ${options.length} options`);
-    this.recorded.push(kind, optionLabel(options, i));
+    const label = optionLabel(options, i);
+    this.recorded.push(kind, label);
+    if (this.events.active) this.emitChoice(kind, label, options);
     return o;
   }
 
@@ -504,8 +507,22 @@ export class Kernel {
     const n = (this.injectSites.get(key) ?? 0) + 1;
     this.injectSites.set(key, n);
     if (!this.chooser.inject(kind, site)) return false;
-    this.recorded.push(kind, injectLabel(site, n));
+    const label = injectLabel(site, n);
+    this.recorded.push(kind, label);
+    if (this.events.active) this.emitChoice(kind, label, [{ label }, { label: 'no fault' }]);
     return true;
+  }
+
+  /** The `choice` event of the decision just recorded (schedule views show what else was possible). */
+  private emitChoice(kind: ChoiceKind, chosen: string, options: readonly ChoiceOption[]): void {
+    this.emit('choice', {
+      kind,
+      decision: this.recorded.labels.length - 1,
+      chosen,
+      options: options.map((_, j) => optionLabel(options, j)),
+      // What each runnable thread is waiting at (the operation its scheduling point is in).
+      ops: options.every((o) => o instanceof Thread) ? options.map((t) => t.op) : null,
+    });
   }
 
   // ---------------------------------------------------------------- timers
