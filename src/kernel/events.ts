@@ -29,14 +29,16 @@ export interface KernelEventMap {
   splat: { rule: string; headline: string };
   /**
    * A recorded decision (emitted only while someone listens): its index in
-   * the schedule, the option taken and every option offered, with the
-   * operation each thread was waiting at (`ops`, for thread choices).
+   * the schedule, the option taken and the options offered (at most 16,
+   * the chosen one always; `more` counts the others), with the operation
+   * each listed thread was waiting at (`ops`, for thread choices).
    */
   choice: {
     kind: string;
     decision: number;
     chosen: string;
     options: readonly string[];
+    more: number;
     ops: readonly string[] | null;
   };
   'run-end': { steps: number; reason: string };

@@ -43,6 +43,9 @@ function throwSite(kind: RunFailure['kind'], error: unknown): FoldedFrame[] | nu
   return frames.length ? frames : null;
 }
 
+/** Options a `choice` event lists (the rest are counted in `more`). */
+const CHOICE_LISTED = 16;
+
 /** Scheduling steps between deliberate hand-offs to the host event loop. */
 const HOST_YIELD_STEPS = 4096;
 
@@ -447,7 +450,7 @@ export class Kernel {
       i = this.chooser.choose('thread', rq);
       this.recorded.kinds.push(0);
       this.recorded.labels.push(rq[i]!.name);
-      if (this.events.active) this.emitChoice('thread', rq[i]!.name, rq);
+      if (this.events.active) this.emitChoice('thread', i, rq);
     } else if (this.recordAll) {
       this.recorded.push('thread', rq[0]!.name);
     }
@@ -490,7 +493,7 @@ export class Kernel {
     if (o === undefined) throw new Error(`chooser returned ${i} for ${options.length} options`);
     const label = optionLabel(options, i);
     this.recorded.push(kind, label);
-    if (this.events.active) this.emitChoice(kind, label, options);
+    if (this.events.active) this.emitChoice(kind, i, options);
     return o;
   }
 
@@ -509,21 +512,27 @@ export class Kernel {
     if (!this.chooser.inject(kind, site)) return false;
     const label = injectLabel(site, n);
     this.recorded.push(kind, label);
-    if (this.events.active) this.emitChoice(kind, label, [{ label }, { label: 'no fault' }]);
+    if (this.events.active) this.emitChoice(kind, 0, [{ label }, { label: 'no fault' }]);
     return true;
   }
 
   /** The `choice` event of the decision just recorded (schedule views show what else was possible). */
-  private emitChoice(kind: ChoiceKind, chosen: string, options: readonly ChoiceOption[]): void {
+  private emitChoice(kind: ChoiceKind, chosen: number, options: readonly ChoiceOption[]): void {
+    // A long run queue is listed in part (the chosen option always), so an event stays small.
+    const idx = Array.from({ length: Math.min(options.length, CHOICE_LISTED) }, (_, j) => j);
+    if (chosen >= idx.length) idx[idx.length - 1] = chosen;
+    const listed = idx.map((j) => options[j]!);
     this.emit('choice', {
       kind,
       decision: this.recorded.labels.length - 1,
-      chosen,
-      options: options.map((_, j) => optionLabel(options, j)),
-      // What each runnable thread is waiting at (the operation its scheduling point is in).
-      ops: options.every((o) => o instanceof Thread) ? options.map((t) => t.op) : null,
+      chosen: optionLabel(options, chosen),
+      options: idx.map((j) => optionLabel(options, j)),
+      more: options.length - idx.length,
+      // What each listed thread is waiting at (the operation its scheduling point is in).
+      ops: listed.every((o) => o instanceof Thread) ? listed.map((t) => t.op) : null,
     });
   }
+
 
   // ---------------------------------------------------------------- timers
 

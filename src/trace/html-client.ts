@@ -13,7 +13,9 @@
 export const REPORT_SCRIPT = String.raw`
 (function () {
   'use strict';
+  var T0 = performance.now();
   var D = JSON.parse(document.getElementById('run-data').textContent);
+  var marks = { parse: performance.now() - T0 };
   var T = D.timeline;
   var api = (window.dmabufLab = { ready: false });
 
@@ -29,24 +31,48 @@ export const REPORT_SCRIPT = String.raw`
   }
 
   // ------------------------------------------------------------ schedule
+  function undelta(a) {
+    for (var i = 1; i < a.length; i++) a[i] += a[i - 1];
+    return a;
+  }
+  function back(from, ends) {
+    for (var i = 0; i < from.length; i++) from[i] = ends[i] - from[i];
+  }
+  if (T) {
+    undelta(T.t); undelta(T.step);
+    undelta(T.iv.e); back(T.iv.s, T.iv.e);
+    undelta(T.mk.at);
+    undelta(T.ar.ta); back(T.ar.fa, T.ar.ta);
+    undelta(T.ch.at);
+  }
+  /** The schedule as rows built on demand (a long run has 10^5 decisions). */
   function scheduleRows() {
-    if (T && T.choices.length) {
-      return T.choices.map(function (c) {
-        var i = c.options.indexOf(c.chosen);
-        var alts = [];
-        c.options.forEach(function (o, j) {
-          if (j === i) return;
-          alts.push(c.ops ? o + ' (at ' + c.ops[j] + ')' : o);
-        });
-        return {
-          n: c.decision + 1, at: c.at, step: T.step[c.at], t: T.t[c.at], kind: c.kind, chosen: c.chosen,
-          waiting: c.ops && i >= 0 ? c.ops[i] : '', alts: alts.join(', ')
-        };
-      });
+    var ch = T && T.ch;
+    if (ch && ch.at.length) {
+      var S = T.str, Q = ch.q, off = new Int32Array(ch.n.length + 1);
+      for (var q0 = 0; q0 < ch.n.length; q0++) off[q0 + 1] = off[q0] + ch.n[q0];
+      return {
+        length: ch.at.length,
+        get: function (q) {
+          var alts = [], waiting = '';
+          for (var j = off[q]; j < off[q + 1]; j++) {
+            var op = ch.p[j] >= 0 ? Q[ch.p[j]] : null;
+            if (ch.o[j] === ch.c[q]) { waiting = op || ''; continue; }
+            alts.push(op !== null ? S[ch.o[j]] + ' (at ' + op + ')' : S[ch.o[j]]);
+          }
+          if (ch.more[q]) alts.push('and ' + ch.more[q] + ' more');
+          var at = ch.at[q];
+          return { n: (ch.d.length ? ch.d[q] : q) + 1, at: at, step: T.step[at], t: T.t[at], kind: Q[ch.k[q]], chosen: S[ch.c[q]], waiting: waiting, alts: alts.join(', ') };
+        }
+      };
     }
-    return D.decisions.map(function (d, k) {
-      return { n: k + 1, at: -1, step: null, t: null, kind: d.kind, chosen: d.label, waiting: '', alts: '' };
-    });
+    return {
+      length: D.decisions.length,
+      get: function (k) {
+        var d = D.decisions[k];
+        return { n: k + 1, at: -1, step: null, t: null, kind: d.kind, chosen: d.label, waiting: '', alts: '' };
+      }
+    };
   }
   function initSchedule() {
     var body = document.getElementById('sched-body');
@@ -58,7 +84,7 @@ export const REPORT_SCRIPT = String.raw`
       var end = Math.min(rows.length, shown + n);
       var frag = document.createDocumentFragment();
       for (var k = shown; k < end; k++) {
-        var r = rows[k];
+        var r = rows.get(k);
         var tr = document.createElement('tr');
         var first = el('td', 'num');
         if (r.at >= 0) {
@@ -93,6 +119,7 @@ export const REPORT_SCRIPT = String.raw`
     });
   }
   initSchedule();
+  marks.schedule = performance.now() - T0;
 
   var host = document.getElementById('timeline');
   if (!T || T.t.length === 0) {
@@ -119,6 +146,7 @@ export const REPORT_SCRIPT = String.raw`
     }
     return { start: count, ids: ids };
   }
+  marks.before = performance.now() - T0;
   var laneIv = byLane(iv.lane, iv.s);
   var laneMk = byLane(mk.lane, mk.at);
   var groupLanes = T.groups.map(function () { return []; });
@@ -127,6 +155,7 @@ export const REPORT_SCRIPT = String.raw`
   var showArrows = true;
 
   // ------------------------------------------------------------ layouts
+  marks.index = performance.now() - T0;
   var layout = 'compact';
   var X = new Float64Array(n);
   var gaps = [];
@@ -340,6 +369,8 @@ export const REPORT_SCRIPT = String.raw`
     ctx.lineWidth = 1.2;
     var drawn = 0;
     for (var i = 0; i < ar.fa.length && drawn < 4000; i++) {
+      // Both ends on lanes in view (an arrow into a collapsed group says nothing).
+      if (!laneVisible[ar.fl[i]] || !laneVisible[ar.tl[i]]) continue;
       var xa = X[ar.fa[i]], xb = X[ar.ta[i]];
       if (xb < view[0] || xa > view[1]) continue;
       var ya = laneMid(ar.fl[i]), yb = laneMid(ar.tl[i]);
@@ -374,6 +405,7 @@ export const REPORT_SCRIPT = String.raw`
     }
   }
   function draw() {
+    var t0 = performance.now();
     api.ticks = 0;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, CH);
@@ -429,6 +461,7 @@ export const REPORT_SCRIPT = String.raw`
       ? 'showing ' + msText(Math.max(0, view[0])) + ' to ' + msText(Math.max(0, view[1]))
       : 'showing ' + msText(T.t[i0]) + ' (step ' + T.step[i0] + ') to ' + msText(T.t[Math.max(i0, i1)]) + ' (step ' + T.step[Math.max(i0, i1)] + ')';
     rangeText.title = 'events ' + i0 + ' to ' + i1 + ' of ' + n;
+    api.drawMs = performance.now() - t0;
   }
   var pending = false;
   function redraw() {
@@ -649,9 +682,24 @@ export const REPORT_SCRIPT = String.raw`
   api.reset = reset;
   api.focusEvent = focusEvent;
   api.toggleGroup = toggleGroup;
+  api.laneNames = function () { return T.lanes.map(function (l) { return T.str[l.n]; }); };
+  /** Where splat marker k is, in the current view's coordinates (for checks). */
+  api.splatX = function (k) { return X[sp.at[k]]; };
+  /** Client coordinates of the middle of lane l's label (scrolled into view first). */
+  api.laneLabelPoint = function (l) {
+    if (!laneVisible[l]) return null;
+    scroll.scrollTop = Math.max(0, laneY[l] - 20);
+    draw();
+    var r = canvas.getBoundingClientRect();
+    return { x: r.left + 20, y: r.top + AXIS + laneY[l] - scroll.scrollTop + Math.min(laneH[l] / 2, 10) };
+  };
   api.lanes = function () { return { lanes: NL, groups: T.groups.filter(function (_, g) { return groupLanes[g].length; }) }; };
+  marks.setup = performance.now() - T0;
   resize();
   draw();
+  marks.draw = performance.now() - T0;
+  api.marks = marks;
+  api.readyAt = performance.now();
   api.ready = true;
 })();
 `;

@@ -141,7 +141,7 @@ class Interpreter {
         const t = this.thread(name);
         if (ctx !== 'process') this.b.data.str[this.b.data.lanes[t.lane]!.n] = `${name} [${ctx}]`;
         this.byTid.set(++this.spawned, t);
-        this.setState(t, i, { at: i, style: 'runnable', label: `${name} runnable (spawned)` });
+        this.setState(t, i, { at: i, style: 'runnable', label: 'runnable (spawned)' });
         return;
       }
       case 'switch': {
@@ -152,7 +152,7 @@ class Interpreter {
           this.setState(prev, i, {
             at: i,
             style: 'runnable',
-            label: `${prev.name} runnable (preempted at a scheduling point)`,
+            label: 'runnable (preempted at a scheduling point)',
           });
         }
         if (prev !== t || t.state?.style !== 'running') {
@@ -160,7 +160,7 @@ class Interpreter {
           this.setState(t, i, {
             at: i,
             style: 'running',
-            label: `${t.name} running (${op === 'start' ? 'started' : `after ${op}`})`,
+            label: `running (${op === 'start' ? 'started' : `after ${op}`})`,
           });
         }
         t.switchedIn = i;
@@ -184,7 +184,7 @@ class Interpreter {
         this.setState(t, i, {
           at: i,
           style: 'blocked',
-          label: `${t.name} blocked in ${op} on ${str(e.on)}`,
+          label: `blocked in ${op} on ${str(e.on)}`,
         });
         // lock_acquire comes before the wait, as in the kernel: until the thread runs again it waits for the lock.
         this.startWaiting(t, str(e.on));
@@ -197,7 +197,7 @@ class Interpreter {
         this.setState(t, i, {
           at: i,
           style: 'runnable',
-          label: `${t.name} runnable (${reason === 'woken' ? 'woken' : reason})`,
+          label: `runnable (${reason === 'woken' ? 'woken' : reason})`,
         });
         const c = this.cause.get(e.tid);
         const label =
@@ -212,7 +212,7 @@ class Interpreter {
       case 'thread-exit': {
         const t = this.thread(str(e.thread));
         this.setState(t, i, null);
-        this.b.mark(t.lane, i, 'exit', `${t.name} exited (${num(e.code)})`);
+        this.b.mark(t.lane, i, 'exit', `exited (${num(e.code)})`);
         if (this.running === t) this.running = null;
         return;
       }
@@ -275,6 +275,7 @@ class Interpreter {
           kind: str(e.kind),
           chosen: str(e.chosen),
           options: Array.isArray(e.options) ? e.options.map(str) : [],
+          more: num(e.more),
           ops: Array.isArray(e.ops) ? e.ops.map(str) : null,
         });
         return;

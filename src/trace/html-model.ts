@@ -109,6 +109,8 @@ export interface ChoiceData {
   readonly kind: string;
   readonly chosen: string;
   readonly options: readonly string[];
+  /** Options offered but not listed. */
+  readonly more: number;
   readonly ops: readonly string[] | null;
 }
 
@@ -235,4 +237,102 @@ export class TimelineBuilder {
     this.data.sp.at.push(at);
     this.data.sp.idx.push(idx);
   }
+}
+
+/** Options of a decision listed in the report (the chosen one always); the rest are counted. */
+const LISTED_OPTIONS = 5;
+
+/** The decisions in embedded form: columns, option and operation labels as string-table indices. */
+/** Decisions as columns; `c` and `o` index the timeline's string table. */
+export interface EncodedChoices {
+  /** The string table of `k` and `p` (kinds and operations). */
+  readonly q: string[];
+  readonly at: number[];
+  readonly d: number[];
+  readonly k: number[];
+  readonly c: number[];
+  readonly more: number[];
+  /** Number of listed options of each decision (in `o` / `p`, in order). */
+  readonly n: number[];
+  readonly o: number[];
+  /** Operation each option waited at (-1: not a thread choice). */
+  readonly p: number[];
+}
+
+/**
+ * `TimelineData` as the client receives it: `t`, `step`, `iv.e`, `mk.at`,
+ * `ar.ta` and `ch.at` as differences from the previous entry; `iv.s` and
+ * `ar.fa` as distances back from `iv.e` / `ar.ta`; `ch.d` empty when the
+ * decisions are numbered 0, 1, 2, ...; decisions as columns.
+ */
+export type EncodedTimeline = Omit<TimelineData, 'choices'> & { readonly ch: EncodedChoices };
+
+function delta(a: readonly number[]): number[] {
+  return a.map((v, i) => (i === 0 ? v : v - a[i - 1]!));
+}
+
+/**
+ * Pack the timeline for embedding (a 10,000-thread run must stay a few
+ * megabytes): `t` and `step` become differences, decisions become columns
+ * of string indices with at most `LISTED_OPTIONS` options each.
+ */
+export function encodeTimeline(d: TimelineData): EncodedTimeline {
+  // Option labels (thread names) go in the main string table; kinds and operations
+  // in their own (a few names, so one-digit indices).
+  const table = (): [string[], (s: string) => number] => {
+    const strs: string[] = [];
+    const index = new Map<string, number>();
+    return [
+      strs,
+      (s: string): number => {
+        let i = index.get(s);
+        if (i === undefined) {
+          i = strs.length;
+          strs.push(s);
+          index.set(s, i);
+        }
+        return i;
+      },
+    ];
+  };
+  const strs = [...d.str];
+  const index = new Map(strs.map((x, i) => [x, i]));
+  const str = (x: string): number => {
+    let i = index.get(x);
+    if (i === undefined) {
+      i = strs.length;
+      strs.push(x);
+      index.set(x, i);
+    }
+    return i;
+  };
+  const [ops, op] = table();
+  const ch: EncodedChoices = { q: ops, at: [], d: [], k: [], c: [], more: [], n: [], o: [], p: [] };
+  for (const c of d.choices) {
+    let idx = c.options.map((_, j) => j).slice(0, LISTED_OPTIONS);
+    const ci = c.options.indexOf(c.chosen);
+    if (ci >= idx.length) idx = [...idx.slice(0, -1), ci];
+    ch.at.push(c.at);
+    ch.d.push(c.decision);
+    ch.k.push(op(c.kind));
+    ch.c.push(str(c.chosen));
+    ch.more.push(c.more + c.options.length - idx.length);
+    for (const j of idx) {
+      ch.o.push(str(c.options[j]!));
+      ch.p.push(c.ops ? op(c.ops[j] ?? '') : -1);
+    }
+    ch.n.push(idx.length);
+  }
+  const { choices: _choices, ...rest } = d;
+  // Monotone columns as differences; interval starts and arrow sources as distances back from their ends.
+  return {
+    ...rest,
+    t: delta(d.t),
+    step: delta(d.step),
+    str: strs,
+    iv: { ...d.iv, e: delta(d.iv.e), s: d.iv.s.map((v, i) => d.iv.e[i]! - v) },
+    mk: { ...d.mk, at: delta(d.mk.at) },
+    ar: { ...d.ar, ta: delta(d.ar.ta), fa: d.ar.fa.map((v, i) => d.ar.ta[i]! - v) },
+    ch: { ...ch, at: delta(ch.at), d: ch.d.every((v, i) => v === i) ? [] : ch.d },
+  };
 }

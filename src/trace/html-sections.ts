@@ -105,12 +105,14 @@ export function summaryHtml(rows: readonly (readonly [string, string])[]): strin
   return `<table class="kv">${rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table>`;
 }
 
-/** The legend: timeline colours and lockdep's notation. */
-export function legendHtml(): string {
-  const colours = STYLE_KEYS.map(
-    (k) =>
-      `<span><span class="sw" style="background:${STYLES[k].color}"></span>${esc(STYLES[k].legend)}</span>`,
-  ).join('');
+/** The legend: the timeline colours this run uses (all when `used` is null) and lockdep's notation. */
+export function legendHtml(used: ReadonlySet<string> | null): string {
+  const colours = STYLE_KEYS.filter((k) => used === null || used.has(k))
+    .map(
+      (k) =>
+        `<span><span class="sw" style="background:${STYLES[k].color}"></span>${esc(STYLES[k].legend)}</span>`,
+    )
+    .join('');
   const notation = LOCKDEP_NOTATION.map(
     (g) =>
       `<h3>${esc(g.title)}</h3><p class="meta">${esc(g.intro)}</p><dl class="notation">` +

@@ -13,6 +13,8 @@
 import type { Decision, FoldedFrame, KernelEvent, Splat } from '../kernel/index.ts';
 import { REPORT_SCRIPT } from './html-client.ts';
 import { timelineData } from './html-data.ts';
+import { encodeTimeline, STYLE_KEYS } from './html-model.ts';
+import type { TimelineData } from './html-model.ts';
 import { esc, failureHtml, legendHtml, splatsHtml, summaryHtml } from './html-sections.ts';
 import { REPORT_CSS } from './html-style.ts';
 
@@ -49,13 +51,25 @@ export function embedJson(v: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+/** The style keys a timeline draws (for a legend without unused entries). */
+function usedStyles(d: TimelineData): Set<string> {
+  const keys = new Set<string>();
+  for (const k of d.iv.k) keys.add(STYLE_KEYS[k]!);
+  for (const k of d.mk.k) keys.add(STYLE_KEYS[k]!);
+  if (d.ar.fl.length) keys.add('wake');
+  if (d.sp.at.length) keys.add('splat');
+  return keys;
+}
+
 /** The report as one HTML document. */
 export function toHtmlReport(r: HtmlReportInput): string {
   const cwd = r.cwd ?? process.cwd();
   const timeline = r.events ? timelineData(r.events) : null;
+  // With a choice event for every decision the schedule comes from them; the plain list is the fallback.
+  const complete = timeline !== null && timeline.choices.length === r.decisions.length;
   const data = {
-    timeline,
-    decisions: r.decisions.map((d) => ({ kind: d.kind, label: d.label })),
+    timeline: timeline ? encodeTimeline(timeline) : null,
+    decisions: complete ? [] : r.decisions.map((d) => ({ kind: d.kind, label: d.label })),
     splats: r.splats.map((s) => ({
       rule: s.rule,
       headline: s.headline,
@@ -68,7 +82,7 @@ export function toHtmlReport(r: HtmlReportInput): string {
   const failure = r.failure
     ? `<section id="failure"><h2>The run failed</h2>${failureHtml(r.failure, cwd)}</section>`
     : '';
-  const nDecisions = timeline?.choices.length || r.decisions.length;
+  const nDecisions = complete ? timeline.choices.length : r.decisions.length;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -99,7 +113,7 @@ ${failure}
 <div id="sched-wrap"><table class="sched"><thead><tr><th>#</th><th>step</th><th>virtual time</th><th>kind</th><th>chosen</th><th>waiting at</th><th>alternatives (waiting at)</th></tr></thead><tbody id="sched-body"></tbody></table></div>
 <button id="sched-more" class="link" style="display:none"></button>
 </section>
-<section id="legend"><h2>Legend</h2>${legendHtml()}</section>
+<section id="legend"><h2>Legend</h2>${legendHtml(timeline ? usedStyles(timeline) : null)}</section>
 <section id="replay"><h2>Replay</h2><p><code>${esc(r.replay)}</code></p></section>
 </main>
 <script type="application/json" id="run-data">${embedJson(data)}</script>
