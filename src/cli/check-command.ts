@@ -126,7 +126,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
         stacks: false,
         // Locate what a scenario reports only when it is not what it expects.
         restack: 'on-mismatch',
-        restackWithinMs: (opts.timeout * 1000) / 20,
+        restackWithinMs: (opts.timeout * 1000) / 30,
         limits: {},
       });
       runs.push({

@@ -14,7 +14,9 @@
  * @kernel the role of stack_trace_save() / stack_depot_save() and of the
  * backtraces lockdep, KASAN and WARN() print
  */
-import { isAbsolute, relative, sep } from 'node:path';
+import { findSourceMap } from 'node:module';
+import type { SourceMap, SourceMapping } from 'node:module';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** One frame of a captured stack. */
@@ -131,11 +133,116 @@ export function parseStack(stack: string): Backtrace {
   return parseRaw(stack).map(({ abs: _abs, ...f }) => f);
 }
 
+/** Per generated file: its source map (null: none, positions are the source's own). */
+const maps = new Map<string, SourceMap | null>();
+/** Per generated position: the frame it maps to. */
+const mapped = new Map<string, StackFrame | null>();
+/** Set once a transformed file without a source map we can read is met (a test runner's own transform). */
+let textOnly = false;
+
+function sourceMapOf(file: string): SourceMap | null {
+  let m = maps.get(file);
+  if (m === undefined) {
+    m = findSourceMap(file) ?? null;
+    maps.set(file, m);
+    // TypeScript we cannot map: only the formatted stack (mapped by whoever transformed it) is right.
+    if (!m && /\.[cm]?tsx?$/.test(file)) textOnly = true;
+  }
+  return m;
+}
+
+/** V8's name for a call site, as its stack text would print it. */
+function siteName(cs: NodeJS.CallSite): string {
+  const fn = cs.getFunctionName();
+  const type = cs.isToplevel() ? null : cs.getTypeName();
+  const name = fn
+    ? type && !fn.startsWith(`${type}.`)
+      ? `${type}.${fn}`
+      : fn
+    : type && cs.getMethodName()
+      ? `${type}.${cs.getMethodName()}`
+      : '';
+  return name === 'Thread.fn' ? '<thread body>' : name;
+}
+
+/** One call site as a frame, through the file's source map (cached per position). */
+function frameOf(cs: NodeJS.CallSite): StackFrame | null {
+  const url = cs.getFileName() ?? cs.getScriptNameOrSourceURL();
+  const line = cs.getLineNumber();
+  const col = cs.getColumnNumber();
+  if (!url || line === null || col === null) return null;
+  const fn = siteName(cs);
+  const key = `${url}:${line}:${col}:${fn}`;
+  const hit = mapped.get(key);
+  if (hit !== undefined) return hit;
+  let frame: StackFrame | null = null;
+  let abs = url;
+  if (abs.startsWith('file://')) {
+    try {
+      abs = fileURLToPath(abs);
+    } catch {
+      abs = '';
+    }
+  }
+  if (abs && !abs.startsWith('eval')) {
+    const map = abs.startsWith('node:') ? null : sourceMapOf(url);
+    let file = abs;
+    let l = line;
+    let c = col;
+    // An empty object when the position has no mapping.
+    const e: Partial<SourceMapping> | undefined = map?.findEntry(line - 1, col - 1);
+    if (
+      e?.originalSource !== undefined &&
+      e.originalLine !== undefined &&
+      e.originalColumn !== undefined
+    ) {
+      file = e.originalSource.startsWith('file://')
+        ? fileURLToPath(e.originalSource)
+        : resolve(dirname(abs), e.originalSource);
+      l = e.originalLine + 1;
+      c = e.originalColumn + 1;
+    }
+    frame = { fn, file: displayFile(file), line: l, col: c, library: isLibrary(file) };
+    if (file === here) frame = null;
+  }
+  mapped.set(key, frame);
+  return frame;
+}
+
+/** The raw call sites above `captureStack` (cheap: nothing is formatted). */
+function callSites(): NodeJS.CallSite[] {
+  // Saved to be put back as it was, never called here.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const savedPrepare = Error.prepareStackTrace;
+  const savedLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = CAPTURE_FRAMES;
+  Error.prepareStackTrace = (_e, sites) => sites;
+  const holder: { stack?: unknown } = {};
+  Error.captureStackTrace(holder, captureStack);
+  const sites = holder.stack as NodeJS.CallSite[];
+  Error.prepareStackTrace = savedPrepare;
+  Error.stackTraceLimit = savedLimit;
+  return sites;
+}
+
 /**
  * Capture the current stack, innermost first, without this module's own
  * frames. Callers test `k.captureStacks` first: this walks the stack.
+ *
+ * Raw call sites mapped through each file's source map and cached per
+ * position cost a few microseconds; formatting `new Error().stack` (which
+ * maps every frame again each time) is the fallback when a file was
+ * transformed by a loader whose maps Node does not have (a test runner).
  */
 export function captureStack(): Backtrace {
+  if (!textOnly) {
+    const out: StackFrame[] = [];
+    for (const cs of callSites()) {
+      const f = frameOf(cs);
+      if (f) out.push(f);
+    }
+    if (!textOnly) return out;
+  }
   const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = CAPTURE_FRAMES;
   const stack = new Error().stack ?? '';

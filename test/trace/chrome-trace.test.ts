@@ -239,3 +239,38 @@ describe('the trace validator used above', () => {
     expect(p).toMatch(/missing its f/);
   });
 });
+
+describe('the Perfetto tracks a driver developer looks for', () => {
+  test('a track per fence context with one slice per fence from init to signal, and queued and running job slices', async () => {
+    const { scenario } = await loadScenario('npu-submit');
+    const run = await runScenario(scenario, { trace: true });
+    const trace = toChromeTrace(run.events!);
+    expect(traceProblems(trace)).toEqual([]);
+    const fences = trace.traceEvents.filter((e) => e.ph === 'b' && e.cat === 'fence');
+    const contexts = new Set(fences.map((e) => e.name));
+    expect(contexts.size).toBeGreaterThanOrEqual(2);
+    for (const c of contexts) expect(c).toMatch(/^fences: context \d+ \(.+\)$/);
+    // every fence slice ends (at its signal) and names its seqno
+    for (const b of fences) {
+      expect(typeof b.args!.seqno).toBe('number');
+      expect(
+        trace.traceEvents.some((e) => e.ph === 'e' && e.cat === 'fence' && e.id === b.id),
+      ).toBe(true);
+    }
+    const jobs = trace.traceEvents.filter((e) => e.ph === 'b' && e.cat?.startsWith('sched-job'));
+    expect(new Set(jobs.map((e) => e.cat))).toEqual(new Set(['sched-job-queue', 'sched-job-run']));
+    // a thread woken by a fence signal gets a flow named after the signal
+    const flows = trace.traceEvents.filter((e) => e.ph === 's').map((e) => e.name);
+    expect(flows.some((n) => /^signal \d+:\d+$/.test(n))).toBe(true);
+  });
+
+  test('revocation and move_notify are process-wide instants, one per FLR step', async () => {
+    const { scenario } = await loadScenario('vfio-flr-revoke');
+    const run = await runScenario(scenario, { trace: true });
+    const trace = toChromeTrace(run.events!);
+    const global = trace.traceEvents.filter((e) => e.ph === 'i' && e.s === 'p').map((e) => e.name);
+    expect(global).toContain('revoke dma-buf 1');
+    expect(global).toContain('restore dma-buf 1');
+    expect(global).toContain('move_notify dma-buf 1 (3 attachment(s), revoked)');
+  });
+});

@@ -12,7 +12,7 @@ import type { KernelEvent } from '../../src/kernel/index.ts';
 import { embedJson, toHtmlReport } from '../../src/trace/index.ts';
 import type { HtmlReportInput } from '../../src/trace/index.ts';
 import { timelineData } from '../../src/trace/html-data.ts';
-import type { TimelineData } from '../../src/trace/html-model.ts';
+import type { EncodedTimeline, TimelineData } from '../../src/trace/html-model.ts';
 
 async function abba(): Promise<{ html: string; input: HtmlReportInput }> {
   const { scenario } = await loadScenario('mutex-abba');
@@ -28,9 +28,40 @@ async function abba(): Promise<{ html: string; input: HtmlReportInput }> {
   return { html: toHtmlReport(input), input };
 }
 
-function embedded(html: string): { timeline: TimelineData | null } {
+function embedded(html: string): { timeline: EncodedTimeline | null } {
   const m = /<script type="application\/json" id="run-data">([\s\S]*?)<\/script>/.exec(html)!;
-  return JSON.parse(m[1]!) as { timeline: TimelineData | null };
+  return JSON.parse(m[1]!) as { timeline: EncodedTimeline | null };
+}
+
+/** The client's decoding of the embedded timeline (html-client.ts does the same). */
+function decode(e: EncodedTimeline): Omit<TimelineData, 'choices'> & {
+  decisions: { at: number; chosen: string; options: string[]; ops: string[] }[];
+} {
+  const undelta = (a: number[]): number[] => {
+    const out = [...a];
+    for (let i = 1; i < out.length; i++) out[i]! += out[i - 1]!;
+    return out;
+  };
+  const ivE = undelta(e.iv.e);
+  const arTa = undelta(e.ar.ta);
+  const at = undelta(e.ch.at);
+  let j = 0;
+  const decisions = e.ch.n.map((n, q) => {
+    const opts = e.ch.o.slice(j, j + n).map((x) => e.str[x]!);
+    const ops = e.ch.p.slice(j, j + n).map((x) => e.ch.q[x]!);
+    j += n;
+    return { at: at[q]!, chosen: e.str[e.ch.c[q]!]!, options: opts, ops };
+  });
+  const { ch: _ch, ...rest } = e;
+  return {
+    ...rest,
+    t: undelta(e.t),
+    step: undelta(e.step),
+    iv: { ...e.iv, e: ivE, s: e.iv.s.map((v, i) => ivE[i]! - v) },
+    mk: { ...e.mk, at: undelta(e.mk.at) },
+    ar: { ...e.ar, ta: arTa, fa: e.ar.fa.map((v, i) => arTa[i]! - v) },
+    decisions,
+  };
 }
 
 /** Lane names of a group. */
@@ -154,12 +185,27 @@ describe('HTML report', () => {
     const data = embedded(html);
     expect(data.timeline!.str.some((x) => x.includes('<img'))).toBe(true);
   });
+
+  test('the embedded timeline decodes to the timeline data, decisions included', async () => {
+    const { html, input } = await abba();
+    const d = timelineData(input.events!);
+    const got = decode(embedded(html).timeline!);
+    expect(got.t).toEqual(d.t);
+    expect(got.step).toEqual(d.step);
+    expect(got.iv).toEqual(d.iv);
+    expect(got.mk).toEqual(d.mk);
+    expect(got.ar).toEqual(d.ar);
+    expect(got.lanes).toEqual(d.lanes);
+    expect(got.decisions).toEqual(
+      d.choices.map((c) => ({ at: c.at, chosen: c.chosen, options: c.options, ops: c.ops })),
+    );
+  });
 });
 
 describe('timeline data', () => {
   test('threads show running, runnable and blocked with what they block on; locks show holds and waits', async () => {
-    const { html } = await abba();
-    const d = embedded(html).timeline!;
+    const { input } = await abba();
+    const d = timelineData(input.events!);
     expect(lanes(d, 'threads')).toEqual(['thread_ab', 'thread_ba']);
     expect(lanes(d, 'locks')).toEqual(expect.arrayContaining(['lock_a', 'lock_b']));
     const ab = intervals(d, 'thread_ab').map((x) => x.style);
@@ -194,8 +240,8 @@ describe('timeline data', () => {
   });
 
   test('a decision lists the chosen thread, the operation each option was waiting at, and the alternatives', async () => {
-    const { html } = await abba();
-    const d = embedded(html).timeline!;
+    const { input } = await abba();
+    const d = timelineData(input.events!);
     expect(d.choices.length).toBeGreaterThan(0);
     const c = d.choices[0]!;
     expect(c.kind).toBe('thread');
