@@ -25,6 +25,7 @@
  * their order and slices get a width. Exact virtual time is in `args.vt_ns`;
  * `spacingNs: 0` gives pure virtual time.
  */
+import { formatReportStack } from '../kernel/index.ts';
 import type { KernelEvent, Splat } from '../kernel/index.ts';
 import { FLOW_RULES, SPAN_RULES } from './known.ts';
 
@@ -240,6 +241,9 @@ class Builder {
             rule: e.rule,
             thread: full ? full.thread : (this.names.get(src) ?? null),
             body: full?.body ?? '',
+            ...(full?.stacks?.length
+              ? { backtraces: full.stacks.map((st) => formatReportStack(st)).join('\n') }
+              : {}),
           },
         });
         break;

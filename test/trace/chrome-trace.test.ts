@@ -61,6 +61,18 @@ describe('Chrome trace of a run', () => {
     expect(String(splat?.args?.body)).toContain('thread_ab');
   });
 
+  test("a splat's backtraces go into its instant when the run captured them", async () => {
+    const { scenario } = await loadScenario('mutex-abba');
+    const run = await runScenario(scenario, { seed: 2, trace: true, captureStacks: true });
+    const trace = toChromeTrace(run.events!, { splats: run.result.splats });
+    const splat = trace.traceEvents.find(
+      (e) => e.cat === 'splat' && e.args?.rule === 'lockdep.circular',
+    )!;
+    expect(String(splat.args!.backtraces)).toMatch(
+      /^acquiring lock_b \(thread_ab, step 6\):\n .*\n {2}<thread body> \(scenarios\/mutex-abba\.ts:25:15\)/,
+    );
+  });
+
   test('links a wake-up to the woken thread with a flow named after its cause', async () => {
     const run = await deadlockRun();
     const trace = toChromeTrace(run.events!);
