@@ -81,6 +81,10 @@ beforeAll(async () => {
     cli(dir, 'run', 'throws.ts', '--json'),
   ]);
   Object.assign(runs, { json1, text, stacks, thrown, thrownJson });
+  [runs.notation, runs.explain] = await Promise.all([
+    cli(root, 'explain', 'notation'),
+    cli(root, 'explain', 'lockdep.circular'),
+  ]);
   runs.replay = await cli(root, 'replay', sched, '--json');
 }, 180_000);
 
@@ -140,5 +144,16 @@ describe('eventHash', () => {
   test('a replay of the saved schedule has the same one, and capturing stacks does not change it', () => {
     expect(json(runs.replay!).eventHash).toBe(json(runs.json1!).eventHash);
     expect(json(runs.stacks!).eventHash).toBe(json(runs.json1!).eventHash);
+  });
+});
+
+describe('explain', () => {
+  test('explains the notation of lockdep reports, alone and after a lockdep rule', () => {
+    expect(runs.notation!.code).toBe(0);
+    for (const out of [runs.notation!.stdout, runs.explain!.stdout]) {
+      expect(out).toContain('Usage characters: (lock){+.+.}');
+      expect(out).toMatch(/\[EN\] +the usual case/);
+      expect(out).toMatch(/4 +SLEEP/);
+    }
   });
 });

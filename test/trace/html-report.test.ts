@@ -123,6 +123,29 @@ describe('HTML report', () => {
     expect(html).toContain('<span title="2000000 ns">2 ms</span>');
   });
 
+  test('a thread error is shown with the line that threw, as an editor link', () => {
+    const html = toHtmlReport({
+      title: 't',
+      summary: [],
+      splats: [],
+      events: null,
+      decisions: [],
+      replay: 'r',
+      cwd: '/home/dev/project',
+      failure: {
+        kind: 'thread-exception',
+        message: 'thread "importer" threw: stale',
+        stack: [{ kind: 'user', fn: 'importerCheck', file: 'scenarios/x.ts', line: 3, col: 9 }],
+      },
+    });
+    expect(html).toContain('<h2>The run failed</h2>');
+    expect(html).toContain('thread &quot;importer&quot; threw: stale');
+    expect(html).toContain('<a href="vscode://file/home/dev/project/scenarios/x.ts:3:9"');
+    expect(html).toContain('href="file:///home/dev/project/scenarios/x.ts"');
+    // no events: the timeline says so instead of drawing
+    expect(html).toContain('"timeline":null');
+  });
+
   test('embedded data cannot close its script element or break on line separators', () => {
     const payload = 'x</script><script>alert(1)</script>\u2028\u2029<!--';
     const s = embedJson({ payload });
