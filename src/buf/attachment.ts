@@ -70,6 +70,9 @@ export class DmaBufMapping<T = unknown> {
   }
 }
 
+/** Attachment ordinals per buffer. */
+const attachIds = new WeakMap<DmaBuf, number>();
+
 /**
  * `struct dma_buf_attachment`: one device's attachment to a buffer.
  * Created by `dmaBufAttach` / `dmaBufDynamicAttach` / `dmaBufMappingAttach`
@@ -82,9 +85,6 @@ export class DmaBufMapping<T = unknown> {
  *
  * @kernel struct dma_buf_attachment (include/linux/dma-buf.h), attach->map_type (mapping-types RFC)
  */
-/** Attachment ordinals per buffer. */
-const attachIds = new WeakMap<DmaBuf, number>();
-
 export class DmaBufAttachment {
   /** `attach->dev`: the importing DMA device (filled after a scatter-table match). */
   dev: Device | null;
