@@ -55,10 +55,10 @@ class FenceLifecycleRule implements EventRule {
   }
 
   event(e: KernelEvent): void {
-    // Only `types` arrive here.
-    // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
     const justDestroyed = this.lastDestroy.get(e.tid);
     if (justDestroyed !== undefined) this.lastDestroy.delete(e.tid);
+    // Only `types` arrive here.
+    // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
     switch (e.type) {
       case 'fence-init':
         this.names.set(e.context, `${e.driver}:${e.timeline}`);
