@@ -30,7 +30,7 @@ interface Dep {
 }
 
 interface Job {
-  readonly id: number;
+  readonly id: string;
   sched: string;
   fence: string;
   fctx: number;
@@ -74,10 +74,11 @@ class SchedJobRule implements EventRule {
     'fence-signal',
     'fence-destroy',
   ] as const;
-  private readonly jobs = new Map<number, Job>();
-  private readonly byFinished = new Map<string, number>();
+  /** Jobs by `sched/job` (job ids are per scheduler). */
+  private readonly jobs = new Map<string, Job>();
+  private readonly byFinished = new Map<string, string>();
   private readonly fences = new Map<number, FenceContext>();
-  private readonly doneRing: number[] = new Array<number>(KEEP_DONE).fill(-1);
+  private readonly doneRing: string[] = new Array<string>(KEEP_DONE).fill('');
   private doneAt = 0;
 
   constructor(private readonly sink: FindingSink) {}
@@ -93,12 +94,13 @@ class SchedJobRule implements EventRule {
   }
 
   private job(e: { job: number; sched: string; fence: string }): Job {
-    let j = this.jobs.get(e.job);
+    const id = `${e.sched}/${e.job}`;
+    let j = this.jobs.get(id);
     if (!j) {
       const [fctx, fseq] = parseFence(e.fence);
-      j = { id: e.job, sched: e.sched, fence: e.fence, fctx, fseq, queued: -1, run: -1, done: -1, deps: [] };
-      this.jobs.set(e.job, j);
-      this.byFinished.set(key(fctx, fseq), e.job);
+      j = { id, sched: e.sched, fence: e.fence, fctx, fseq, queued: -1, run: -1, done: -1, deps: [] };
+      this.jobs.set(id, j);
+      this.byFinished.set(key(fctx, fseq), id);
     }
     return j;
   }
@@ -157,7 +159,7 @@ class SchedJobRule implements EventRule {
         break;
       }
       case 'sched-job-done': {
-        const j = this.jobs.get(e.job);
+        const j = this.jobs.get(`${e.sched}/${e.job}`);
         if (!j) return;
         if (j.done >= 0) this.order(j, e, 'completed twice', j.done);
         else if (j.run < 0 && j.queued >= 0) this.order(j, e, 'completed without being run', j.queued);
@@ -176,7 +178,7 @@ class SchedJobRule implements EventRule {
   private retire(j: Job): void {
     j.deps.length = 0;
     const old = this.doneRing[this.doneAt]!;
-    if (old >= 0) {
+    if (old) {
       const o = this.jobs.get(old);
       if (o) {
         this.jobs.delete(old);
@@ -205,12 +207,12 @@ class SchedJobRule implements EventRule {
     if (ctx === own || ctx === ((own - 1) >>> 0)) return null;
     const sig = this.signalled(d.context, d.seqno);
     if (sig === true) return null;
-    const owner = this.jobs.get(this.byFinished.get(key(d.context, d.seqno)) ?? -1);
+    const owner = this.jobs.get(this.byFinished.get(key(d.context, d.seqno)) ?? '');
     if (owner) {
       if (owner.sched === j.sched) return owner.run >= 0 ? null : `job ${owner.fence} on the same scheduler had not run yet`;
       return owner.done >= 0 ? null : `job ${owner.fence} on ${owner.sched} had not completed`;
     }
-    const scheduledOf = this.jobs.get(this.byFinished.get(key(d.context + 1, d.seqno)) ?? -1);
+    const scheduledOf = this.jobs.get(this.byFinished.get(key(d.context + 1, d.seqno)) ?? '');
     if (scheduledOf) return scheduledOf.run >= 0 ? null : `it is the scheduled fence of job ${scheduledOf.fence}, which had not run yet`;
     return sig === false ? 'it was initialised and had not signalled' : null;
   }

@@ -43,9 +43,9 @@ interface Context extends TimelineState {
   readonly twins: Map<number, number[]>;
   /** Seqno → a pending fence with it (to find twins in O(1)). */
   readonly bySeqno: Map<number, number>;
-  /** Fence ids in init order from `head` on (signalled ones are skipped lazily). */
+  /** Fence ids in init order from `orderHead` on (signalled ones are skipped lazily). */
   order: number[];
-  head: number;
+  orderHead: number;
   lastInit: number | null;
   /** Every init was later than the one before (the fast path applies). */
   monotone: boolean;
@@ -73,7 +73,7 @@ class FenceOrderRule implements EventRule {
         twins: new Map(),
         bySeqno: new Map(),
         order: [],
-        head: 0,
+        orderHead: 0,
         lastInit: null,
         monotone: true,
         suspect: null,
@@ -145,12 +145,12 @@ class FenceOrderRule implements EventRule {
   /** The oldest pending fence in init order (amortised O(1): signalled ones are skipped once). */
   private oldest(c: Context): number | undefined {
     const order = c.order;
-    while (c.head < order.length && !c.pending.has(order[c.head]!)) c.head++;
-    if (c.head > 1024 && c.head * 2 > order.length) {
-      c.order = order.slice(c.head);
-      c.head = 0;
+    while (c.orderHead < order.length && !c.pending.has(order[c.orderHead]!)) c.orderHead++;
+    if (c.orderHead > 1024 && c.orderHead * 2 > order.length) {
+      c.order = order.slice(c.orderHead);
+      c.orderHead = 0;
     }
-    return c.order[c.head];
+    return c.order[c.orderHead];
   }
 
   /** Forget pending fence `fence`. */
