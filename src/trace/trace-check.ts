@@ -20,6 +20,7 @@ import type { ContextRow, RingRow } from './ftrace/latency.ts';
 import { TraceNormaliser } from './ftrace/normalise.ts';
 import type { RawRecord, TextLayout } from './ftrace/record.ts';
 import { TextProtoReader } from './ftrace/textproto.ts';
+import { HINT_SEQNO64, HINT_UNORDERED } from './ftrace/writer.ts';
 import { commOf, LINE_LOST, LINE_MALFORMED, LINE_RECORD, newTextRecord, parseTextLine } from './ftrace/text-line.ts';
 
 /** Options of a trace check. */
@@ -187,6 +188,7 @@ export class TraceChecker {
       this.proto!.line(text, lineNo);
       return;
     }
+    if (text.startsWith('# dmabuf-lab ')) this.hint(text);
     const r = this.rec;
     const kind = parseTextLine(text, lineNo, r);
     if (kind === LINE_RECORD) {
@@ -205,6 +207,17 @@ export class TraceChecker {
       if (t.startsWith('# tracer:')) this.header = true;
       if (t.startsWith('cpus=') || t.startsWith('version')) this.traceCmd = true;
     }
+  }
+
+  /** The writer's comment lines naming 64-bit and unordered contexts. */
+  private hint(text: string): void {
+    const set = text.startsWith(HINT_SEQNO64)
+      ? this.norm.seqno64Contexts
+      : text.startsWith(HINT_UNORDERED)
+        ? this.norm.unorderedContexts
+        : null;
+    if (!set) return;
+    for (const w of text.slice(text.indexOf(':') + 1).trim().split(/\s+/)) if (/^\d+$/.test(w)) set.add(Number(w));
   }
 
   private protoRecord(r: RawRecord): void {

@@ -1,13 +1,15 @@
 /**
  * The per-context / per-ring summary of a trace: fence and job counts with
- * median and worst latencies, in constant memory per context (a log-scale
- * histogram: the median is exact to within 5 %, the worst is exact).
+ * median and worst latencies, in constant memory per context (exact for the
+ * first 1024 samples, then a log-scale histogram: the median is then exact
+ * to within 5 %; the worst is always exact).
  */
 import type { LatencySink } from './normalise.ts';
 
 const RATIO = 1.1;
 const LOG_RATIO = Math.log(RATIO);
 const BUCKETS = 320;
+const EXACT = 1024;
 
 /** Latencies of one kind (ns), in a log histogram. */
 export class LatencyHistogram {
@@ -15,9 +17,20 @@ export class LatencyHistogram {
   max = 0;
   private zero = 0;
   private readonly buckets = new Uint32Array(BUCKETS);
+  private exact: number[] | null = [];
 
   add(ns: number): void {
     this.count++;
+    if (this.exact) {
+      this.exact.push(ns);
+      if (this.exact.length > EXACT) {
+        const all = this.exact;
+        this.exact = null;
+        this.count -= all.length;
+        for (const x of all) this.add(x);
+      } else if (ns > this.max) this.max = ns;
+      return;
+    }
     if (ns > this.max) this.max = ns;
     if (ns < 1) {
       this.zero++;
@@ -30,6 +43,10 @@ export class LatencyHistogram {
   /** The median (ns, the bucket's geometric middle), or null without samples. */
   median(): number | null {
     if (this.count === 0) return null;
+    if (this.exact) {
+      const sorted = [...this.exact].sort((a, b) => a - b);
+      return sorted[Math.ceil(sorted.length / 2) - 1]!;
+    }
     let want = Math.ceil(this.count / 2);
     if (want <= this.zero) return 0;
     want -= this.zero;

@@ -194,6 +194,9 @@ export class TraceNormaliser {
   private readonly doneRing: string[] = [];
   private doneAt = 0;
   private readonly fp: FencePayload = { context: 0, seqno: 0, driver: '', timeline: '' };
+  /** Contexts the trace's own comments declare 64-bit or not in order (`run --ftrace` output). */
+  readonly seqno64Contexts = new Set<number>();
+  readonly unorderedContexts = new Set<number>();
   private lastNs = 0;
 
   constructor(
@@ -374,8 +377,8 @@ export class TraceNormaliser {
           seqno,
           driver: p.driver,
           timeline: p.timeline,
-          seqno64: false,
-          inOrder: inOrderContext(p.driver, p.timeline),
+          seqno64: this.seqno64Contexts.has(context),
+          inOrder: !this.unorderedContexts.has(context) && inOrderContext(p.driver, p.timeline),
         });
         return;
       }
