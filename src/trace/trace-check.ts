@@ -175,7 +175,10 @@ export class TraceChecker {
     this.lastLine = lineNo;
     if (this.mode === 'unknown') {
       const t = text.trim();
-      if (t === '') return;
+      if (t === '' || t.startsWith('#')) {
+        if (t.startsWith('# tracer:')) this.header = true;
+        return;
+      }
       if (/^[A-Za-z_]\w*\s*:?\s*[{<]$/.test(t)) {
         this.mode = 'proto';
         this.proto = new TextProtoReader(
