@@ -113,6 +113,7 @@ export class TraceChecker {
   private startNs = -1;
   private lastLine = 0;
   private firstGapLine = -1;
+  private inRecord = false;
   private readonly events: KernelEvent[] | null;
 
   constructor(opts: TraceCheckOptions = {}) {
@@ -144,6 +145,11 @@ export class TraceChecker {
   }
 
   private bad(line: number, reason: string): void {
+    // A record whose payload does not read is a malformed line, not a record.
+    if (this.inRecord) {
+      this.records--;
+      this.inRecord = false;
+    }
     this.malformedCount++;
     if (this.malformedLines.length < MAX_MALFORMED) this.malformedLines.push({ line, reason });
   }
@@ -173,6 +179,7 @@ export class TraceChecker {
   line(text: string, lineNo: number): void {
     this.lineCount = lineNo;
     this.lastLine = lineNo;
+    if (text.startsWith('# dmabuf-lab ')) this.hint(text);
     if (this.mode === 'unknown') {
       const t = text.trim();
       if (t === '' || t.startsWith('#')) {
@@ -191,7 +198,6 @@ export class TraceChecker {
       this.proto!.line(text, lineNo);
       return;
     }
-    if (text.startsWith('# dmabuf-lab ')) this.hint(text);
     const r = this.rec;
     const kind = parseTextLine(text, lineNo, r);
     if (kind === LINE_RECORD) {
@@ -199,7 +205,9 @@ export class TraceChecker {
       this.layouts[r.layout] = (this.layouts[r.layout] ?? 0) + 1;
       const w = String(r.flagsLen);
       this.flagWidths[w] = (this.flagWidths[w] ?? 0) + 1;
+      this.inRecord = true;
       this.norm.record(r, () => commOf(r));
+      this.inRecord = false;
     } else if (kind === LINE_MALFORMED) {
       this.bad(lineNo, r.reason);
     } else if (kind === LINE_LOST) {
@@ -226,7 +234,9 @@ export class TraceChecker {
   private protoRecord(r: RawRecord): void {
     this.records++;
     this.layouts.perfetto = (this.layouts.perfetto ?? 0) + 1;
+    this.inRecord = true;
     this.norm.record(r, () => '');
+    this.inRecord = false;
   }
 
   private format(): string {

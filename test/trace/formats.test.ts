@@ -212,7 +212,7 @@ describe('robustness', () => {
       ].join('\n'),
     );
     expect(r.malformed.map((m) => m.line)).toEqual([2, 3]);
-    expect(r.records).toBe(3);
+    expect(r.records).toBe(2);
     expect(r.findings).toEqual([]);
   });
 
