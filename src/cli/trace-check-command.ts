@@ -21,6 +21,11 @@ export interface TraceCheckCliOptions {
   report?: string;
 }
 
+/** A trace timestamp as the kernel prints it: seconds with 6 decimals. */
+function stamp(ns: number): string {
+  return `${(ns / 1e9).toFixed(6)} s`;
+}
+
 function label(s: string): string {
   return pc.cyan(`${s}:`.padEnd(11));
 }
@@ -85,7 +90,7 @@ function formatResult(shown: string, r: TraceCheckResult, outputs: string[]): st
   out.push(
     `${label('format')}${r.format}${widths.length ? ` (${widths.join(', ')})` : ''}, ${plural(r.lines, 'line')}, ${plural(r.records, 'record')}${fam ? ` (${fam})` : ''}`,
   );
-  out.push(`${label('time')}${formatNs(r.startNs)} to ${formatNs(r.endNs)} (${formatNs(Math.max(0, r.endNs - r.startNs))})`);
+  out.push(`${label('time')}${stamp(r.startNs)} to ${stamp(r.endNs)} (${formatNs(Math.max(0, r.endNs - r.startNs))})`);
   const unk = Object.entries(r.unknownEvents);
   if (unk.length)
     out.push(
@@ -109,7 +114,7 @@ function formatResult(shown: string, r: TraceCheckResult, outputs: string[]): st
     out.push(indent(`${colour(`[${s.rule}]`)} ${s.headline}`, 2));
     if (s.body) out.push(indent(s.body, 6));
     const lines = (s.data?.lines as number[] | undefined) ?? [];
-    out.push(indent(pc.dim(`thread ${s.thread ?? '-'}, time ${formatNs(s.timeNs)}, line ${s.step}${lines.length > 1 ? ` (lines ${lines.join(', ')})` : ''}`), 6));
+    out.push(indent(pc.dim(`thread ${s.thread ?? '-'}, time ${stamp(s.timeNs)}, line ${s.step}${lines.length > 1 ? ` (lines ${lines.join(', ')})` : ''}`), 6));
   }
   const tables = formatTables(r);
   if (tables) out.push(`${label('summary')}\n${indent(tables, 2)}`);
