@@ -30,7 +30,7 @@ interface Dep {
 }
 
 interface Job {
-  readonly id: string;
+  readonly id: number;
   sched: string;
   fence: string;
   fctx: number;
@@ -54,10 +54,6 @@ interface FenceContext {
 const RECENT = 256;
 const KEEP_DONE = 1 << 12;
 
-function key(context: number, seqno: number): string {
-  return `${context >>> 0}:${seqno >>> 0}`;
-}
-
 function parseFence(f: string): [number, number] {
   const i = f.indexOf(':');
   return [Number(f.slice(0, i)), Number(f.slice(i + 1))];
@@ -74,11 +70,12 @@ class SchedJobRule implements EventRule {
     'fence-signal',
     'fence-destroy',
   ] as const;
-  /** Jobs by `sched/job` (job ids are per scheduler). */
-  private readonly jobs = new Map<string, Job>();
-  private readonly byFinished = new Map<string, string>();
+  /** Jobs by scheduler, then job id (job ids are per scheduler). */
+  private readonly jobs = new Map<string, Map<number, Job>>();
+  /** Job of a finished fence: context (u32) → seqno (u32) → job. */
+  private readonly byFinished = new Map<number, Map<number, Job>>();
   private readonly fences = new Map<number, FenceContext>();
-  private readonly doneRing: string[] = new Array<string>(KEEP_DONE).fill('');
+  private readonly doneRing: (Job | null)[] = new Array<Job | null>(KEEP_DONE).fill(null);
   private doneAt = 0;
 
   constructor(private readonly sink: FindingSink) {}
@@ -93,14 +90,31 @@ class SchedJobRule implements EventRule {
     return s;
   }
 
+  private lookup(sched: string, job: number): Job | undefined {
+    return this.jobs.get(sched)?.get(job);
+  }
+
+  private owner(context: number, seqno: number): Job | undefined {
+    return this.byFinished.get(context >>> 0)?.get(seqno >>> 0);
+  }
+
   private job(e: { job: number; sched: string; fence: string }): Job {
-    const id = `${e.sched}/${e.job}`;
-    let j = this.jobs.get(id);
+    let m = this.jobs.get(e.sched);
+    if (!m) {
+      m = new Map<number, Job>();
+      this.jobs.set(e.sched, m);
+    }
+    let j = m.get(e.job);
     if (!j) {
       const [fctx, fseq] = parseFence(e.fence);
-      j = { id, sched: e.sched, fence: e.fence, fctx, fseq, queued: -1, run: -1, done: -1, deps: [] };
-      this.jobs.set(id, j);
-      this.byFinished.set(key(fctx, fseq), id);
+      j = { id: e.job, sched: e.sched, fence: e.fence, fctx, fseq, queued: -1, run: -1, done: -1, deps: [] };
+      m.set(e.job, j);
+      let f = this.byFinished.get(fctx >>> 0);
+      if (!f) {
+        f = new Map<number, Job>();
+        this.byFinished.set(fctx >>> 0, f);
+      }
+      f.set(fseq >>> 0, j);
     }
     return j;
   }
@@ -159,7 +173,7 @@ class SchedJobRule implements EventRule {
         break;
       }
       case 'sched-job-done': {
-        const j = this.jobs.get(`${e.sched}/${e.job}`);
+        const j = this.lookup(e.sched, e.job);
         if (!j) return;
         if (j.done >= 0) this.order(j, e, 'completed twice', j.done);
         else if (j.run < 0 && j.queued >= 0) this.order(j, e, 'completed without being run', j.queued);
@@ -177,16 +191,20 @@ class SchedJobRule implements EventRule {
   /** Keep a done job for a while (late events, dependencies on it), then forget it. */
   private retire(j: Job): void {
     j.deps.length = 0;
-    const old = this.doneRing[this.doneAt]!;
-    if (old) {
-      const o = this.jobs.get(old);
-      if (o) {
-        this.jobs.delete(old);
-        const k = key(o.fctx, o.fseq);
-        if (this.byFinished.get(k) === old) this.byFinished.delete(k);
+    const o = this.doneRing[this.doneAt];
+    if (o) {
+      const m = this.jobs.get(o.sched);
+      if (m?.get(o.id) === o) {
+        m.delete(o.id);
+        if (m.size === 0) this.jobs.delete(o.sched);
+      }
+      const f = this.byFinished.get(o.fctx >>> 0);
+      if (f?.get(o.fseq >>> 0) === o) {
+        f.delete(o.fseq >>> 0);
+        if (f.size === 0) this.byFinished.delete(o.fctx >>> 0);
       }
     }
-    this.doneRing[this.doneAt] = j.id;
+    this.doneRing[this.doneAt] = j;
     this.doneAt = (this.doneAt + 1) % KEEP_DONE;
   }
 
@@ -207,12 +225,12 @@ class SchedJobRule implements EventRule {
     if (ctx === own || ctx === ((own - 1) >>> 0)) return null;
     const sig = this.signalled(d.context, d.seqno);
     if (sig === true) return null;
-    const owner = this.jobs.get(this.byFinished.get(key(d.context, d.seqno)) ?? '');
+    const owner = this.owner(d.context, d.seqno);
     if (owner) {
       if (owner.sched === j.sched) return owner.run >= 0 ? null : `job ${owner.fence} on the same scheduler had not run yet`;
       return owner.done >= 0 ? null : `job ${owner.fence} on ${owner.sched} had not completed`;
     }
-    const scheduledOf = this.jobs.get(this.byFinished.get(key(d.context + 1, d.seqno)) ?? '');
+    const scheduledOf = this.owner(d.context + 1, d.seqno);
     if (scheduledOf) return scheduledOf.run >= 0 ? null : `it is the scheduled fence of job ${scheduledOf.fence}, which had not run yet`;
     return sig === false ? 'it was initialised and had not signalled' : null;
   }

@@ -296,6 +296,7 @@ export class TraceChecker {
         null,
       );
     }
+    this.norm.flushStats();
     const stats = this.norm.stats;
     return {
       format: this.format(),

@@ -60,11 +60,14 @@ class FenceLifecycleRule implements EventRule {
     // Only `types` arrive here.
     // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
     switch (e.type) {
-      case 'fence-init':
-        this.names.set(e.context, `${e.driver}:${e.timeline}`);
+      case 'fence-init': {
+        const n = this.names.get(e.context);
+        if (n === undefined || n.length !== e.driver.length + e.timeline.length + 1 || !n.startsWith(e.driver) || !n.endsWith(e.timeline))
+          this.names.set(e.context, `${e.driver}:${e.timeline}`);
         this.destroyed.delete(e.fence);
         this.remember({ context: e.context, seqno: e.seqno, signalStep: -1, destroyStep: -1 }, e.fence);
         break;
+      }
       case 'fence-signal':
         this.signal(e, justDestroyed === e.fence);
         break;
@@ -88,7 +91,7 @@ class FenceLifecycleRule implements EventRule {
 
   private remember(r: FenceRecord, fence: number): void {
     this.live.set(fence, r);
-    if (r.signalStep >= 0) this.signalledLive.push(fence);
+    if (r.signalStep >= 0) this.noteSignalled(fence);
     if (this.live.size <= MAX_LIVE) return;
     const q = this.signalledLive;
     while (this.signalledHead < q.length) {
@@ -100,6 +103,17 @@ class FenceLifecycleRule implements EventRule {
     }
     if (this.signalledHead > 1024 && this.signalledHead * 2 > q.length) {
       this.signalledLive = q.slice(this.signalledHead);
+      this.signalledHead = 0;
+    }
+  }
+
+  /** Queue a signalled fence for forgetting; the queue keeps only fences still live. */
+  private noteSignalled(fence: number): void {
+    const q = this.signalledLive;
+    q.push(fence);
+    // Compact when it holds twice the live fences: amortised O(1), and bounded by the live fences.
+    if (q.length - this.signalledHead > 2 * this.live.size + 4096) {
+      this.signalledLive = q.slice(this.signalledHead).filter((id) => this.live.has(id));
       this.signalledHead = 0;
     }
   }
@@ -145,7 +159,7 @@ class FenceLifecycleRule implements EventRule {
     }
     if (r.signalStep < 0) {
       r.signalStep = e.step;
-      this.signalledLive.push(e.fence);
+      this.noteSignalled(e.fence);
       return;
     }
     this.sink.report(

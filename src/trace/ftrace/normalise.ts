@@ -24,6 +24,7 @@ import type { KernelEvent } from '../../kernel/index.ts';
 import './events.ts';
 import type { RawRecord } from './record.ts';
 import {
+  readJob617,
   readAmdgpuJob,
   readDep,
   readDone,
@@ -31,7 +32,7 @@ import {
   readJob,
   readPipeSync,
 } from './payload.ts';
-import type { FencePayload } from './payload.ts';
+import type { FencePayload, NameCache } from './payload.ts';
 
 /** Event kinds trace-check reads. */
 const K = {
@@ -185,7 +186,8 @@ export class TraceNormaliser {
   private readonly signalledRing: FenceInstance[] = [];
   private signalledHead = 0;
   private readonly destroyed = new Map<number, Map<number, number>>();
-  private readonly destroyedRing: [number, number][] = [];
+  private readonly destroyedCtx = new Float64Array(MAX_DESTROYED).fill(-1);
+  private readonly destroyedSeq = new Float64Array(MAX_DESTROYED);
   private destroyedAt = 0;
   /** 6.17 jobs by finished fence text; legacy by `ring/id` and by fence pointer. */
   private readonly jobs = new Map<string, JobRecord>();
@@ -206,6 +208,16 @@ export class TraceNormaliser {
     /** Emit `thread-spawn` events for new threads (the Chrome trace needs them). */
     private readonly spawnEvents: boolean,
   ) {}
+
+  private readonly familyCount = new Map<string, { n: number }>();
+  private readonly names617: NameCache = { ring: '', dev: '' };
+  /** Names last read per context: a new init with the same names reuses the strings. */
+  private readonly nameCache = new Map<number, { driver: string; timeline: string }>();
+
+  /** Fold the per-family counters into `stats.families` (call at the end). */
+  flushStats(): void {
+    for (const [k, c] of this.familyCount) this.stats.families.set(k, c.n);
+  }
 
   /** Time of the last record. */
   get endNs(): number {
@@ -260,7 +272,13 @@ export class TraceNormaliser {
       this.stats.unknown.set(name, (this.stats.unknown.get(name) ?? 0) + 1);
       return;
     }
-    this.stats.families.set(family, (this.stats.families.get(family) ?? 0) + 1);
+    const fam = this.familyCount.get(family);
+    if (fam) fam.n++;
+    else {
+      const c = { n: 1 };
+      this.familyCount.set(family, c);
+      this.stats.families.set(family, 0);
+    }
     if (r.tNs > this.lastNs) this.lastNs = r.tNs;
     const tid = this.tidOf(r, comm);
     if (kind < K.JOB_QUEUE) this.fenceRecord(r, kind, tid);
@@ -304,6 +322,24 @@ export class TraceNormaliser {
     this.liveCount--;
   }
 
+  /** Queue a signalled fence for forgetting (the queue is trimmed to live fences as it grows). */
+  private noteSignalled(f: FenceInstance): void {
+    const ring = this.signalledRing;
+    ring.push(f);
+    // Compact when it holds twice the live fences: amortised O(1), and bounded by the live fences.
+    if (ring.length - this.signalledHead > 2 * this.liveCount + 4096) {
+      const keep = ring.slice(this.signalledHead).filter((x) => this.instances(x.context, x.seqno) !== undefined && this.isLive(x));
+      ring.length = 0;
+      for (const x of keep) ring.push(x);
+      this.signalledHead = 0;
+    }
+  }
+
+  private isLive(f: FenceInstance): boolean {
+    const cur = this.instances(f.context, f.seqno);
+    return Array.isArray(cur) ? cur.includes(f) : cur === f;
+  }
+
   /** Past MAX_LIVE (traces without destroy events): forget the oldest signalled fences. */
   private forgetSignalled(): void {
     const ring = this.signalledRing;
@@ -345,14 +381,37 @@ export class TraceNormaliser {
 
   private fenceRecord(r: RawRecord, kind: number, tid: number): void {
     const p = this.fp;
-    const err = readFence(r.line, r.payload, kind === K.FENCE_INIT, p);
+    const init = kind === K.FENCE_INIT;
+    const err = readFence(r.line, r.payload, false, p);
+    if (!err && init) {
+      // Most inits repeat their context's names: compare in place, cut strings only when they change.
+      const cached = this.nameCache.get(p.context);
+      const line = r.line;
+      const at = r.payload + 7;
+      if (
+        cached &&
+        line.startsWith(cached.driver, at) &&
+        line.startsWith(' timeline=', at + cached.driver.length) &&
+        line.startsWith(cached.timeline, at + cached.driver.length + 10) &&
+        line.startsWith(' context=', at + cached.driver.length + 10 + cached.timeline.length)
+      ) {
+        p.driver = cached.driver;
+        p.timeline = cached.timeline;
+      } else {
+        const e2 = readFence(line, r.payload, true, p);
+        if (e2) {
+          this.malformed(r.lineNo, e2);
+          return;
+        }
+        this.nameCache.set(p.context, { driver: p.driver, timeline: p.timeline });
+      }
+    }
     if (err) {
       this.malformed(r.lineNo, err);
       return;
     }
     const { context, seqno } = p;
-    const base = { tNs: r.tNs, step: r.lineNo, tid };
-    switch (kind) {
+        switch (kind) {
       case K.FENCE_INIT: {
         const f: FenceInstance = {
           id: this.nextFence++,
@@ -371,7 +430,9 @@ export class TraceNormaliser {
         this.latency?.init(context, p.driver, p.timeline);
         this.emit({
           type: 'fence-init',
-          ...base,
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
           fence: f.id,
           context,
           seqno,
@@ -387,17 +448,17 @@ export class TraceNormaliser {
         if (!f) {
           const gone = this.destroyed.get(context)?.get(seqno);
           if (gone !== undefined) {
-            this.emit({ type: 'fence-signal', ...base, fence: gone, context, seqno, error: 0, timestampNs: r.tNs, callbacks: 0 });
+            this.emit({ type: 'fence-signal', tNs: r.tNs, step: r.lineNo, tid, fence: gone, context, seqno, error: 0, timestampNs: r.tNs, callbacks: 0 });
             return;
           }
           f = this.unknownFence(r, context, seqno, this.threadName(r));
         }
         if (!f.signalled) {
           f.signalled = true;
-          this.signalledRing.push(f);
+          this.noteSignalled(f);
           if (f.known) this.latency?.fence(context, f.driver, f.timeline, r.tNs - f.initNs);
         }
-        this.emit({ type: 'fence-signal', ...base, fence: f.id, context, seqno, error: 0, timestampNs: r.tNs, callbacks: 0 });
+        this.emit({ type: 'fence-signal', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno, error: 0, timestampNs: r.tNs, callbacks: 0 });
         return;
       }
       case K.FENCE_DESTROY: {
@@ -408,16 +469,16 @@ export class TraceNormaliser {
         if (!f) f = this.unknownFence(r, context, seqno, this.threadName(r));
         this.removeLive(f);
         this.rememberDestroyed(context, seqno, f.id);
-        this.emit({ type: 'fence-destroy', ...base, fence: f.id, context, seqno, signalled: f.signalled, pendingCallbacks: null });
+        this.emit({ type: 'fence-destroy', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno, signalled: f.signalled, pendingCallbacks: null });
         return;
       }
       default: {
         const f = this.find(context, seqno) ?? this.unknownFence(r, context, seqno, this.threadName(r));
-        if (kind === K.FENCE_EMIT) this.emit({ type: 'fence-emit', ...base, fence: f.id, context, seqno });
-        else if (kind === K.FENCE_ENABLE) this.emit({ type: 'fence-enable-signal', ...base, fence: f.id, context, seqno });
+        if (kind === K.FENCE_EMIT) this.emit({ type: 'fence-emit', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno });
+        else if (kind === K.FENCE_ENABLE) this.emit({ type: 'fence-enable-signal', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno });
         else if (kind === K.FENCE_WAIT_START)
-          this.emit({ type: 'fence-wait-start', ...base, fence: f.id, context, seqno, thread: this.threadName(r), timeout: null });
-        else this.emit({ type: 'fence-wait-end', ...base, fence: f.id, context, seqno, thread: this.threadName(r), result: null });
+          this.emit({ type: 'fence-wait-start', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno, thread: this.threadName(r), timeout: null });
+        else this.emit({ type: 'fence-wait-end', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno, thread: this.threadName(r), result: null });
       }
     }
   }
@@ -429,18 +490,18 @@ export class TraceNormaliser {
       this.destroyed.set(context, m);
     }
     m.set(seqno, id);
-    const ring = this.destroyedRing;
-    if (ring.length < MAX_DESTROYED) ring.push([context, seqno]);
-    else {
-      const [c, s] = ring[this.destroyedAt]!;
+    const at = this.destroyedAt;
+    const c = this.destroyedCtx[at]!;
+    if (c >= 0) {
       const old = this.destroyed.get(c);
       if (old) {
-        old.delete(s);
+        old.delete(this.destroyedSeq[at]!);
         if (old.size === 0) this.destroyed.delete(c);
       }
-      ring[this.destroyedAt] = [context, seqno];
-      this.destroyedAt = (this.destroyedAt + 1) % MAX_DESTROYED;
     }
+    this.destroyedCtx[at] = context;
+    this.destroyedSeq[at] = seqno;
+    this.destroyedAt = (at + 1) % MAX_DESTROYED;
   }
 
   /** Fences initialised in the trace and still unsignalled at its end. */
@@ -472,9 +533,8 @@ export class TraceNormaliser {
   }
 
   private jobRecord(r: RawRecord, kind: number, tid: number): void {
-    const base = { tNs: r.tNs, step: r.lineNo, tid };
-    if (kind === K.JOB_QUEUE || kind === K.JOB_RUN || kind === K.LEGACY_QUEUE || kind === K.LEGACY_RUN) {
-      const p = readJob(r.line, r.payload);
+        if (kind === K.JOB_QUEUE || kind === K.JOB_RUN || kind === K.LEGACY_QUEUE || kind === K.LEGACY_RUN) {
+      const p = readJob617(r.line, r.payload, this.names617) ?? readJob(r.line, r.payload);
       if (typeof p === 'string') {
         this.malformed(r.lineNo, p);
         return;
@@ -503,23 +563,40 @@ export class TraceNormaliser {
         }
       }
       job.ring = p.ring;
-      const common = {
-        sched: p.ring,
-        job: job.id,
-        fence: job.fence,
-        dev: p.dev,
-        jobCount: p.jobCount,
-        hwJobCount: p.hwJobCount,
-        clientId: p.clientId,
-      };
       if (queue) {
         job.queueNs = r.tNs;
-        this.emit({ type: 'sched-job-queue', ...base, ...common, entity: '' });
+        this.emit({
+          type: 'sched-job-queue',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          sched: p.ring,
+          entity: '',
+          job: job.id,
+          fence: job.fence,
+          dev: p.dev,
+          jobCount: p.jobCount,
+          hwJobCount: p.hwJobCount,
+          clientId: p.clientId,
+        });
         for (const d of p.deps)
-          this.emit({ type: 'sched-job-add-dep', ...base, sched: p.ring, job: job.id, fence: job.fence, depContext: d.context, depSeqno: d.seqno });
+          this.emit({ type: 'sched-job-add-dep', tNs: r.tNs, step: r.lineNo, tid, sched: p.ring, job: job.id, fence: job.fence, depContext: d.context, depSeqno: d.seqno });
       } else {
         if (job.runNs < 0) job.runNs = r.tNs;
-        this.emit({ type: 'sched-job-run', ...base, ...common, credits: 1 });
+        this.emit({
+          type: 'sched-job-run',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          sched: p.ring,
+          job: job.id,
+          fence: job.fence,
+          credits: 1,
+          dev: p.dev,
+          jobCount: p.jobCount,
+          hwJobCount: p.hwJobCount,
+          clientId: p.clientId,
+        });
       }
       return;
     }
@@ -541,7 +618,7 @@ export class TraceNormaliser {
         if (f.numeric) this.jobs.set(f.fence, job);
       }
       this.latency?.job(job.ring, job.queueNs >= 0 && job.runNs >= 0 ? job.runNs - job.queueNs : null, job.runNs >= 0 ? r.tNs - job.runNs : null);
-      this.emit({ type: 'sched-job-done', ...base, sched: job.ring, job: job.id, fence: job.fence, result: 0 });
+      this.emit({ type: 'sched-job-done', tNs: r.tNs, step: r.lineNo, tid, sched: job.ring, job: job.id, fence: job.fence, result: 0 });
       if (f.numeric) this.retireJob(f.fence);
       return;
     }
@@ -562,7 +639,9 @@ export class TraceNormaliser {
     }
     this.emit({
       type: kind === K.JOB_ADD_DEP ? 'sched-job-add-dep' : 'sched-job-unschedulable',
-      ...base,
+      tNs: r.tNs,
+      step: r.lineNo,
+      tid,
       sched: job.ring,
       job: job.id,
       fence: job.fence,
@@ -572,11 +651,10 @@ export class TraceNormaliser {
   }
 
   private amdgpuRecord(r: RawRecord, kind: number, tid: number): void {
-    const base = { tNs: r.tNs, step: r.lineNo, tid };
-    if (kind === K.AMDGPU_PIPE_SYNC) {
+        if (kind === K.AMDGPU_PIPE_SYNC) {
       const p = readPipeSync(r.line, r.payload);
       if (typeof p === 'string') this.malformed(r.lineNo, p);
-      else this.emit({ type: 'amdgpu-ib-pipe-sync', ...base, ring: p.ring, fence: p.fence });
+      else this.emit({ type: 'amdgpu-ib-pipe-sync', tNs: r.tNs, step: r.lineNo, tid, ring: p.ring, fence: p.fence });
       return;
     }
     const p = readAmdgpuJob(r.line, r.payload);
@@ -584,6 +662,6 @@ export class TraceNormaliser {
       this.malformed(r.lineNo, p);
       return;
     }
-    this.emit({ type: kind === K.AMDGPU_CS ? 'amdgpu-cs-ioctl' : 'amdgpu-sched-run-job', ...base, ...p });
+    this.emit({ type: kind === K.AMDGPU_CS ? 'amdgpu-cs-ioctl' : 'amdgpu-sched-run-job', tNs: r.tNs, step: r.lineNo, tid, ...p });
   }
 }

@@ -343,3 +343,53 @@ export function readPipeSync(line: string, from: number): { ring: string; fence:
   if (!fence) return 'amdgpu_ib_pipe_sync with an unreadable fence=';
   return { ring: line.slice(r, sp < 0 ? line.length : sp), fence: fence.fence };
 }
+
+/** The last ring and device names seen (their strings are reused while they repeat). */
+export interface NameCache {
+  ring: string;
+  dev: string;
+}
+
+function reuse(line: string, at: number, end: number, cached: string): string {
+  return end - at === cached.length && line.startsWith(cached, at) ? cached : line.slice(at, end);
+}
+
+/**
+ * Fast path for the 6.17 `drm_sched_job_queue` / `_run` layout, read left to
+ * right in one pass (`dev=%s, fence=%llu:%llu, ring=%s, job count:%u, hw job
+ * count:%d, client_id:%llu`), reusing the ring and device strings while they
+ * repeat. Null when the line has another layout (the general reader then
+ * takes it).
+ */
+export function readJob617(line: string, from: number, names: NameCache): JobPayload | null {
+  if (!line.startsWith('dev=', from)) return null;
+  const devEnd = line.indexOf(', fence=', from + 4);
+  if (devEnd < 0) return null;
+  const fAt = devEnd + 8;
+  const a = uintAt(line, fAt);
+  if (!a || line.charCodeAt(a[1]) !== 58) return null;
+  const b = uintAt(line, a[1] + 1);
+  if (!b || !line.startsWith(', ring=', b[1])) return null;
+  const ringAt = b[1] + 7;
+  const ringEnd = line.indexOf(', job count:', ringAt);
+  if (ringEnd < 0) return null;
+  const jc = uintAt(line, ringEnd + 12);
+  if (!jc || !line.startsWith(', hw job count:', jc[1])) return null;
+  const hw = intAt(line, jc[1] + 15);
+  if (!hw) return null;
+  const cl = line.startsWith(', client_id:', hw[1]) ? uintAt(line, hw[1] + 12) : null;
+  const dev = reuse(line, from + 4, devEnd, names.dev);
+  const ring = reuse(line, ringAt, ringEnd, names.ring);
+  names.dev = dev;
+  names.ring = ring;
+  return {
+    ring,
+    dev,
+    fence: { fence: line.slice(fAt, b[1]), context: a[0], seqno: b[0], numeric: true, end: b[1] },
+    id: -1,
+    jobCount: jc[0],
+    hwJobCount: hw[0],
+    clientId: cl ? cl[0] : 0,
+    deps: [],
+  };
+}
