@@ -26,11 +26,17 @@ function ts(ns: number): string {
 
 /** A clean synthetic trace of about `n` lines (trace file layout, 5-character flags). */
 export function syntheticTrace(n: number): string {
-  const out: string[] = ['# tracer: nop', '#', '# synthetic: drm_sched jobs for the trace-check benchmark'];
+  const out: string[] = [
+    '# tracer: nop',
+    '#',
+    '# synthetic: drm_sched jobs for the trace-check benchmark',
+  ];
   let t = 1_000_000_000;
   const line = (comm: string, pid: number, flags: string, ev: string, payload: string): void => {
     t += 1000;
-    out.push(`${comm.padStart(16)}-${String(pid).padEnd(7)} [00${pid % 4}] ${flags} ${ts(t)}: ${ev}: ${payload}`);
+    out.push(
+      `${comm.padStart(16)}-${String(pid).padEnd(7)} [00${pid % 4}] ${flags} ${ts(t)}: ${ev}: ${payload}`,
+    );
   };
   const rings = ['gfx_0.0.0', 'sdma0', 'comp_1.0.0', 'vcn_dec'];
   const hwSeq = [0, 0, 0, 0];
@@ -46,23 +52,74 @@ export function syntheticTrace(n: number): string {
     const comm = `client${e}`;
     const pid = 2000 + e;
     const ring = rings[r]!;
-    const f = (ctx: number, sq: number, drv = 'drm_sched', tl = ring): string => `driver=${drv} timeline=${tl} context=${ctx} seqno=${sq}`;
+    const f = (ctx: number, sq: number, drv = 'drm_sched', tl = ring): string =>
+      `driver=${drv} timeline=${tl} context=${ctx} seqno=${sq}`;
     line(comm, pid, '.....', 'dma_fence_init', f(base, s));
     line(comm, pid, '.....', 'dma_fence_init', f(base + 1, s));
-    line(comm, pid, '.....', 'drm_sched_job_queue', `dev=0000:0b:00.0, fence=${base + 1}:${s}, ring=${ring}, job count:0, hw job count:1, client_id:${e}`);
-    if (job % 4 === 3 && s > 1) line(comm, pid, '.....', 'drm_sched_job_add_dep', `fence=${base + 1}:${s} depends on fence=${1000 + 2 * ((e + 1) % 8) + 1}:${Math.max(1, seq[(e + 1) % 8]!)}`);
-    line('sched-worker', 77 + r, '.....', 'drm_sched_job_run', `dev=0000:0b:00.0, fence=${base + 1}:${s}, ring=${ring}, job count:0, hw job count:1, client_id:${e}`);
+    line(
+      comm,
+      pid,
+      '.....',
+      'drm_sched_job_queue',
+      `dev=0000:0b:00.0, fence=${base + 1}:${s}, ring=${ring}, job count:0, hw job count:1, client_id:${e}`,
+    );
+    if (job % 4 === 3 && s > 1)
+      line(
+        comm,
+        pid,
+        '.....',
+        'drm_sched_job_add_dep',
+        `fence=${base + 1}:${s} depends on fence=${1000 + 2 * ((e + 1) % 8) + 1}:${Math.max(1, seq[(e + 1) % 8]!)}`,
+      );
+    line(
+      'sched-worker',
+      77 + r,
+      '.....',
+      'drm_sched_job_run',
+      `dev=0000:0b:00.0, fence=${base + 1}:${s}, ring=${ring}, job count:0, hw job count:1, client_id:${e}`,
+    );
     line('sched-worker', 77 + r, '.....', 'dma_fence_init', f(hw, h, 'amdgpu', ring));
     line('sched-worker', 77 + r, 'd..1.', 'dma_fence_signaled', f(base, s));
-    line('sched-worker', 77 + r, '.....', 'sched_switch', `prev_comm=sched-worker prev_pid=${77 + r} prev_prio=120 prev_state=S ==> next_comm=swapper/${r} next_pid=0 next_prio=120`);
+    line(
+      'sched-worker',
+      77 + r,
+      '.....',
+      'sched_switch',
+      `prev_comm=sched-worker prev_pid=${77 + r} prev_prio=120 prev_state=S ==> next_comm=swapper/${r} next_pid=0 next_prio=120`,
+    );
     if (job % 10 === 0) line(comm, pid, '.....', 'dma_fence_wait_start', f(base + 1, s));
     line('<idle>', 0, 'd.h1.', 'dma_fence_signaled', f(hw, h, 'amdgpu', ring));
     line('<idle>', 0, 'd.h1.', 'drm_sched_job_done', `fence=${base + 1}:${s} signaled`);
     line('<idle>', 0, 'd.h1.', 'dma_fence_signaled', f(base + 1, s));
-    if (job % 10 === 0) line(comm, pid, '.....', 'dma_fence_wait_end', f(base + 1, s, 'detached-driver', 'signaled-timeline'));
-    line('kworker/u64:1', 31, '.....', 'dma_fence_destroy', f(base, s, 'detached-driver', 'signaled-timeline'));
-    line('kworker/u64:1', 31, '.....', 'dma_fence_destroy', f(hw, h, 'detached-driver', 'signaled-timeline'));
-    line('kworker/u64:1', 31, '.....', 'dma_fence_destroy', f(base + 1, s, 'detached-driver', 'signaled-timeline'));
+    if (job % 10 === 0)
+      line(
+        comm,
+        pid,
+        '.....',
+        'dma_fence_wait_end',
+        f(base + 1, s, 'detached-driver', 'signaled-timeline'),
+      );
+    line(
+      'kworker/u64:1',
+      31,
+      '.....',
+      'dma_fence_destroy',
+      f(base, s, 'detached-driver', 'signaled-timeline'),
+    );
+    line(
+      'kworker/u64:1',
+      31,
+      '.....',
+      'dma_fence_destroy',
+      f(hw, h, 'detached-driver', 'signaled-timeline'),
+    );
+    line(
+      'kworker/u64:1',
+      31,
+      '.....',
+      'dma_fence_destroy',
+      f(base + 1, s, 'detached-driver', 'signaled-timeline'),
+    );
     job++;
   }
   return `${out.join('\n')}\n`;
@@ -78,7 +135,10 @@ interface Measured {
 const worker = fileURLToPath(new URL('./child/trace-check-worker.ts', import.meta.url));
 
 function measure(mode: 'floor' | 'check', file: string): Measured {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', worker, mode, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', worker, mode, file], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as Measured;
 }
 
@@ -118,7 +178,7 @@ export function benchTraceCheck(): BenchResult[] {
         unit: 'MB',
         baseline: floorMb,
         ratio: checkMb / floorMb,
-        note: 'baseline: the read-and-split floor\'s peak RSS',
+        note: "baseline: the read-and-split floor's peak RSS",
       },
       {
         name: 'trace-check peak RSS, 10^6 vs 2x10^5 lines',

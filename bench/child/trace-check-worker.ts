@@ -16,7 +16,8 @@ if (mode === 'floor') {
     if (l.length >= 0) lines++;
   });
   const dec = new TextDecoder('utf-8');
-  for await (const chunk of createReadStream(file)) s.push(dec.decode(chunk as Uint8Array, { stream: true }));
+  for await (const chunk of createReadStream(file))
+    s.push(dec.decode(chunk as Uint8Array, { stream: true }));
   s.end();
 } else {
   const r = await checkTraceStream(createReadStream(file));
@@ -24,4 +25,6 @@ if (mode === 'floor') {
   findings = r.findings.filter((f) => f.severity !== 'info').length;
 }
 const ms = performance.now() - t0;
-process.stdout.write(`${JSON.stringify({ lines, ms, maxRssKb: process.resourceUsage().maxRSS, findings })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ lines, ms, maxRssKb: process.resourceUsage().maxRSS, findings })}\n`,
+);

@@ -34,9 +34,11 @@ function seconds(v: string): number {
 
 function duration(v: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$/.exec(v);
-  if (!m) throw new InvalidArgumentError(`expected a duration such as 100ms, 2s or 500us, got "${v}".`);
+  if (!m)
+    throw new InvalidArgumentError(`expected a duration such as 100ms, 2s or 500us, got "${v}".`);
   const unit = m[2] ?? 'ms';
-  const scale = unit === 'ns' ? 1 : unit === 'us' || unit === 'µs' ? 1e3 : unit === 'ms' ? 1e6 : 1e9;
+  const scale =
+    unit === 'ns' ? 1 : unit === 'us' || unit === 'µs' ? 1e3 : unit === 'ms' ? 1e6 : 1e9;
   return Math.round(Number(m[1]) * scale);
 }
 
@@ -98,7 +100,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
       '--report <file>',
       'write a self-contained HTML report (summary, splats, timeline, schedule)',
     )
-    .option('--ftrace <file>', "write the run as kernel trace text (dma_fence and 6.17 gpu_scheduler events; trace-check reads it)")
+    .option(
+      '--ftrace <file>',
+      'write the run as kernel trace text (dma_fence and 6.17 gpu_scheduler events; trace-check reads it)',
+    )
     .action(async (scenario, o) => {
       // Commands load on demand: the run itself happens in a worker, so the
       // main thread of `run` never loads the model.
@@ -149,7 +154,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
     )
     .argument('<file>', 'the trace file, or - for standard input')
     .option('--json', 'print every finding (with its line numbers and fence identity) as JSON')
-    .option('--slow-wait <duration>', 'report fence waits longer than this (e.g. 100ms, 2s)', duration)
+    .option(
+      '--slow-wait <duration>',
+      'report fence waits longer than this (e.g. 100ms, 2s)',
+      duration,
+    )
     .option('--trace <file>', 'write the trace as Chrome Trace Event JSON (opens in Perfetto UI)')
     .option('--report <file>', 'write a self-contained HTML report')
     .action(async (file, o) => {

@@ -98,7 +98,10 @@ export function writeReport(file: string, o: RunOutcome, replay: string): void {
 /** Write the run as kernel trace text (`run --ftrace`): what `dmabuf-lab trace-check` reads. */
 export function writeFtrace(file: string, events: readonly KernelEvent[], replay: string): void {
   ensureDir(file);
-  writeFileSync(file, toFtraceText(events, `dmabuf-lab model run, virtual time as timestamps: ${replay}`));
+  writeFileSync(
+    file,
+    toFtraceText(events, `dmabuf-lab model run, virtual time as timestamps: ${replay}`),
+  );
 }
 
 /** What `--save-schedule` writes and `replay` reads. */

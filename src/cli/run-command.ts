@@ -144,7 +144,9 @@ async function execute(x: Execution): Promise<number> {
     try {
       writeFtrace(ftracePath, outcome.events, replay);
     } catch (e) {
-      notes.push(`the kernel trace could not be written to ${opts.ftrace}: ${(e as Error).message}`);
+      notes.push(
+        `the kernel trace could not be written to ${opts.ftrace}: ${(e as Error).message}`,
+      );
       ftracePath = null;
     }
   }

@@ -154,7 +154,9 @@ export function formatSummary(o: RunOutcome, x: SummaryExtras): string {
   if (x.reportPath)
     out.push(`${label('report')}${displayPath(x.reportPath)} (open it in a browser)`);
   if (x.ftracePath)
-    out.push(`${label('ftrace')}${displayPath(x.ftracePath)} (dmabuf-lab trace-check ${displayPath(x.ftracePath)})`);
+    out.push(
+      `${label('ftrace')}${displayPath(x.ftracePath)} (dmabuf-lab trace-check ${displayPath(x.ftracePath)})`,
+    );
   if (x.eventHash) out.push(`${label('events')}sha256 ${x.eventHash.slice(0, 16)}`);
   if (x.schedulePath)
     out.push(

@@ -36,7 +36,11 @@ function lat(ns: number | null): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+  return rows
+    .map((r) =>
+      r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
+    )
+    .join('\n');
 }
 
 /** The summary tables: fences per context, jobs per ring. */
@@ -90,14 +94,18 @@ function formatResult(shown: string, r: TraceCheckResult, outputs: string[]): st
   out.push(
     `${label('format')}${r.format}${widths.length ? ` (${widths.join(', ')})` : ''}, ${plural(r.lines, 'line')}, ${plural(r.records, 'record')}${fam ? ` (${fam})` : ''}`,
   );
-  out.push(`${label('time')}${stamp(r.startNs)} to ${stamp(r.endNs)} (${formatNs(Math.max(0, r.endNs - r.startNs))})`);
+  out.push(
+    `${label('time')}${stamp(r.startNs)} to ${stamp(r.endNs)} (${formatNs(Math.max(0, r.endNs - r.startNs))})`,
+  );
   const unk = Object.entries(r.unknownEvents);
   if (unk.length)
     out.push(
       `${label('not read')}${unk
         .slice(0, 6)
         .map(([k, v]) => `${k} ${formatCount(v)}`)
-        .join(', ')}${unk.length > 6 ? `, and ${unk.length - 6} more event types` : ''} (counted, not errors)`,
+        .join(
+          ', ',
+        )}${unk.length > 6 ? `, and ${unk.length - 6} more event types` : ''} (counted, not errors)`,
     );
   const w = r.window;
   out.push(
@@ -106,7 +114,8 @@ function formatResult(shown: string, r: TraceCheckResult, outputs: string[]): st
   if (r.malformedCount) {
     out.push(`${label('malformed')}${plural(r.malformedCount, 'line')} skipped`);
     for (const m of r.malformed.slice(0, 10)) out.push(indent(`line ${m.line}: ${m.reason}`, 2));
-    if (r.malformedCount > 10) out.push(indent(`... and ${r.malformedCount - 10} more (--json lists up to 1000)`, 2));
+    if (r.malformedCount > 10)
+      out.push(indent(`... and ${r.malformedCount - 10} more (--json lists up to 1000)`, 2));
   }
   out.push(`${label('findings')}${r.findings.length === 0 ? 'none' : r.findings.length}`);
   for (const s of r.findings) {
@@ -114,13 +123,22 @@ function formatResult(shown: string, r: TraceCheckResult, outputs: string[]): st
     out.push(indent(`${colour(`[${s.rule}]`)} ${s.headline}`, 2));
     if (s.body) out.push(indent(s.body, 6));
     const lines = (s.data?.lines as number[] | undefined) ?? [];
-    out.push(indent(pc.dim(`thread ${s.thread ?? '-'}, time ${stamp(s.timeNs)}, line ${s.step}${lines.length > 1 ? ` (lines ${lines.join(', ')})` : ''}`), 6));
+    out.push(
+      indent(
+        pc.dim(
+          `thread ${s.thread ?? '-'}, time ${stamp(s.timeNs)}, line ${s.step}${lines.length > 1 ? ` (lines ${lines.join(', ')})` : ''}`,
+        ),
+        6,
+      ),
+    );
   }
   const tables = formatTables(r);
   if (tables) out.push(`${label('summary')}\n${indent(tables, 2)}`);
   for (const o of outputs) out.push(o);
   const serious = r.findings.filter((s) => s.severity !== 'info').length;
-  out.push(`${label('verdict')}${serious ? pc.red(plural(serious, 'finding')) : pc.green('clean')}${r.findings.length > serious ? ` (${plural(r.findings.length - serious, 'warning')})` : ''}`);
+  out.push(
+    `${label('verdict')}${serious ? pc.red(plural(serious, 'finding')) : pc.green('clean')}${r.findings.length > serious ? ` (${plural(r.findings.length - serious, 'warning')})` : ''}`,
+  );
   return out.join('\n');
 }
 
@@ -133,7 +151,9 @@ export async function traceCheckCommand(file: string, o: TraceCheckCliOptions): 
   const stdin = file === '-';
   const path = stdin ? null : resolve(file);
   if (path && (!existsSync(path) || !statSync(path).isFile())) {
-    printError(`The trace file ${file} does not exist (or is not a file). Give a kernel trace (tracing/trace, trace_pipe, trace-cmd report, perf script, or a Perfetto text proto), or - for standard input.`);
+    printError(
+      `The trace file ${file} does not exist (or is not a file). Give a kernel trace (tracing/trace, trace_pipe, trace-cmd report, perf script, or a Perfetto text proto), or - for standard input.`,
+    );
     return Exit.ERROR;
   }
   const collect = o.trace !== undefined || o.report !== undefined;
@@ -158,21 +178,24 @@ export async function traceCheckCommand(file: string, o: TraceCheckCliOptions): 
   const outputs: string[] = [];
   const notes: string[] = [];
   const title = `dmabuf-lab trace-check ${shown}`;
-  const chrome = collect && r.events
-    ? toChromeTrace(r.events, {
-        title,
-        splats: r.findings,
-        spacingNs: 0,
-        metadata: { trace: shown, format: r.format, command: title },
-      })
-    : null;
+  const chrome =
+    collect && r.events
+      ? toChromeTrace(r.events, {
+          title,
+          splats: r.findings,
+          spacingNs: 0,
+          metadata: { trace: shown, format: r.format, command: title },
+        })
+      : null;
   let tracePath: string | null = null;
   if (o.trace !== undefined && chrome) {
     try {
       tracePath = resolve(o.trace);
       ensureDir(tracePath);
       writeFileSync(tracePath, chromeTraceJson(chrome));
-      outputs.push(`${label('trace')}${displayPath(tracePath)} (open it in Perfetto UI, ui.perfetto.dev)`);
+      outputs.push(
+        `${label('trace')}${displayPath(tracePath)} (open it in Perfetto UI, ui.perfetto.dev)`,
+      );
     } catch (e) {
       notes.push(`the trace could not be written to ${o.trace}: ${(e as Error).message}`);
       tracePath = null;
@@ -186,18 +209,40 @@ export async function traceCheckCommand(file: string, o: TraceCheckCliOptions): 
       const summary: [string, string][] = [
         ['trace', shown],
         ['format', `${r.format}, ${plural(r.lines, 'line')}, ${plural(r.records, 'record')}`],
-        ['window', `${plural(r.window.unknownOriginEvents, 'event')} before a fence's init, ${plural(r.window.lost.length, 'gap')}, ${plural(r.window.pendingAtEnd, 'fence')} pending at the end`],
-        ['malformed', r.malformedCount ? `${plural(r.malformedCount, 'line')} skipped (first: line ${r.malformed[0]!.line})` : 'none'],
-        ...r.contexts.slice(0, 50).map((c): [string, string] => [
-          `context ${c.context}`,
-          `${c.driver}:${c.timeline}: ${c.fences} fences, init→signal median ${lat(c.initToSignalMedianNs)}, worst ${lat(c.initToSignalWorstNs)}`,
-        ]),
-        ...r.rings.slice(0, 50).map((g): [string, string] => [
-          `ring ${g.ring}`,
-          `${g.jobs} jobs, queue→run median ${lat(g.queueToRunMedianNs)} (worst ${lat(g.queueToRunWorstNs)}), run→done median ${lat(g.runToDoneMedianNs)} (worst ${lat(g.runToDoneWorstNs)})`,
-        ]),
+        [
+          'window',
+          `${plural(r.window.unknownOriginEvents, 'event')} before a fence's init, ${plural(r.window.lost.length, 'gap')}, ${plural(r.window.pendingAtEnd, 'fence')} pending at the end`,
+        ],
+        [
+          'malformed',
+          r.malformedCount
+            ? `${plural(r.malformedCount, 'line')} skipped (first: line ${r.malformed[0]!.line})`
+            : 'none',
+        ],
+        ...r.contexts
+          .slice(0, 50)
+          .map((c): [string, string] => [
+            `context ${c.context}`,
+            `${c.driver}:${c.timeline}: ${c.fences} fences, init→signal median ${lat(c.initToSignalMedianNs)}, worst ${lat(c.initToSignalWorstNs)}`,
+          ]),
+        ...r.rings
+          .slice(0, 50)
+          .map((g): [string, string] => [
+            `ring ${g.ring}`,
+            `${g.jobs} jobs, queue→run median ${lat(g.queueToRunMedianNs)} (worst ${lat(g.queueToRunWorstNs)}), run→done median ${lat(g.runToDoneMedianNs)} (worst ${lat(g.runToDoneWorstNs)})`,
+          ]),
       ];
-      writeFileSync(reportPath, toHtmlReport({ title, summary, splats: r.findings, trace: chrome, decisions: [], replay: title }));
+      writeFileSync(
+        reportPath,
+        toHtmlReport({
+          title,
+          summary,
+          splats: r.findings,
+          trace: chrome,
+          decisions: [],
+          replay: title,
+        }),
+      );
       outputs.push(`${label('report')}${displayPath(reportPath)} (open it in a browser)`);
     } catch (e) {
       notes.push(`the report could not be written to ${o.report}: ${(e as Error).message}`);

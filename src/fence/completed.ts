@@ -9,7 +9,14 @@ import { fenceState } from './state.ts';
  * order of points about 2^31 apart) and to report a cache that moves
  * backwards (`fence.completed_seqno_backwards`). Any context.
  */
-export function dmaFenceCompleted(k: Kernel, context: number, seqno: number, timeline: string, seqno64 = false): void {
+export function dmaFenceCompleted(
+  k: Kernel,
+  context: number,
+  seqno: number,
+  timeline: string,
+  seqno64 = false,
+): void {
   fenceState(k);
-  if (k.events.wants('fence-completed')) k.emit('fence-completed', { context, seqno, seqno64, timeline });
+  if (k.events.wants('fence-completed'))
+    k.emit('fence-completed', { context, seqno, seqno64, timeline });
 }

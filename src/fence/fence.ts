@@ -9,6 +9,7 @@ import {
   ENABLE_SIGNAL,
   MAX_ERRNO,
   MODEL_INITIALIZED,
+  MODEL_RULED,
   MODEL_OBSERVED,
   SEQNO64,
   SIGNALED,
@@ -135,7 +136,10 @@ export class DmaFence {
     const k = this.kernel;
     // The fence layer's state installs the rule book's fence consumers on first use.
     fenceState(k);
-    if (k.events.wants('fence-init')) {
+    // The rule book reads the events of in-order fences always, of the others when traced.
+    if (ops.inOrder === true) this.flags |= MODEL_RULED;
+    const ruled = ops.inOrder === true;
+    if (k.events.active || (ruled && k.events.wants('fence-init'))) {
       let driver: string;
       let timeline: string;
       try {
@@ -148,15 +152,19 @@ export class DmaFence {
           { cause: e },
         );
       }
-      k.emit('fence-init', {
-        fence: fenceId(this),
-        context: this.context,
-        seqno: this.seqno,
-        driver,
-        timeline,
-        seqno64: (this.flags & SEQNO64) !== 0,
-        inOrder: ops.inOrder === true,
-      });
+      k.emit(
+        'fence-init',
+        {
+          fence: fenceId(this),
+          context: this.context,
+          seqno: this.seqno,
+          driver,
+          timeline,
+          seqno64: (this.flags & SEQNO64) !== 0,
+          inOrder: ruled,
+        },
+        ruled,
+      );
     }
   }
 
@@ -328,7 +336,10 @@ export class DmaFence {
     this.flags = flags | TIMESTAMP;
     if ((flags & MODEL_OBSERVED) !== 0) unobserve(this);
     if (this.ops.hwCompleted) checkSignalledEarly(this);
-    if (k.events.wants('fence-signal')) this.emitSignal(cb, timestampNs);
+    // Ruled fences, and any fence signalled after its release (the rule book reports it).
+    const ruled = (flags & MODEL_RULED) !== 0 || this.refcount.refcount <= 0;
+    if (k.events.active || (ruled && k.events.wants('fence-signal')))
+      this.emitSignal(cb, timestampNs, ruled);
     const tracing = k.events.active;
     let index = 0;
     while (cb !== null) {
@@ -348,17 +359,21 @@ export class DmaFence {
     return 0;
   }
 
-  private emitSignal(head: DmaFenceCb | null, timestampNs: number): void {
+  private emitSignal(head: DmaFenceCb | null, timestampNs: number, ruled: boolean): void {
     let n = 0;
     for (let c = head; c !== null; c = c.next) n++;
-    this.kernel.emit('fence-signal', {
-      fence: fenceId(this),
-      context: this.context,
-      seqno: this.seqno,
-      error: this.error,
-      timestampNs,
-      callbacks: n,
-    });
+    this.kernel.emit(
+      'fence-signal',
+      {
+        fence: fenceId(this),
+        context: this.context,
+        seqno: this.seqno,
+        error: this.error,
+        timestampNs,
+        callbacks: n,
+      },
+      ruled,
+    );
   }
 
   /** `dma_fence_signal_locked`: fence lock held; 0, or -EINVAL if already signalled. */

@@ -1,6 +1,6 @@
 import { Errno } from '../kernel/index.ts';
 import type { DmaFence } from './fence.ts';
-import { MODEL_OBSERVED, SIGNALED } from './flags.ts';
+import { MODEL_OBSERVED, MODEL_RULED, SIGNALED } from './flags.ts';
 import { fenceLock, fenceUnlock } from './lock.ts';
 import { unobserve } from './rules.ts';
 import { fenceId, fenceState } from './state.ts';
@@ -17,14 +17,21 @@ import { fenceId, fenceState } from './state.ts';
 export function dmaFenceRelease(f: DmaFence): void {
   const k = f.kernel;
   fenceState(k);
-  if (k.events.wants('fence-destroy')) {
-    k.emit('fence-destroy', {
-      fence: fenceId(f),
-      context: f.context,
-      seqno: f.seqno,
-      signalled: (f.flags & SIGNALED) !== 0,
-      pendingCallbacks: f.cbHead !== null && (f.flags & SIGNALED) === 0,
-    });
+  const pending = f.cbHead !== null && (f.flags & SIGNALED) === 0;
+  // Ruled fences, and a release with callbacks queued (the rule book reports it), when not traced.
+  const ruled = (f.flags & MODEL_RULED) !== 0 || pending;
+  if (k.events.active || (ruled && k.events.wants('fence-destroy'))) {
+    k.emit(
+      'fence-destroy',
+      {
+        fence: fenceId(f),
+        context: f.context,
+        seqno: f.seqno,
+        signalled: (f.flags & SIGNALED) !== 0,
+        pendingCallbacks: pending,
+      },
+      ruled,
+    );
   }
   if (f.cbHead !== null && (f.flags & SIGNALED) === 0) {
     // Reported by the rule book from the events (destroy, then this signal on

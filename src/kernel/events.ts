@@ -85,9 +85,14 @@ export class EventStream {
     return this.active || this.typed.has(type);
   }
 
-  emit(event: KernelEvent): void {
+  /**
+   * Deliver `event` to every listener; with `typed` false only to those that
+   * take every event (a trace), not to the typed consumers (the rule book),
+   * so what the rules see does not depend on whether the run is traced.
+   */
+  emit(event: KernelEvent, typed = true): void {
     for (const l of this.listeners) l(event);
-    if (this.typed.size === 0) return;
+    if (!typed || this.typed.size === 0) return;
     const list = this.typed.get(event.type);
     if (list) for (const l of list) l(event);
   }

@@ -107,7 +107,17 @@ class SchedJobRule implements EventRule {
     let j = m.get(e.job);
     if (!j) {
       const [fctx, fseq] = parseFence(e.fence);
-      j = { id: e.job, sched: e.sched, fence: e.fence, fctx, fseq, queued: -1, run: -1, done: -1, deps: [] };
+      j = {
+        id: e.job,
+        sched: e.sched,
+        fence: e.fence,
+        fctx,
+        fseq,
+        queued: -1,
+        run: -1,
+        done: -1,
+        deps: [],
+      };
       m.set(e.job, j);
       let f = this.byFinished.get(fctx >>> 0);
       if (!f) {
@@ -151,7 +161,13 @@ class SchedJobRule implements EventRule {
       case 'sched-job-queue': {
         const j = this.job(e);
         j.sched = e.sched;
-        if (j.done >= 0 || j.run >= 0) this.order(j, e, `queued again after it ${j.done >= 0 ? 'completed' : 'ran'}`, j.done >= 0 ? j.done : j.run);
+        if (j.done >= 0 || j.run >= 0)
+          this.order(
+            j,
+            e,
+            `queued again after it ${j.done >= 0 ? 'completed' : 'ran'}`,
+            j.done >= 0 ? j.done : j.run,
+          );
         else j.queued = e.step;
         break;
       }
@@ -176,7 +192,8 @@ class SchedJobRule implements EventRule {
         const j = this.lookup(e.sched, e.job);
         if (!j) return;
         if (j.done >= 0) this.order(j, e, 'completed twice', j.done);
-        else if (j.run < 0 && j.queued >= 0) this.order(j, e, 'completed without being run', j.queued);
+        else if (j.run < 0 && j.queued >= 0)
+          this.order(j, e, 'completed without being run', j.queued);
         if (j.done < 0) {
           j.done = e.step;
           this.retire(j);
@@ -222,16 +239,20 @@ class SchedJobRule implements EventRule {
   private unmet(j: Job, d: Dep): string | null {
     const ctx = d.context >>> 0;
     const own = j.fctx >>> 0;
-    if (ctx === own || ctx === ((own - 1) >>> 0)) return null;
+    if (ctx === own || ctx === (own - 1) >>> 0) return null;
     const sig = this.signalled(d.context, d.seqno);
     if (sig === true) return null;
     const owner = this.owner(d.context, d.seqno);
     if (owner) {
-      if (owner.sched === j.sched) return owner.run >= 0 ? null : `job ${owner.fence} on the same scheduler had not run yet`;
+      if (owner.sched === j.sched)
+        return owner.run >= 0 ? null : `job ${owner.fence} on the same scheduler had not run yet`;
       return owner.done >= 0 ? null : `job ${owner.fence} on ${owner.sched} had not completed`;
     }
     const scheduledOf = this.owner(d.context + 1, d.seqno);
-    if (scheduledOf) return scheduledOf.run >= 0 ? null : `it is the scheduled fence of job ${scheduledOf.fence}, which had not run yet`;
+    if (scheduledOf)
+      return scheduledOf.run >= 0
+        ? null
+        : `it is the scheduled fence of job ${scheduledOf.fence}, which had not run yet`;
     return sig === false ? 'it was initialised and had not signalled' : null;
   }
 
@@ -252,9 +273,15 @@ class SchedJobRule implements EventRule {
         body:
           'drm_sched must not hand a job to run_job until every dependency has signalled (a dependency on a job of the same scheduler only until that job has run). ' +
           'The job may now read a buffer its producer has not finished writing.\n' +
-          bad.map((b) => `  dependency ${b.d.context}:${b.d.seqno} (from ${b.d.via}): ${b.why}`).join('\n'),
+          bad
+            .map((b) => `  dependency ${b.d.context}:${b.d.seqno} (from ${b.d.via}): ${b.why}`)
+            .join('\n'),
         at: [...bad.map((b) => b.d.step), e.step],
-        data: { sched: j.sched, fence: j.fence, dependencies: bad.map((b) => `${b.d.context}:${b.d.seqno}`) },
+        data: {
+          sched: j.sched,
+          fence: j.fence,
+          dependencies: bad.map((b) => `${b.d.context}:${b.d.seqno}`),
+        },
       },
       e,
     );

@@ -27,13 +27,25 @@ declare module '../kernel/events.ts' {
      * `trace_drm_sched_job_add_dep`: right after `queue`, once per stored
      * dependency; `depContext:depSeqno` is the dependency fence.
      */
-    'sched-job-add-dep': { sched: string; job: number; fence: string; depContext: number; depSeqno: number };
+    'sched-job-add-dep': {
+      sched: string;
+      job: number;
+      fence: string;
+      depContext: number;
+      depSeqno: number;
+    };
     /**
      * `trace_drm_sched_job_unschedulable`: the scheduler found the job's
      * dependency unsignalled and installed a wake-up callback (the fence
      * printed may be the other job's *scheduled* fence).
      */
-    'sched-job-unschedulable': { sched: string; job: number; fence: string; depContext: number; depSeqno: number };
+    'sched-job-unschedulable': {
+      sched: string;
+      job: number;
+      fence: string;
+      depContext: number;
+      depSeqno: number;
+    };
     /** `trace_drm_sched_job_run`: handed to `run_job` (counts as for `queue`, at run time). */
     'sched-job-run': {
       sched: string;

@@ -21,7 +21,14 @@ import { TraceNormaliser } from './ftrace/normalise.ts';
 import type { RawRecord, TextLayout } from './ftrace/record.ts';
 import { TextProtoReader } from './ftrace/textproto.ts';
 import { HINT_SEQNO64, HINT_UNORDERED } from './ftrace/writer.ts';
-import { commOf, LINE_LOST, LINE_MALFORMED, LINE_RECORD, newTextRecord, parseTextLine } from './ftrace/text-line.ts';
+import {
+  commOf,
+  LINE_LOST,
+  LINE_MALFORMED,
+  LINE_RECORD,
+  newTextRecord,
+  parseTextLine,
+} from './ftrace/text-line.ts';
 
 /** Options of a trace check. */
 export interface TraceCheckOptions {
@@ -119,7 +126,11 @@ export class TraceChecker {
   constructor(opts: TraceCheckOptions = {}) {
     this.events = opts.collectEvents ? [] : null;
     const ruleOpts: EventRuleOptions = { slowWaitNs: opts.slowWaitNs ?? null };
-    const sink: FindingSink = { report: (f, e) => { this.report(f, e); } };
+    const sink: FindingSink = {
+      report: (f, e) => {
+        this.report(f, e);
+      },
+    };
     for (const make of [...FENCE_EVENT_RULES, ...SCHED_EVENT_RULES]) {
       const r = make(sink, ruleOpts);
       this.rules.push(r);
@@ -130,8 +141,12 @@ export class TraceChecker {
       }
     }
     this.norm = new TraceNormaliser(
-      (e) => { this.event(e); },
-      (line, reason) => { this.bad(line, reason); },
+      (e) => {
+        this.event(e);
+      },
+      (line, reason) => {
+        this.bad(line, reason);
+      },
       this.summary,
       this.events !== null,
     );
@@ -156,9 +171,18 @@ export class TraceChecker {
 
   private report(f: EventFinding, e: KernelEvent | null): void {
     const thread =
-      f.thread === null ? null : typeof f.thread === 'string' ? f.thread : e ? this.norm.threadNameOf(e.tid) : null;
+      f.thread === null
+        ? null
+        : typeof f.thread === 'string'
+          ? f.thread
+          : e
+            ? this.norm.threadNameOf(e.tid)
+            : null;
     const line = e ? e.step : this.lastLine;
-    const gap = this.firstGapLine >= 0 && this.firstGapLine <= Math.max(...f.at, line) && GAP_SENSITIVE.has(f.rule);
+    const gap =
+      this.firstGapLine >= 0 &&
+      this.firstGapLine <= Math.max(...f.at, line) &&
+      GAP_SENSITIVE.has(f.rule);
     const splat: Splat = {
       rule: f.rule,
       severity: f.severity,
@@ -172,7 +196,15 @@ export class TraceChecker {
       data: { ...f.data, lines: [...f.at], ...(gap ? { afterGap: true } : {}) },
     };
     this.findings.push(splat);
-    if (this.events) this.events.push({ type: 'splat', tNs: splat.timeNs, step: line, tid: e?.tid ?? 0, rule: f.rule, headline: f.headline });
+    if (this.events)
+      this.events.push({
+        type: 'splat',
+        tNs: splat.timeNs,
+        step: line,
+        tid: e?.tid ?? 0,
+        rule: f.rule,
+        headline: f.headline,
+      });
   }
 
   /** One line of the input (1-based `lineNo`). */
@@ -189,8 +221,12 @@ export class TraceChecker {
       if (/^[A-Za-z_]\w*\s*:?\s*[{<]$/.test(t)) {
         this.mode = 'proto';
         this.proto = new TextProtoReader(
-          (r) => { this.protoRecord(r); },
-          (line, reason) => { this.bad(line, reason); },
+          (r) => {
+            this.protoRecord(r);
+          },
+          (line, reason) => {
+            this.bad(line, reason);
+          },
         );
       } else this.mode = 'text';
     }
@@ -228,7 +264,11 @@ export class TraceChecker {
         ? this.norm.unorderedContexts
         : null;
     if (!set) return;
-    for (const w of text.slice(text.indexOf(':') + 1).trim().split(/\s+/)) if (/^\d+$/.test(w)) set.add(Number(w));
+    for (const w of text
+      .slice(text.indexOf(':') + 1)
+      .trim()
+      .split(/\s+/))
+      if (/^\d+$/.test(w)) set.add(Number(w));
   }
 
   private protoRecord(r: RawRecord): void {
@@ -242,10 +282,12 @@ export class TraceChecker {
   private format(): string {
     if (this.mode === 'proto') return 'perfetto textproto';
     if (this.records === 0 && this.mode === 'unknown') return 'empty';
-    const top = Object.entries(this.layouts).sort((a, b) => b[1] - a[1])[0]?.[0] as TextLayout | undefined;
+    const top = Object.entries(this.layouts).sort((a, b) => b[1] - a[1])[0]?.[0] as
+      TextLayout | undefined;
     if (top === 'perf') return 'perf script';
     if (top === 'systrace') return 'systrace (Perfetto export)';
-    if (this.traceCmd || top === 'trace-cmd' || top === 'trace-cmd-latency') return 'trace-cmd report';
+    if (this.traceCmd || top === 'trace-cmd' || top === 'trace-cmd-latency')
+      return 'trace-cmd report';
     if (this.header) return 'ftrace (tracing/trace)';
     return 'ftrace (trace_pipe)';
   }
@@ -266,13 +308,27 @@ export class TraceChecker {
           body:
             'Initialised in the trace and not signalled by its end (a warning, not a proof: the capture may have stopped first). Oldest first, with their age at the end:\n' +
             shown
-              .map((p) => `  ${p.driver}:${p.timeline}:${p.context}:${p.seqno} initialised at line ${p.line} by ${p.thread}, pending for ${ms(endNs - p.initNs)}`)
+              .map(
+                (p) =>
+                  `  ${p.driver}:${p.timeline}:${p.context}:${p.seqno} initialised at line ${p.line} by ${p.thread}, pending for ${ms(endNs - p.initNs)}`,
+              )
               .join('\n') +
-            (pending.length > shown.length ? `\n  ... and ${pending.length - shown.length} more` : ''),
+            (pending.length > shown.length
+              ? `\n  ... and ${pending.length - shown.length} more`
+              : ''),
           at: shown.map((p) => p.line),
           thread: null,
           data: {
-            fences: pending.slice(0, 1000).map((p) => ({ context: p.context, seqno: p.seqno, driver: p.driver, timeline: p.timeline, line: p.line, ageNs: endNs - p.initNs })),
+            fences: pending
+              .slice(0, 1000)
+              .map((p) => ({
+                context: p.context,
+                seqno: p.seqno,
+                driver: p.driver,
+                timeline: p.timeline,
+                line: p.line,
+                ageNs: endNs - p.initNs,
+              })),
           },
         },
         null,
@@ -366,13 +422,17 @@ export function checkTraceText(text: string, opts: TraceCheckOptions = {}): Trac
 }
 
 /** Check a trace read from a stream of text (a file or stdin), in one pass. */
-export async function checkTraceStream(input: AsyncIterable<string | Uint8Array>, opts: TraceCheckOptions = {}): Promise<TraceCheckResult> {
+export async function checkTraceStream(
+  input: AsyncIterable<string | Uint8Array>,
+  opts: TraceCheckOptions = {},
+): Promise<TraceCheckResult> {
   const c = new TraceChecker(opts);
   const s = new LineSplitter((l, n) => {
     c.line(l, n);
   });
   const dec = new TextDecoder('utf-8');
-  for await (const chunk of input) s.push(typeof chunk === 'string' ? chunk : dec.decode(chunk, { stream: true }));
+  for await (const chunk of input)
+    s.push(typeof chunk === 'string' ? chunk : dec.decode(chunk, { stream: true }));
   s.push(dec.decode());
   s.end();
   return c.finish();

@@ -12,7 +12,11 @@ import { Engine } from '../../src/hw/index.ts';
 import { inThread, rules } from './helpers.ts';
 import { createFence, inc, status, timelineCreate, userRun } from './user-helpers.ts';
 
-const ring: DmaFenceOps = { getDriverName: () => 'ring', getTimelineName: () => 'rcs0', inOrder: true };
+const ring: DmaFenceOps = {
+  getDriverName: () => 'ring',
+  getTimelineName: () => 'rcs0',
+  inOrder: true,
+};
 
 describe('timeline_fence_signaled order: sw_sync points about 2^31 apart', () => {
   it('a point created 2^31 - 1 ahead of a pending one is behind the timeline, signals at creation, and is in order (as the kernel has it)', async () => {
@@ -89,7 +93,9 @@ describe('fence.seqno_not_after_signalled', () => {
       stale.signal();
     });
     expect(rules(result)).toContain('fence.seqno_not_after_signalled');
-    expect(result.splats.find((s) => s.rule === 'fence.seqno_not_after_signalled')!.data).toMatchObject({ context: 9, seqno: 7, signalled: 10 });
+    expect(
+      result.splats.find((s) => s.rule === 'fence.seqno_not_after_signalled')!.data,
+    ).toMatchObject({ context: 9, seqno: 7, signalled: 10 });
     const sw = await userRun(
       async (p: UserProcess) => {
         const tl = timelineCreate(p);

@@ -27,8 +27,13 @@ describe('containers', () => {
     expect(r.flagWidths).toEqual({ 4: 8 });
     expect(r.unknownEvents).toEqual({ sched_switch: 1 });
     expect(r.findings).toEqual([]);
-    const waits = r.events!.filter((e) => e.type === 'fence-wait-start' || e.type === 'fence-wait-end');
-    expect(waits.map((e) => (e as { thread: string }).thread)).toEqual(['umr:cs0-6498', 'umr:cs0-6498']);
+    const waits = r.events!.filter(
+      (e) => e.type === 'fence-wait-start' || e.type === 'fence-wait-end',
+    );
+    expect(waits.map((e) => (e as { thread: string }).thread)).toEqual([
+      'umr:cs0-6498',
+      'umr:cs0-6498',
+    ]);
   });
 
   it('trace-cmd report (no flags, padded names) with 6.17 gpu_scheduler and amdgpu events: the job runs after its dependency signalled', () => {
@@ -37,9 +42,16 @@ describe('containers', () => {
     expect(r.families).toEqual({ dma_fence: 5, 'gpu_scheduler 6.17': 5, amdgpu: 3 });
     expect(r.findings).toEqual([]);
     expect(r.rings).toEqual([
-      expect.objectContaining({ ring: 'gfx_0.0.0', jobs: 1, queueToRunMedianNs: 980_000, runToDoneMedianNs: 3_000_000 }),
+      expect.objectContaining({
+        ring: 'gfx_0.0.0',
+        jobs: 1,
+        queueToRunMedianNs: 980_000,
+        runToDoneMedianNs: 3_000_000,
+      }),
     ]);
-    const types = r.events!.map((e) => e.type).filter((t) => t.startsWith('sched') || t.startsWith('amdgpu'));
+    const types = r
+      .events!.map((e) => e.type)
+      .filter((t) => t.startsWith('sched') || t.startsWith('amdgpu'));
     expect(types).toEqual([
       'amdgpu-cs-ioctl',
       'sched-job-queue',
@@ -55,7 +67,9 @@ describe('containers', () => {
   it('trace-cmd report -l -t: CPU glued to the flags, nanosecond timestamps', () => {
     const r = check('synthetic-trace-cmd-latency-ns.txt');
     expect(r.layouts).toEqual({ 'trace-cmd-latency': 3 });
-    expect(r.events!.filter((e) => e.type === 'fence-signal').map((e) => e.tNs)).toEqual([1021_427_376_900]);
+    expect(r.events!.filter((e) => e.type === 'fence-signal').map((e) => e.tNs)).toEqual([
+      1021_427_376_900,
+    ]);
     expect(r.findings).toEqual([]);
   });
 
@@ -90,7 +104,11 @@ describe('containers', () => {
     const order = r.findings.find((f) => f.rule === 'fence.context_out_of_order')!;
     expect(order.data).toMatchObject({ afterGap: true });
     expect(order.body).toMatch(/LOST N EVENTS\] at line 4/);
-    expect(r.findings.map((f) => f.rule).sort()).toEqual(['fence.context_out_of_order', 'trace.fence_pending', 'trace.lost_events']);
+    expect(r.findings.map((f) => f.rule).sort()).toEqual([
+      'fence.context_out_of_order',
+      'trace.fence_pending',
+      'trace.lost_events',
+    ]);
   });
 });
 
@@ -99,7 +117,9 @@ describe('gpu_scheduler generations', () => {
     const r = check('synthetic-sched-legacy.txt');
     expect(r.families).toEqual({ 'gpu_scheduler legacy': 7, dma_fence: 1 });
     expect(r.findings).toEqual([]);
-    const jobs = r.events!.filter((e) => e.type.startsWith('sched-job')).map((e) => `${e.type}:${(e as { job: number }).job}`);
+    const jobs = r
+      .events!.filter((e) => e.type.startsWith('sched-job'))
+      .map((e) => `${e.type}:${(e as { job: number }).job}`);
     expect(jobs).toEqual([
       'sched-job-queue:1',
       'sched-job-queue:2',
@@ -115,7 +135,12 @@ describe('gpu_scheduler generations', () => {
     const r = check('synthetic-sched-transitional.txt');
     expect(r.findings).toEqual([]);
     const deps = r.events!.filter((e) => e.type === 'sched-job-add-dep');
-    expect(deps.map((e) => `${(e as { depContext: number }).depContext}:${(e as { depSeqno: number }).depSeqno}`)).toEqual(['3:40', '5:7']);
+    expect(
+      deps.map(
+        (e) =>
+          `${(e as { depContext: number }).depContext}:${(e as { depSeqno: number }).depSeqno}`,
+      ),
+    ).toEqual(['3:40', '5:7']);
     expect(r.window.unknownJobEvents).toBe(1);
   });
 
@@ -128,7 +153,10 @@ describe('gpu_scheduler generations', () => {
         '  w-2 [000] .....  1.000100: drm_sched_job_run: dev=d, fence=665:1, ring=gfx, job count:0, hw job count:1, client_id:1',
       ].join('\n'),
     );
-    expect(modern.findings.map((f) => f.rule)).toEqual(['sched.run_before_dependency', 'trace.fence_pending']);
+    expect(modern.findings.map((f) => f.rule)).toEqual([
+      'sched.run_before_dependency',
+      'trace.fence_pending',
+    ]);
     expect(modern.findings[0]!.data).toMatchObject({ lines: [3, 4], dependencies: ['3:41'] });
     const legacy = checkTraceText(
       [
@@ -151,7 +179,9 @@ describe('gpu_scheduler generations', () => {
         '  w-2 [000] .....  1.000004: drm_sched_job_run: dev=d, fence=21:1, ring=gfx, job count:0, hw job count:2, client_id:1',
       ].join('\n');
     expect(checkTraceText(lines('gfx')).findings).toEqual([]);
-    expect(checkTraceText(lines('sdma')).findings.map((f) => f.rule)).toEqual(['sched.run_before_dependency']);
+    expect(checkTraceText(lines('sdma')).findings.map((f) => f.rule)).toEqual([
+      'sched.run_before_dependency',
+    ]);
     // A dependency on the scheduled fence (finished context - 1) of a job that has not run yet.
     const scheduled = checkTraceText(
       [
@@ -173,7 +203,10 @@ describe('gpu_scheduler generations', () => {
         '  w-2 [000] .....  1.000002: drm_sched_job_run: dev=d, fence=11:1, ring=gfx, job count:0, hw job count:1, client_id:1',
       ].join('\n'),
     );
-    expect(r.findings.map((f) => f.data!.order)).toEqual(['completed without being run', 'ran again after it completed']);
+    expect(r.findings.map((f) => f.data!.order)).toEqual([
+      'completed without being run',
+      'ran again after it completed',
+    ]);
   });
 });
 
@@ -194,10 +227,17 @@ describe('waits', () => {
       'fence.wait_unfinished info',
       'trace.fence_pending info',
     ]);
-    expect(r.findings[0]!.headline).toMatch(/fence 5:1 \(driver gpu, timeline ring0\) by b-2 took 250.1 ms/);
-    expect(r.findings[1]!.headline).toMatch(/fence 5:2 \(driver gpu, timeline ring0\) by c-3 never ended/);
+    expect(r.findings[0]!.headline).toMatch(
+      /fence 5:1 \(driver gpu, timeline ring0\) by b-2 took 250.1 ms/,
+    );
+    expect(r.findings[1]!.headline).toMatch(
+      /fence 5:2 \(driver gpu, timeline ring0\) by c-3 never ended/,
+    );
     expect(r.findings[1]!.thread).toBe('c-3');
-    expect(checkTraceText(WAIT).findings.map((f) => f.rule)).toEqual(['fence.wait_unfinished', 'trace.fence_pending']);
+    expect(checkTraceText(WAIT).findings.map((f) => f.rule)).toEqual([
+      'fence.wait_unfinished',
+      'trace.fence_pending',
+    ]);
   });
 });
 
@@ -217,7 +257,9 @@ describe('robustness', () => {
   });
 
   it('events of fences created before the trace began are counted, not reported', () => {
-    const r = checkTraceText('  a-1 [000] .....  1.000002: dma_fence_signaled: driver=gpu timeline=ring0 context=5 seqno=1\n');
+    const r = checkTraceText(
+      '  a-1 [000] .....  1.000002: dma_fence_signaled: driver=gpu timeline=ring0 context=5 seqno=1\n',
+    );
     expect(r.window.unknownOriginEvents).toBe(1);
     expect(r.findings).toEqual([]);
   });

@@ -27,14 +27,49 @@ function verdict(text: string): void {
 describe('fuzzing the parser (fast-check)', () => {
   it('random lines of trace-like tokens', () => {
     const token = fc.constantFrom(
-      'dma_fence_init:', 'dma_fence_signaled:', 'drm_sched_job_run:', 'drm_run_job:', 'drm_sched_job_done:',
-      'driver=', 'timeline=', 'context=', 'seqno=', 'fence=', '1:2', '(context:1, seqno:2)', 'ring=', 'job count:',
-      '[000]', '.....', 'd.h1.', '12.345678:', 'a-1', '<idle>-0', '(-----)', ':', ',', ' ', '-', '[LOST', 'EVENTS]', 'CPU:0', '{', '}', 'packet {', '"',
+      'dma_fence_init:',
+      'dma_fence_signaled:',
+      'drm_sched_job_run:',
+      'drm_run_job:',
+      'drm_sched_job_done:',
+      'driver=',
+      'timeline=',
+      'context=',
+      'seqno=',
+      'fence=',
+      '1:2',
+      '(context:1, seqno:2)',
+      'ring=',
+      'job count:',
+      '[000]',
+      '.....',
+      'd.h1.',
+      '12.345678:',
+      'a-1',
+      '<idle>-0',
+      '(-----)',
+      ':',
+      ',',
+      ' ',
+      '-',
+      '[LOST',
+      'EVENTS]',
+      'CPU:0',
+      '{',
+      '}',
+      'packet {',
+      '"',
     );
     fc.assert(
-      fc.property(fc.array(fc.array(token, { maxLength: 14 }).map((t) => t.join(' ')), { maxLength: 40 }), (lines) => {
-        verdict(lines.join('\n'));
-      }),
+      fc.property(
+        fc.array(
+          fc.array(token, { maxLength: 14 }).map((t) => t.join(' ')),
+          { maxLength: 40 },
+        ),
+        (lines) => {
+          verdict(lines.join('\n'));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -53,20 +88,24 @@ describe('fuzzing the parser (fast-check)', () => {
 
   it('random bytes (invalid UTF-8 included), fed in random chunks', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.array(fc.nat(300), { maxLength: 10 }), (bytes, cuts) => {
-        const text = new TextDecoder().decode(bytes);
-        const c = new TraceChecker({ slowWaitNs: 0 });
-        let n = 0;
-        let rest = text;
-        for (const cut of cuts) {
-          const piece = rest.slice(0, cut);
-          rest = rest.slice(cut);
-          for (const l of piece.split('\n')) c.line(l, ++n);
-        }
-        for (const l of rest.split('\n')) c.line(l, ++n);
-        const r = c.finish();
-        expect(r.lines).toBe(n);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 2000 }),
+        fc.array(fc.nat(300), { maxLength: 10 }),
+        (bytes, cuts) => {
+          const text = new TextDecoder().decode(bytes);
+          const c = new TraceChecker({ slowWaitNs: 0 });
+          let n = 0;
+          let rest = text;
+          for (const cut of cuts) {
+            const piece = rest.slice(0, cut);
+            rest = rest.slice(cut);
+            for (const l of piece.split('\n')) c.line(l, ++n);
+          }
+          for (const l of rest.split('\n')) c.line(l, ++n);
+          const r = c.finish();
+          expect(r.lines).toBe(n);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -35,23 +35,31 @@ function edit(text: string, f: (records: string[]) => string[]): string {
 }
 
 function recordIndex(recs: string[], event: string, seqno: number, context?: number): number {
-  return recs.findIndex((l) => l.includes(`${event}:`) && l.endsWith(` seqno=${seqno}`) && (context === undefined || l.includes(` context=${context} `)));
+  return recs.findIndex(
+    (l) =>
+      l.includes(`${event}:`) &&
+      l.endsWith(` seqno=${seqno}`) &&
+      (context === undefined || l.includes(` context=${context} `)),
+  );
 }
 
 describe('real captures parse completely with a clean verdict', () => {
-  it.each(FTRACE)('%s: every line is a dma_fence record of a 5-flag ftrace trace file, nothing found', (name) => {
-    const text = read(name);
-    const r = checkTraceText(text);
-    const records = text.split('\n').filter((l) => l.trim() && !l.startsWith('#')).length;
-    expect(r.format).toBe('ftrace (tracing/trace)');
-    expect(r.records).toBe(records);
-    expect(r.families).toEqual({ dma_fence: records });
-    expect(r.flagWidths).toEqual({ 5: records });
-    expect(r.malformedCount).toBe(0);
-    expect(r.findings).toEqual([]);
-    expect(r.window.unknownOriginEvents).toBe(0);
-    expect(r.window.pendingAtEnd).toBe(0);
-  });
+  it.each(FTRACE)(
+    '%s: every line is a dma_fence record of a 5-flag ftrace trace file, nothing found',
+    (name) => {
+      const text = read(name);
+      const r = checkTraceText(text);
+      const records = text.split('\n').filter((l) => l.trim() && !l.startsWith('#')).length;
+      expect(r.format).toBe('ftrace (tracing/trace)');
+      expect(r.records).toBe(records);
+      expect(r.families).toEqual({ dma_fence: records });
+      expect(r.flagWidths).toEqual({ 5: records });
+      expect(r.malformedCount).toBe(0);
+      expect(r.findings).toEqual([]);
+      expect(r.window.unknownOriginEvents).toBe(0);
+      expect(r.window.pendingAtEnd).toBe(0);
+    },
+  );
 
   it('the Perfetto msm textproto: 10 events (init, emit, signaled, a wait pair) on two contexts, nothing found', () => {
     const r = checkTraceText(read('perfetto-drm_dma_fence.textproto'));
@@ -59,10 +67,9 @@ describe('real captures parse completely with a clean verdict', () => {
     expect(r.records).toBe(10);
     expect(r.malformedCount).toBe(0);
     expect(r.findings).toEqual([]);
-    expect(r.contexts.map((c) => `${c.context} ${c.driver}:${c.timeline} ${c.fences}/${c.signalled}`)).toEqual([
-      '1 msm:gpu-ring-0 2/2',
-      '9 drm_sched:ring0 1/1',
-    ]);
+    expect(
+      r.contexts.map((c) => `${c.context} ${c.driver}:${c.timeline} ${c.fences}/${c.signalled}`),
+    ).toEqual(['1 msm:gpu-ring-0 2/2', '9 drm_sched:ring0 1/1']);
   });
 });
 
@@ -96,7 +103,7 @@ describe('one line reordered or duplicated gives the matching finding', () => {
     expect(lines[1]).toBe(lines[0]! + 1);
   });
 
-  it('export-basic with the sw_sync fence\'s signal and destroy lines swapped: fence.signalled_after_destroy', () => {
+  it("export-basic with the sw_sync fence's signal and destroy lines swapped: fence.signalled_after_destroy", () => {
     const text = edit(read('linux-6.1-sw_sync-export-basic.ftrace.txt'), (recs) => {
       const s = recordIndex(recs, 'dma_fence_signaled', 0, 1232);
       const d = recordIndex(recs, 'dma_fence_destroy', 0, 1232);
@@ -107,7 +114,7 @@ describe('one line reordered or duplicated gives the matching finding', () => {
     expect(rules(text)).toEqual(['fence.signalled_after_destroy']);
   });
 
-  it('export-basic with the destroy moved right before the signal on the same task: the release path\'s fence.released_with_pending_signals', () => {
+  it("export-basic with the destroy moved right before the signal on the same task: the release path's fence.released_with_pending_signals", () => {
     const text = edit(read('linux-6.1-sw_sync-export-basic.ftrace.txt'), (recs) => {
       const s = recordIndex(recs, 'dma_fence_signaled', 0, 1232);
       const d = recordIndex(recs, 'dma_fence_destroy', 0, 1232);
@@ -119,7 +126,7 @@ describe('one line reordered or duplicated gives the matching finding', () => {
     expect(rules(text)).toEqual(['fence.released_with_pending_signals']);
   });
 
-  it('multi_timeline_wait with a timeline\'s init moved after its signal: the signal has an unknown origin, the init is behind the timeline and stays pending', () => {
+  it("multi_timeline_wait with a timeline's init moved after its signal: the signal has an unknown origin, the init is behind the timeline and stays pending", () => {
     const text = edit(read('linux-6.1-sw_sync-sync_multi_timeline_wait.ftrace.txt'), (recs) => {
       const i = recordIndex(recs, 'dma_fence_init', 5, 1227);
       const s = recordIndex(recs, 'dma_fence_signaled', 5, 1227);

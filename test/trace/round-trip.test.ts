@@ -27,7 +27,10 @@ const EVENT_RULES = new Set([
 ]);
 
 function eventRules(splats: readonly Splat[]): string[] {
-  return splats.filter((s) => EVENT_RULES.has(s.rule)).map((s) => `${s.rule} ${JSON.stringify(s.data?.context ?? s.data?.fence ?? '')}`).sort();
+  return splats
+    .filter((s) => EVENT_RULES.has(s.rule))
+    .map((s) => `${s.rule} ${JSON.stringify(s.data?.context ?? s.data?.fence ?? '')}`)
+    .sort();
 }
 
 function roundTrip(events: readonly KernelEvent[]): { text: string; rules: string[] } {
@@ -37,7 +40,7 @@ function roundTrip(events: readonly KernelEvent[]): { text: string; rules: strin
   return { text, rules: eventRules(r.findings) };
 }
 
-describe('trace-check on the model\'s own --ftrace output', () => {
+describe("trace-check on the model's own --ftrace output", () => {
   const names = builtinScenarioFiles().map((f) => f.name);
 
   it.each(names)('%s: the same rule-book findings as the run', async (name) => {
@@ -46,12 +49,20 @@ describe('trace-check on the model\'s own --ftrace output', () => {
     const { text, rules } = roundTrip(run.events!);
     expect(rules).toEqual(eventRules(run.result.splats));
     // Every fence and scheduler event of the run is a line of the text.
-    const kernelEvents = run.events!.filter((e) => /^(fence-(init|signal|enable-signal|wait-start|wait-end|destroy)|sched-job-(queue|run|done|add-dep|unschedulable))$/.test(e.type)).length;
+    const kernelEvents = run.events!.filter((e) =>
+      /^(fence-(init|signal|enable-signal|wait-start|wait-end|destroy)|sched-job-(queue|run|done|add-dep|unschedulable))$/.test(
+        e.type,
+      ),
+    ).length;
     expect(text.split('\n').filter((l) => l && !l.startsWith('#'))).toHaveLength(kernelEvents);
   });
 
   it('a ring signalled out of order, a fence released with callbacks queued: found in the run and in its trace alike', async () => {
-    const ring: DmaFenceOps = { getDriverName: () => 'ring', getTimelineName: () => 'rcs0', inOrder: true };
+    const ring: DmaFenceOps = {
+      getDriverName: () => 'ring',
+      getTimelineName: () => 'rcs0',
+      inOrder: true,
+    };
     const k = new Kernel({ seed: 1 });
     const events: KernelEvent[] = [];
     k.events.on((e) => {
@@ -70,7 +81,10 @@ describe('trace-check on the model\'s own --ftrace output', () => {
     });
     const r = await k.run();
     const model = eventRules(r.splats);
-    expect(model).toEqual(['fence.context_out_of_order 7', 'fence.released_with_pending_signals 8']);
+    expect(model).toEqual([
+      'fence.context_out_of_order 7',
+      'fence.released_with_pending_signals 8',
+    ]);
     expect(roundTrip(events).rules).toEqual(model);
   });
 });

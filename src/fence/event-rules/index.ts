@@ -12,4 +12,8 @@ export { fenceLifecycleRule, fenceOrderRule, fenceWaitRule };
 export { sweep, later } from './timeline.ts';
 
 /** Every fence rule of the rule book. */
-export const FENCE_EVENT_RULES: readonly EventRuleFactory[] = [fenceOrderRule, fenceLifecycleRule, fenceWaitRule];
+export const FENCE_EVENT_RULES: readonly EventRuleFactory[] = [
+  fenceOrderRule,
+  fenceLifecycleRule,
+  fenceWaitRule,
+];

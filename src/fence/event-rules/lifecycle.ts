@@ -62,24 +62,38 @@ class FenceLifecycleRule implements EventRule {
     switch (e.type) {
       case 'fence-init': {
         const n = this.names.get(e.context);
-        if (n === undefined || n.length !== e.driver.length + e.timeline.length + 1 || !n.startsWith(e.driver) || !n.endsWith(e.timeline))
+        if (
+          n === undefined ||
+          n.length !== e.driver.length + e.timeline.length + 1 ||
+          !n.startsWith(e.driver) ||
+          !n.endsWith(e.timeline)
+        )
           this.names.set(e.context, `${e.driver}:${e.timeline}`);
         this.destroyed.delete(e.fence);
-        this.remember({ context: e.context, seqno: e.seqno, signalStep: -1, destroyStep: -1 }, e.fence);
+        this.remember(
+          { context: e.context, seqno: e.seqno, signalStep: -1, destroyStep: -1 },
+          e.fence,
+        );
         break;
       }
       case 'fence-signal':
         this.signal(e, justDestroyed === e.fence);
         break;
       case 'fence-destroy': {
-        const r = this.live.get(e.fence) ?? { context: e.context, seqno: e.seqno, signalStep: -1, destroyStep: -1 };
+        const r = this.live.get(e.fence) ?? {
+          context: e.context,
+          seqno: e.seqno,
+          signalStep: -1,
+          destroyStep: -1,
+        };
         this.live.delete(e.fence);
         r.destroyStep = e.step;
         r.pendingCallbacks = e.pendingCallbacks;
         this.destroyed.set(e.fence, r);
         this.lastDestroy.set(e.tid, e.fence);
         const old = this.destroyedRing[this.destroyedAt]!;
-        if (old >= 0 && this.destroyed.get(old)?.destroyStep !== undefined && old !== e.fence) this.destroyed.delete(old);
+        if (old >= 0 && this.destroyed.get(old)?.destroyStep !== undefined && old !== e.fence)
+          this.destroyed.delete(old);
         this.destroyedRing[this.destroyedAt] = e.fence;
         this.destroyedAt = (this.destroyedAt + 1) % MAX_DESTROYED;
         break;
@@ -154,7 +168,10 @@ class FenceLifecycleRule implements EventRule {
     const r = this.live.get(e.fence);
     if (!r) {
       // Unknown origin (initialised before the stream began): remember it from here.
-      this.remember({ context: e.context, seqno: e.seqno, signalStep: e.step, destroyStep: -1 }, e.fence);
+      this.remember(
+        { context: e.context, seqno: e.seqno, signalStep: e.step, destroyStep: -1 },
+        e.fence,
+      );
       return;
     }
     if (r.signalStep < 0) {

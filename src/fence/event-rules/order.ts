@@ -102,7 +102,8 @@ class FenceOrderRule implements EventRule {
         if (c.suspect?.fence === e.fence) c.suspect = null;
         else this.resolve(c, e);
         this.drop(c, e.fence);
-        if (c.pending.size === 0 && c.head === null && c.completed === null) this.contexts.delete(e.context);
+        if (c.pending.size === 0 && c.head === null && c.completed === null)
+          this.contexts.delete(e.context);
         break;
       }
       case 'fence-completed':

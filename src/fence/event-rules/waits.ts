@@ -10,7 +10,12 @@
  *
  * Both name the fence, its timeline and the thread.
  */
-import type { EventRule, EventRuleFactory, EventRuleOptions, FindingSink } from '../../check/index.ts';
+import type {
+  EventRule,
+  EventRuleFactory,
+  EventRuleOptions,
+  FindingSink,
+} from '../../check/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
 
 interface OpenWait {
@@ -50,7 +55,13 @@ class FenceWaitRule implements EventRule {
       if (!n || n.driver !== e.driver || n.timeline !== e.timeline)
         this.names.set(e.context, { driver: e.driver, timeline: e.timeline });
     } else if (e.type === 'fence-wait-start') {
-      const w: OpenWait = { fence: e.fence, context: e.context, seqno: e.seqno, step: e.step, tNs: e.tNs };
+      const w: OpenWait = {
+        fence: e.fence,
+        context: e.context,
+        seqno: e.seqno,
+        step: e.step,
+        tNs: e.tNs,
+      };
       const list = this.open.get(e.thread);
       if (list) list.push(w);
       else this.open.set(e.thread, [w]);

@@ -233,7 +233,15 @@ export class TraceNormaliser {
     this.threads.set(r.pid, { tid, name });
     this.names[tid] = name;
     if (this.spawnEvents)
-      this.emit({ type: 'thread-spawn', tNs: r.tNs, step: r.lineNo, tid: 0, thread: name, context: 'process', parent: null });
+      this.emit({
+        type: 'thread-spawn',
+        tNs: r.tNs,
+        step: r.lineNo,
+        tid: 0,
+        thread: name,
+        context: 'process',
+        parent: null,
+      });
     return tid;
   }
 
@@ -328,7 +336,9 @@ export class TraceNormaliser {
     ring.push(f);
     // Compact when it holds twice the live fences: amortised O(1), and bounded by the live fences.
     if (ring.length - this.signalledHead > 2 * this.liveCount + 4096) {
-      const keep = ring.slice(this.signalledHead).filter((x) => this.instances(x.context, x.seqno) !== undefined && this.isLive(x));
+      const keep = ring
+        .slice(this.signalledHead)
+        .filter((x) => this.instances(x.context, x.seqno) !== undefined && this.isLive(x));
       ring.length = 0;
       for (const x of keep) ring.push(x);
       this.signalledHead = 0;
@@ -361,7 +371,12 @@ export class TraceNormaliser {
     return cur[cur.length - 1];
   }
 
-  private unknownFence(r: RawRecord, context: number, seqno: number, thread: string): FenceInstance {
+  private unknownFence(
+    r: RawRecord,
+    context: number,
+    seqno: number,
+    thread: string,
+  ): FenceInstance {
     this.stats.unknownOrigin++;
     const f: FenceInstance = {
       id: this.nextFence++,
@@ -411,7 +426,7 @@ export class TraceNormaliser {
       return;
     }
     const { context, seqno } = p;
-        switch (kind) {
+    switch (kind) {
       case K.FENCE_INIT: {
         const f: FenceInstance = {
           id: this.nextFence++,
@@ -448,7 +463,18 @@ export class TraceNormaliser {
         if (!f) {
           const gone = this.destroyed.get(context)?.get(seqno);
           if (gone !== undefined) {
-            this.emit({ type: 'fence-signal', tNs: r.tNs, step: r.lineNo, tid, fence: gone, context, seqno, error: 0, timestampNs: r.tNs, callbacks: 0 });
+            this.emit({
+              type: 'fence-signal',
+              tNs: r.tNs,
+              step: r.lineNo,
+              tid,
+              fence: gone,
+              context,
+              seqno,
+              error: 0,
+              timestampNs: r.tNs,
+              callbacks: 0,
+            });
             return;
           }
           f = this.unknownFence(r, context, seqno, this.threadName(r));
@@ -458,7 +484,18 @@ export class TraceNormaliser {
           this.noteSignalled(f);
           if (f.known) this.latency?.fence(context, f.driver, f.timeline, r.tNs - f.initNs);
         }
-        this.emit({ type: 'fence-signal', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno, error: 0, timestampNs: r.tNs, callbacks: 0 });
+        this.emit({
+          type: 'fence-signal',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          fence: f.id,
+          context,
+          seqno,
+          error: 0,
+          timestampNs: r.tNs,
+          callbacks: 0,
+        });
         return;
       }
       case K.FENCE_DESTROY: {
@@ -469,16 +506,66 @@ export class TraceNormaliser {
         if (!f) f = this.unknownFence(r, context, seqno, this.threadName(r));
         this.removeLive(f);
         this.rememberDestroyed(context, seqno, f.id);
-        this.emit({ type: 'fence-destroy', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno, signalled: f.signalled, pendingCallbacks: null });
+        this.emit({
+          type: 'fence-destroy',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          fence: f.id,
+          context,
+          seqno,
+          signalled: f.signalled,
+          pendingCallbacks: null,
+        });
         return;
       }
       default: {
-        const f = this.find(context, seqno) ?? this.unknownFence(r, context, seqno, this.threadName(r));
-        if (kind === K.FENCE_EMIT) this.emit({ type: 'fence-emit', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno });
-        else if (kind === K.FENCE_ENABLE) this.emit({ type: 'fence-enable-signal', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno });
+        const f =
+          this.find(context, seqno) ?? this.unknownFence(r, context, seqno, this.threadName(r));
+        if (kind === K.FENCE_EMIT)
+          this.emit({
+            type: 'fence-emit',
+            tNs: r.tNs,
+            step: r.lineNo,
+            tid,
+            fence: f.id,
+            context,
+            seqno,
+          });
+        else if (kind === K.FENCE_ENABLE)
+          this.emit({
+            type: 'fence-enable-signal',
+            tNs: r.tNs,
+            step: r.lineNo,
+            tid,
+            fence: f.id,
+            context,
+            seqno,
+          });
         else if (kind === K.FENCE_WAIT_START)
-          this.emit({ type: 'fence-wait-start', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno, thread: this.threadName(r), timeout: null });
-        else this.emit({ type: 'fence-wait-end', tNs: r.tNs, step: r.lineNo, tid, fence: f.id, context, seqno, thread: this.threadName(r), result: null });
+          this.emit({
+            type: 'fence-wait-start',
+            tNs: r.tNs,
+            step: r.lineNo,
+            tid,
+            fence: f.id,
+            context,
+            seqno,
+            thread: this.threadName(r),
+            timeout: null,
+          });
+        else
+          this.emit({
+            type: 'fence-wait-end',
+            tNs: r.tNs,
+            step: r.lineNo,
+            tid,
+            fence: f.id,
+            context,
+            seqno,
+            thread: this.threadName(r),
+            result: null,
+          });
       }
     }
   }
@@ -511,7 +598,15 @@ export class TraceNormaliser {
       for (const cur of m.values())
         for (const f of Array.isArray(cur) ? cur : [cur])
           if (f.known && !f.signalled)
-            out.push({ context: f.context, seqno: f.seqno, driver: f.driver, timeline: f.timeline, line: f.initLine, initNs: f.initNs, thread: f.thread });
+            out.push({
+              context: f.context,
+              seqno: f.seqno,
+              driver: f.driver,
+              timeline: f.timeline,
+              line: f.initLine,
+              initNs: f.initNs,
+              thread: f.thread,
+            });
     return out.sort((a, b) => a.line - b.line);
   }
 
@@ -533,7 +628,12 @@ export class TraceNormaliser {
   }
 
   private jobRecord(r: RawRecord, kind: number, tid: number): void {
-        if (kind === K.JOB_QUEUE || kind === K.JOB_RUN || kind === K.LEGACY_QUEUE || kind === K.LEGACY_RUN) {
+    if (
+      kind === K.JOB_QUEUE ||
+      kind === K.JOB_RUN ||
+      kind === K.LEGACY_QUEUE ||
+      kind === K.LEGACY_RUN
+    ) {
       const p = readJob617(r.line, r.payload, this.names617) ?? readJob(r.line, r.payload);
       if (typeof p === 'string') {
         this.malformed(r.lineNo, p);
@@ -580,7 +680,17 @@ export class TraceNormaliser {
           clientId: p.clientId,
         });
         for (const d of p.deps)
-          this.emit({ type: 'sched-job-add-dep', tNs: r.tNs, step: r.lineNo, tid, sched: p.ring, job: job.id, fence: job.fence, depContext: d.context, depSeqno: d.seqno });
+          this.emit({
+            type: 'sched-job-add-dep',
+            tNs: r.tNs,
+            step: r.lineNo,
+            tid,
+            sched: p.ring,
+            job: job.id,
+            fence: job.fence,
+            depContext: d.context,
+            depSeqno: d.seqno,
+          });
       } else {
         if (job.runNs < 0) job.runNs = r.tNs;
         this.emit({
@@ -617,8 +727,21 @@ export class TraceNormaliser {
         job = this.newJob('?', f.fence);
         if (f.numeric) this.jobs.set(f.fence, job);
       }
-      this.latency?.job(job.ring, job.queueNs >= 0 && job.runNs >= 0 ? job.runNs - job.queueNs : null, job.runNs >= 0 ? r.tNs - job.runNs : null);
-      this.emit({ type: 'sched-job-done', tNs: r.tNs, step: r.lineNo, tid, sched: job.ring, job: job.id, fence: job.fence, result: 0 });
+      this.latency?.job(
+        job.ring,
+        job.queueNs >= 0 && job.runNs >= 0 ? job.runNs - job.queueNs : null,
+        job.runNs >= 0 ? r.tNs - job.runNs : null,
+      );
+      this.emit({
+        type: 'sched-job-done',
+        tNs: r.tNs,
+        step: r.lineNo,
+        tid,
+        sched: job.ring,
+        job: job.id,
+        fence: job.fence,
+        result: 0,
+      });
       if (f.numeric) this.retireJob(f.fence);
       return;
     }
@@ -651,10 +774,18 @@ export class TraceNormaliser {
   }
 
   private amdgpuRecord(r: RawRecord, kind: number, tid: number): void {
-        if (kind === K.AMDGPU_PIPE_SYNC) {
+    if (kind === K.AMDGPU_PIPE_SYNC) {
       const p = readPipeSync(r.line, r.payload);
       if (typeof p === 'string') this.malformed(r.lineNo, p);
-      else this.emit({ type: 'amdgpu-ib-pipe-sync', tNs: r.tNs, step: r.lineNo, tid, ring: p.ring, fence: p.fence });
+      else
+        this.emit({
+          type: 'amdgpu-ib-pipe-sync',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          ring: p.ring,
+          fence: p.fence,
+        });
       return;
     }
     const p = readAmdgpuJob(r.line, r.payload);
@@ -662,6 +793,12 @@ export class TraceNormaliser {
       this.malformed(r.lineNo, p);
       return;
     }
-    this.emit({ type: kind === K.AMDGPU_CS ? 'amdgpu-cs-ioctl' : 'amdgpu-sched-run-job', tNs: r.tNs, step: r.lineNo, tid, ...p });
+    this.emit({
+      type: kind === K.AMDGPU_CS ? 'amdgpu-cs-ioctl' : 'amdgpu-sched-run-job',
+      tNs: r.tNs,
+      step: r.lineNo,
+      tid,
+      ...p,
+    });
   }
 }

@@ -81,7 +81,12 @@ function num(m: Map<string, string>, k: string): number | null {
  * `driver=%s timeline=%s context=%u seqno=%u` (read from the right: names
  * may be empty or hold spaces), or the `key=value` export form.
  */
-export function readFence(line: string, from: number, names: boolean, out: FencePayload): string | null {
+export function readFence(
+  line: string,
+  from: number,
+  names: boolean,
+  out: FencePayload,
+): string | null {
   if (!line.startsWith('driver=', from)) {
     const m = keyValues(line, from);
     const context = num(m, 'context');
@@ -186,7 +191,8 @@ export function readJob(line: string, from: number): JobPayload | string {
     const ctx = num(m, 'fence_context');
     const seq = num(m, 'fence_seqno');
     let fence: SchedFence | null = null;
-    if (ctx !== null && seq !== null) fence = { fence: `${ctx}:${seq}`, context: ctx, seqno: seq, numeric: true, end: 0 };
+    if (ctx !== null && seq !== null)
+      fence = { fence: `${ctx}:${seq}`, context: ctx, seqno: seq, numeric: true, end: 0 };
     else if (m.has('fence')) fence = fenceAt(m.get('fence')!, 0);
     if (!fence) return 'drm_sched job event without a fence';
     return {
@@ -211,7 +217,10 @@ export function readJob(line: string, from: number): JobPayload | string {
   const jc = fieldAt(line, 'job count:', from);
   const hw = fieldAt(line, 'hw job count:', from);
   const cl = fieldAt(line, 'client_id:', from);
-  const id = idAt >= 0 && (idAt === from + 3 || line.charCodeAt(idAt - 4) === 32) ? uintAt(line, idAt) : null;
+  const id =
+    idAt >= 0 && (idAt === from + 3 || line.charCodeAt(idAt - 4) === 32)
+      ? uintAt(line, idAt)
+      : null;
   const jcv = jc >= 0 ? uintAt(line, jc) : null;
   const hwv = hw >= 0 ? intAt(line, hw) : null;
   const clv = cl >= 0 ? uintAt(line, cl) : null;
@@ -246,7 +255,8 @@ export function readDone(line: string, from: number): SchedFence | string {
     const m = keyValues(line, from);
     const ctx = num(m, 'fence_context');
     const seq = num(m, 'fence_seqno');
-    if (ctx === null || seq === null) return 'drm_sched_job_done without fence_context / fence_seqno';
+    if (ctx === null || seq === null)
+      return 'drm_sched_job_done without fence_context / fence_seqno';
     return { fence: `${ctx}:${seq}`, context: ctx, seqno: seq, numeric: true, end: 0 };
   }
   const f = fieldAt(line, 'fence=', from);
@@ -285,8 +295,14 @@ export function readDep(line: string, from: number): DepPayload | string {
     const fs = num(m, 'fence_seqno');
     const dc = num(m, 'ctx');
     const ds = num(m, 'seqno');
-    if (fc === null || fs === null || dc === null || ds === null) return 'dependency event without its four fields';
-    return { job: { fence: `${fc}:${fs}`, context: fc, seqno: fs, numeric: true, end: 0 }, ring: '', id: -1, dep: { context: dc, seqno: ds } };
+    if (fc === null || fs === null || dc === null || ds === null)
+      return 'dependency event without its four fields';
+    return {
+      job: { fence: `${fc}:${fs}`, context: fc, seqno: fs, numeric: true, end: 0 },
+      ring: '',
+      id: -1,
+      dep: { context: dc, seqno: ds },
+    };
   }
   const f = fieldAt(line, 'fence=', from);
   const job = f >= 0 ? fenceAt(line, f) : null;

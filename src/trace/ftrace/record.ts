@@ -25,7 +25,8 @@ export interface RawRecord {
 }
 
 /** The text layouts a line can come in (for the summary). */
-export type TextLayout = 'ftrace' | 'ftrace-tgid' | 'trace-cmd' | 'trace-cmd-latency' | 'perf' | 'systrace';
+export type TextLayout =
+  'ftrace' | 'ftrace-tgid' | 'trace-cmd' | 'trace-cmd-latency' | 'perf' | 'systrace';
 
 /** Per-line parse result of a text container. */
 export type LineResult =

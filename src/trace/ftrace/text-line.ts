@@ -77,10 +77,21 @@ function isFlag(c: number): boolean {
   return (
     c === DOT ||
     isDigit(c) ||
-    c === 100 /* d */ || c === 68 /* D */ || c === 104 /* h */ || c === 72 /* H */ ||
-    c === 115 /* s */ || c === 83 /* S */ || c === 110 /* n */ || c === 78 /* N */ ||
-    c === 112 /* p */ || c === 80 /* P */ || c === 98 /* b */ || c === 122 /* z */ ||
-    c === 90 /* Z */ || c === 88 /* X */ || c === 120 /* x */
+    c === 100 /* d */ ||
+    c === 68 /* D */ ||
+    c === 104 /* h */ ||
+    c === 72 /* H */ ||
+    c === 115 /* s */ ||
+    c === 83 /* S */ ||
+    c === 110 /* n */ ||
+    c === 78 /* N */ ||
+    c === 112 /* p */ ||
+    c === 80 /* P */ ||
+    c === 98 /* b */ ||
+    c === 122 /* z */ ||
+    c === 90 /* Z */ ||
+    c === 88 /* X */ ||
+    c === 120 /* x */
   );
 }
 
@@ -138,7 +149,8 @@ function lostLine(line: string, i: number, r: TextRecord): number {
   // CPU:3 [LOST 1024 EVENTS]   or   CPU:3 [1024 EVENTS DROPPED]
   let p = i + 4;
   let cpu = 0;
-  while (p < line.length && isDigit(line.charCodeAt(p))) cpu = cpu * 10 + (line.charCodeAt(p++) - 48);
+  while (p < line.length && isDigit(line.charCodeAt(p)))
+    cpu = cpu * 10 + (line.charCodeAt(p++) - 48);
   const b = line.indexOf('[', p);
   if (b < 0) return LINE_SKIP;
   let q = b + 1;
@@ -170,7 +182,12 @@ export function parseTextLine(line: string, lineNo: number, r: TextRecord): numb
   const c0 = line.charCodeAt(i);
   if (c0 === 35 /* # */ || c0 === 13 /* \r */) return LINE_SKIP;
   if (line.startsWith('CPU:', i) && line.indexOf('EVENTS', i) > 0) return lostLine(line, i, r);
-  if (line.startsWith('cpus=', i) || line.startsWith('version =', i) || line.startsWith('version=', i)) return LINE_SKIP;
+  if (
+    line.startsWith('cpus=', i) ||
+    line.startsWith('version =', i) ||
+    line.startsWith('version=', i)
+  )
+    return LINE_SKIP;
 
   // The timestamp: the first "digits.digits: " after the task.
   let colon = line.indexOf(': ', i);
@@ -304,7 +321,8 @@ export function parseTextLine(line: string, lineNo: number, r: TextRecord): numb
     }
   }
   if (perf) layout = 'perf';
-  else if (tgid) layout = r.flagsLen === 4 && line.startsWith('....', flagsAt) ? 'systrace' : 'ftrace-tgid';
+  else if (tgid)
+    layout = r.flagsLen === 4 && line.startsWith('....', flagsAt) ? 'systrace' : 'ftrace-tgid';
   r.layout = layout;
   return LINE_RECORD;
 }

@@ -114,6 +114,10 @@ export class TextProtoReader {
 
   /** Blocks still open at the end (a truncated file). */
   end(lastLine: number): void {
-    if (this.stack.length > 0) this.malformed(lastLine, `the file ends inside ${this.stack.length} open block(s) (from line ${this.stack[0]!.line})`);
+    if (this.stack.length > 0)
+      this.malformed(
+        lastLine,
+        `the file ends inside ${this.stack.length} open block(s) (from line ${this.stack[0]!.line})`,
+      );
   }
 }

@@ -134,10 +134,18 @@ export class FtraceWriter {
         );
         break;
       case 'sched-job-add-dep':
-        this.out(e, 'drm_sched_job_add_dep', `fence=${e.fence} depends on fence=${e.depContext}:${e.depSeqno}`);
+        this.out(
+          e,
+          'drm_sched_job_add_dep',
+          `fence=${e.fence} depends on fence=${e.depContext}:${e.depSeqno}`,
+        );
         break;
       case 'sched-job-unschedulable':
-        this.out(e, 'drm_sched_job_unschedulable', `fence=${e.fence} depends on unsignalled fence=${e.depContext}:${e.depSeqno}`);
+        this.out(
+          e,
+          'drm_sched_job_unschedulable',
+          `fence=${e.fence} depends on unsignalled fence=${e.depContext}:${e.depSeqno}`,
+        );
         break;
       case 'sched-job-done':
         this.out(e, 'drm_sched_job_done', `fence=${e.fence} signaled`);
@@ -155,8 +163,12 @@ export class FtraceWriter {
       '#',
       `# entries-in-buffer/entries-written: ${n}/${n}   #P:1`,
       ...(comment ? ['#', `# ${comment.replace(/\n/g, ' ')}`] : []),
-      ...(this.seqno64.size ? [`${HINT_SEQNO64} ${[...this.seqno64].sort((a, b) => a - b).join(' ')}`] : []),
-      ...(this.unordered.size ? [`${HINT_UNORDERED} ${[...this.unordered].sort((a, b) => a - b).join(' ')}`] : []),
+      ...(this.seqno64.size
+        ? [`${HINT_SEQNO64} ${[...this.seqno64].sort((a, b) => a - b).join(' ')}`]
+        : []),
+      ...(this.unordered.size
+        ? [`${HINT_UNORDERED} ${[...this.unordered].sort((a, b) => a - b).join(' ')}`]
+        : []),
       '#',
       ...HEADER,
     ];
@@ -165,7 +177,10 @@ export class FtraceWriter {
 }
 
 /** A run's events as kernel trace text (see `FtraceWriter`). */
-export function toFtraceText(events: readonly KernelEvent[], comment: string | null = null): string {
+export function toFtraceText(
+  events: readonly KernelEvent[],
+  comment: string | null = null,
+): string {
   const w = new FtraceWriter();
   for (const e of events) w.event(e);
   return w.text(comment);
