@@ -16,3 +16,4 @@ export * from './reclaim.ts';
 export * from './checked-kernel.ts';
 export * from './rules.ts';
 export * from './event-rules.ts';
+export * from './notation.ts';

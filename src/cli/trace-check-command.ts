@@ -238,7 +238,7 @@ export async function traceCheckCommand(file: string, o: TraceCheckCliOptions): 
           title,
           summary,
           splats: r.findings,
-          trace: chrome,
+          events: r.events,
           decisions: [],
           replay: title,
         }),
