@@ -50,7 +50,11 @@ export interface EventRule {
 /** Builds a consumer reporting to `sink`. */
 export type EventRuleFactory = (sink: FindingSink, opts: EventRuleOptions) => EventRule;
 
-/** The sink of a model run: every finding becomes a splat of the kernel (current thread, time, step). */
+/**
+ * The sink of a model run: every finding becomes a splat of the kernel (current thread, time, step).
+ *
+ * @kernel none: routes rule-book findings into the run's splats
+ */
 export function kernelFindingSink(k: Kernel): FindingSink {
   return {
     report(f) {
@@ -77,6 +81,8 @@ const installed = new WeakMap<Kernel, Set<string>>();
  * installs its rules when it first touches a kernel): each listens to its
  * event types only, so the kernel's hot paths stay free, and ends with the
  * run's end checks.
+ *
+ * @kernel none: model machinery that attaches the rule book to a kernel
  */
 export function installEventRules(
   k: Kernel,
