@@ -89,11 +89,96 @@ export interface LockValidator {
 }
 
 /**
+ * Creation sites of the keyless locks a scenario's `setup` creates, by
+ * creation order, kept across the runs of one exploration. `setup` runs
+ * before the simulation, outside any thread, and does the same thing on
+ * every run (a run is determined by scenario, options and schedule), so its
+ * n-th keyless lock has the same creation site every time: the site is
+ * resolved from a stack trace on the first run only. The lock's name is
+ * compared as a safeguard; a setup that creates something else at a
+ * position turns the memo off for the rest of the exploration.
+ */
+export class CreationSiteMemo {
+  private readonly sites: string[] = [];
+  private readonly names: (string | undefined)[] = [];
+  private next = 0;
+  /** Off after a mismatch: every later creation walks the stack. */
+  disabled = false;
+
+  /** A new run: number setup's creations from the start again. */
+  reset(): void {
+    this.next = 0;
+  }
+
+  /** The site of the next creation named `name`, if known. */
+  lookup(name: string | undefined): string | undefined {
+    const i = this.next++;
+    if (this.disabled) return undefined;
+    if (i < this.sites.length) {
+      if (this.names[i] === name) return this.sites[i];
+      this.disabled = true;
+    }
+    return undefined;
+  }
+
+  /** Remember the site of the creation `lookup` just missed. */
+  record(name: string | undefined, site: string): void {
+    if (this.disabled || this.next - 1 !== this.sites.length) return;
+    this.sites.push(site);
+    this.names.push(name);
+  }
+}
+
+/** V8's structured stack frame (the part used here). */
+interface RawFrame {
+  getFileName(): string | null | undefined;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+}
+
+const rawFrames = (_e: Error, frames: RawFrame[]): RawFrame[] => frames;
+
+/**
+ * Sites already resolved, by the raw position of the calling frame (file,
+ * line and column as V8 sees them, before source maps). Formatting a stack
+ * (with source maps, as tsx and --enable-source-maps do) costs several
+ * microseconds per lock; a keyless lock created at a known position costs a
+ * structured capture and a map lookup. Positions are stable for the life of
+ * the process, so the cache is never invalidated.
+ */
+const siteCache = new Map<string, string>();
+
+/**
  * Source location of the caller `skip` frames above the function calling
  * this, as `file:line:col` relative to the working directory. Used for
  * per-creation-site lock classes and for acquisition sites in reports.
+ * Resolved once per call site (see `siteCache`).
  */
 export function callerSite(skip: number): string {
+  const savedLimit = Error.stackTraceLimit;
+  const host = Error as unknown as { prepareStackTrace: unknown };
+  const savedPrepare = host.prepareStackTrace;
+  Error.stackTraceLimit = skip + 2;
+  host.prepareStackTrace = rawFrames;
+  const holder: { stack?: RawFrame[] } = {};
+  Error.captureStackTrace(holder, callerSite);
+  const frames = holder.stack;
+  host.prepareStackTrace = savedPrepare;
+  Error.stackTraceLimit = savedLimit;
+  // frames[0] is the function that called callerSite.
+  const f = Array.isArray(frames) ? frames[skip] : undefined;
+  if (f === undefined) return formatCallerSite(skip + 1);
+  const raw = `${f.getFileName() ?? '?'}:${f.getLineNumber() ?? 0}:${f.getColumnNumber() ?? 0}`;
+  let site = siteCache.get(raw);
+  if (site === undefined) {
+    site = formatCallerSite(skip + 1);
+    siteCache.set(raw, site);
+  }
+  return site;
+}
+
+/** `callerSite` the slow way: format the stack (source-mapped when the host maps stacks). */
+function formatCallerSite(skip: number): string {
   const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = skip + 2;
   const stack = new Error().stack ?? '';

@@ -24,6 +24,17 @@ export interface Blocker {
   readonly lockMap?: LockdepMap;
 }
 
+/**
+ * Watches what each scheduling step touches, for the explorer's
+ * partial-order reduction (`Kernel.observeSteps`). `resumed` is called when
+ * a thread is handed the CPU (its `parkObject` says what its step is about);
+ * `touch` for every lock map, wait queue, blocker or thread the step acts on.
+ */
+export interface StepObserver {
+  resumed(t: Thread): void;
+  touch(o: object): void;
+}
+
 /** Thread body: receives its own thread; may return an exit code. */
 export type ThreadFn = (self: Thread) => Promise<number | void> | number | void;
 
@@ -61,6 +72,12 @@ export class Thread implements ChoiceOption {
   op = 'start';
   /** Scheduling points this thread has passed. */
   points = 0;
+  /**
+   * What the operation the thread is parked in acts on once resumed (see
+   * `Kernel.schedulePoint`): an object, `null` for nothing (a yield, the
+   * thread's start), `undefined` when unknown.
+   */
+  parkObject: object | null | undefined = null;
   /** Slot for the lockdep validator's per-task state. */
   lockdepState: unknown = null;
   /**
