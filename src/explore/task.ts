@@ -1,0 +1,225 @@
+/**
+ * Running one task of an exploration (a chunk of schedule indices, or a
+ * subtree of the bounded search) in one thread, and recording what it found
+ * in the task-result form that workers return, shards write and the fold
+ * combines: bugs with the schedules that showed them, distinct schedule
+ * hashes, and the lockdep dependencies first seen, each with the index of
+ * its schedule within the task.
+ */
+import { hostTurn } from '../kernel/index.ts';
+import type { RunResult, Splat } from '../kernel/index.ts';
+import { bugKey } from './bug-key.ts';
+import { ExploreChooser } from './choice-adapter.ts';
+import type { ScheduleTally } from './choice-adapter.ts';
+import { DfsStrategy } from './dfs.ts';
+import { ScenarioError } from './load.ts';
+import { chooserConfig, strategyFor } from './plan.ts';
+import type { ExplorePlan, Probe, TaskSpec } from './plan.ts';
+import type { Occurrence, Sizes, TaskBug, TaskResult } from './result.ts';
+import { edgeId } from './session.ts';
+import type { EdgeRecord, ExploreSession } from './session.ts';
+import { Cost, scheduleSeed } from './strategy.ts';
+import type { Choice, Strategy } from './strategy.ts';
+
+/** Schedules between two host turns (progress output, stop requests). */
+const TURN_EVERY = 32;
+
+/** Callbacks of a running task. */
+export interface TaskHooks {
+  /** Asked every few schedules: true stops the task (a time budget ran out). */
+  shouldStop?(): boolean;
+  /** Called every few schedules with the number run since the last call. */
+  progress?(schedules: number): void;
+}
+
+/** The splats of a run that are findings, and the run failures that count as bugs. */
+export function findingsOf(r: RunResult): Splat[] {
+  const out = r.splats.filter((s) => bugKey(s) !== null);
+  const f = r.failure;
+  if (f && f.kind === 'thread-exception') {
+    out.push({
+      rule: 'run.thread_exception',
+      severity: 'bug',
+      headline: `BUG: ${f.message}`,
+      body: f.error instanceof Error && f.error.stack ? f.error.stack : f.message,
+      thread: f.thread,
+      timeNs: r.timeNs,
+      step: r.steps,
+    });
+  }
+  return out;
+}
+
+/** Throws the `ScenarioError` a failed run stands for, unless it is a finding or the explorer's own doing. */
+export function checkRunFailure(r: RunResult, scenario: string): void {
+  const f = r.failure;
+  if (!f || f.kind === 'abandoned' || f.kind === 'thread-exception') return;
+  throw new ScenarioError(
+    'invalid',
+    `Exploring "${scenario}" stopped: a run failed (${f.kind}): ${f.message}. ` +
+      (f.kind === 'foreign-await'
+        ? 'Simulated threads may await only kernel operations; the schedule could not be reproduced.'
+        : 'Fix the scenario (run it with `dmabuf-lab run` to see the failure on one schedule).'),
+  );
+}
+
+/** A splat as plain JSON (data objects may hold functions or cycles). */
+export function plainSplat(s: Splat): Splat {
+  const out: Splat = {
+    rule: s.rule,
+    severity: s.severity,
+    headline: s.headline,
+    body: s.body,
+    thread: s.thread,
+    timeNs: s.timeNs,
+    step: s.step,
+  };
+  if (s.data) {
+    try {
+      return { ...out, data: JSON.parse(JSON.stringify(s.data)) as Record<string, unknown> };
+    } catch {
+      return { ...out, data: { note: 'splat data could not be serialized' } };
+    }
+  }
+  return out;
+}
+
+/** How far a schedule strays from the default order. */
+export function sizesOf(t: ScheduleTally, decisions: number): Sizes {
+  let preemptions = 0;
+  let faults = 0;
+  for (const d of t.deviations) {
+    if (d.cost === Cost.PREEMPTION) preemptions++;
+    else if (d.cost === Cost.FAULT) faults++;
+  }
+  return { deviations: t.deviations.length, preemptions, faults, decisions };
+}
+
+/** The kernel seed of schedule `index` under a plan. */
+export function seedOf(plan: ExplorePlan, index: number): number {
+  return plan.settings.strategy === 'dfs' ? plan.settings.seed : scheduleSeed(plan.settings.seed, index);
+}
+
+/** Run task `spec` of `plan` on `session`. */
+export async function runTask(session: ExploreSession, plan: ExplorePlan, spec: TaskSpec, hooks: TaskHooks = {}): Promise<TaskResult> {
+  const s = plan.settings;
+  const strategy = strategyFor(plan, spec);
+  const chooser = new ExploreChooser(strategy, chooserConfig(s));
+  const observer = strategy instanceof DfsStrategy ? strategy.observer : null;
+  const budget = spec.kind === 'range' ? spec.to - spec.from : s.schedules;
+  const bugs = new Map<string, TaskBug>();
+  const hashes = new Map<number, number>();
+  const edges = new Map<string, [EdgeRecord, number]>();
+  const redundant: [number, number][] = [];
+  const maxima: [number, number, number][] = [];
+  let maxThreads = 0;
+  let maxSteps = 0;
+  let k = 0;
+  let sinceTurn = 0;
+  let stoppedBy: TaskResult['stoppedBy'] = 'done';
+  for (;;) {
+    if (k >= budget) {
+      stoppedBy = spec.kind === 'range' ? 'done' : 'budget';
+      break;
+    }
+    const index = spec.kind === 'range' ? spec.from + k : k;
+    if (!strategy.beginExecution(index)) break;
+    const seed = seedOf(plan, index);
+    const o = await session.runWith(chooser, seed, observer);
+    checkRunFailure(o.result, session.scenario.name);
+    let stop = false;
+    if (++sinceTurn >= TURN_EVERY) {
+      hooks.progress?.(sinceTurn);
+      sinceTurn = 0;
+      await hostTurn();
+      stop = hooks.shouldStop?.() ?? false;
+    }
+    if (o.tally.redundant) {
+      const last = redundant[redundant.length - 1];
+      if (last && last[0] === k) last[1]++;
+      else redundant.push([k, 1]);
+      if (stop) {
+        stoppedBy = 'stopped';
+        break;
+      }
+      continue;
+    }
+    if (!hashes.has(o.tally.hash)) hashes.set(o.tally.hash, k);
+    for (const e of o.edges) {
+      const id = `${edgeId(e)}:${e.dep}`;
+      if (!edges.has(id)) edges.set(id, [e, k]);
+    }
+    if (o.tally.threads > maxThreads || o.tally.steps > maxSteps) {
+      maxThreads = Math.max(maxThreads, o.tally.threads);
+      maxSteps = Math.max(maxSteps, o.tally.steps);
+      maxima.push([k, maxThreads, maxSteps]);
+    }
+    let found = false;
+    for (const splat of findingsOf(o.result)) {
+      const key = bugKey(splat) ?? splat.rule;
+      found = true;
+      const b = bugs.get(key);
+      if (b) {
+        const last = b.ranges[b.ranges.length - 1]!;
+        if (last[0] + last[1] === k) last[1]++;
+        else if (last[0] + last[1] < k) b.ranges.push([k, 1]);
+        continue;
+      }
+      const decisions = o.result.schedule.decisions;
+      const first: Occurrence = {
+        k,
+        splat: plainSplat(splat),
+        schedule: { seed, decisions: decisions.map((d) => ({ kind: d.kind, label: d.label })) },
+        deviations: o.tally.deviations.map((d) => ({ index: d.index, name: d.name, kind: d.kind, label: d.label, cost: d.cost })),
+        sizes: sizesOf(o.tally, decisions.length),
+        shrunk: null,
+      };
+      bugs.set(key, { key, rule: splat.rule, ranges: [[k, 1]], first });
+    }
+    k++;
+    if (found && s.until === 'first') {
+      stoppedBy = 'bug';
+      break;
+    }
+    if (stop) {
+      stoppedBy = 'stopped';
+      break;
+    }
+  }
+  if (sinceTurn > 0) hooks.progress?.(sinceTurn);
+  return {
+    task: spec.index,
+    schedules: k,
+    redundant,
+    stoppedBy,
+    bugs: [...bugs.values()],
+    hashes: [...hashes],
+    edges: [...edges.values()],
+    maxima,
+  };
+}
+
+/** Always the default option: the probe's strategy, and the start of every shrink. */
+class DefaultStrategy implements Strategy {
+  readonly name = 'default';
+  beginExecution(): boolean {
+    return true;
+  }
+  choose(_c: Choice): number {
+    return 0;
+  }
+  endExecution(): void {
+    // Stateless.
+  }
+}
+
+/** Run the default schedule once and count what PCT and the fault plans need. */
+export async function probeScenario(session: ExploreSession, plan: Omit<ExplorePlan, 'probe'>): Promise<Probe> {
+  const chooser = new ExploreChooser(new DefaultStrategy(), {
+    ...chooserConfig(plan.settings),
+    maxPreemptions: Number.POSITIVE_INFINITY,
+  });
+  const o = await session.runWith(chooser, plan.settings.seed);
+  checkRunFailure(o.result, session.scenario.name);
+  return { threads: o.tally.threads, steps: o.tally.steps, injectPoints: o.tally.injectPoints };
+}
