@@ -11,7 +11,7 @@ import { Piscina } from 'piscina';
 import type { ExplorePlan, TaskSpec } from './plan.ts';
 import type { TaskResult } from './result.ts';
 import type { ExploreOptions } from './explore.ts';
-import type { PoolTask } from './pool-task.ts';
+import type { PoolTask } from './pool-task.mts';
 import { moduleWorker } from './worker-loader.ts';
 
 /** What `runOnPool` needs. */

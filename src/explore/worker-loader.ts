@@ -14,15 +14,27 @@ export interface WorkerStart {
 }
 
 /**
- * Start `entry` (a module beside this one, `./name.ts` or `./name.js` as
- * this file is) in a worker. `preload` adds modules imported first (for
- * example a resolve hook for users' TypeScript scenario files).
+ * Start `name` (an ES module beside this one: `./name.mts`, or `./name.mjs`
+ * once compiled) in a worker. The `.mts` / `.mjs` extension matters: piscina
+ * tries `require()` before `import()`, and a module loaded through
+ * `require()` (tsx compiles it to CommonJS) would get its own copy of every
+ * module it imports, apart from the copies the scenario's `import`s load
+ * (two `Thread` classes, two kref trackers). An ES-only extension makes
+ * `require()` fail, so the worker imports it as ESM. `preload` adds modules
+ * imported first (for example a resolve hook for users' TypeScript
+ * scenario files).
  */
 export function moduleWorker(name: string, preload: readonly string[] = []): WorkerStart {
   const ts = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./${name}${ts ? '.ts' : '.js'}`, import.meta.url).href;
+  const entry = new URL(`./${name}${ts ? '.mts' : '.mjs'}`, import.meta.url).href;
   const execArgv: string[] = [];
-  if (ts) execArgv.push('--import', import.meta.resolve('tsx'));
+  if (ts) {
+    // tsx's ESM API, registered before the entry loads (one loader chain:
+    // registering tsx twice would give a module a second instance).
+    const api = import.meta.resolve('tsx/esm/api');
+    const code = `import { register } from ${JSON.stringify(api)}; register();`;
+    execArgv.push('--import', `data:text/javascript,${encodeURIComponent(code)}`);
+  }
   for (const p of preload) execArgv.push('--import', p);
   return { filename: entry, execArgv };
 }
