@@ -126,8 +126,8 @@ export async function explore(scenario: Scenario, options: ExploreOptions = {}):
   const ref = options.ref ?? scenario.name;
   const session = new ExploreSession(scenario, { seed: settings.seed, limits: settings.limits, chooser: chooserConfig(settings) });
   const workers = Math.max(1, options.workers ?? 1);
-  const { plan, specs } = await planTasks(session, settings, workers > 1);
-  const results = await runTasks(session, plan, specs, specs.length, ref, options, workers);
+  const { plan, specs, first } = await planTasks(session, settings, workers > 1);
+  const results = await runTasks(session, plan, specs, first, ref, options, workers);
   const folded = foldTasks({ name: scenario.name, ref }, settings, specs.length, results);
   if (folded.firsts.length === 0) return folded.result;
   // Bugs are shrunk as tasks are processed; any left (a cut moved a first occurrence) now.
@@ -147,9 +147,9 @@ export async function exploreShard(
   const settings = resolveSettings(options);
   const ref = options.ref ?? scenario.name;
   const session = new ExploreSession(scenario, { seed: settings.seed, limits: settings.limits, chooser: chooserConfig(settings) });
-  const { plan, specs } = await planTasks(session, settings, true);
+  const { plan, specs, first } = await planTasks(session, settings, true);
   const mine = specs.filter((s) => s.index % shard.count === shard.index);
-  const results = await runTasks(session, plan, mine, specs.length, ref, options, Math.max(1, options.workers ?? 1));
+  const results = await runTasks(session, plan, mine, first, ref, options, Math.max(1, options.workers ?? 1));
   return {
     format: 'dmabuf-lab-explore-shard',
     version: RESULT_VERSION,
@@ -204,10 +204,14 @@ export function mergeShards(files: readonly { readonly name: string; readonly da
 // ------------------------------------------------------------------ internals
 
 /** Probe the scenario and cut the exploration into tasks. */
-async function planTasks(session: ExploreSession, settings: ExploreSettings, split: boolean): Promise<{ plan: ExplorePlan; specs: TaskSpec[] }> {
+async function planTasks(
+  session: ExploreSession,
+  settings: ExploreSettings,
+  split: boolean,
+): Promise<{ plan: ExplorePlan; specs: TaskSpec[]; first?: TaskResult }> {
   if (settings.strategy !== 'dfs') {
-    const probe = await probeScenario(session, { settings });
-    return { plan: { settings, probe }, specs: rangeTasks(settings.schedules) };
+    const { plan, first } = await probeScenario(session, settings);
+    return { plan, specs: rangeTasks(settings.schedules), first };
   }
   const plan: ExplorePlan = { settings, probe: { threads: 0, steps: 0, injectPoints: 0 } };
   if (!split) return { plan, specs: [{ index: 0, kind: 'dfs', subtree: null }] };
@@ -241,12 +245,16 @@ async function dfsSubtrees(session: ExploreSession, settings: ExploreSettings): 
   return tasks;
 }
 
-/** Run `specs` (in this thread or on workers), processing results in task order: shrink new bugs, report them, stop early. */
+/**
+ * Run `specs` (in this thread or on workers), processing results in task
+ * order: shrink new bugs, report them, stop early. `first`, when given, is
+ * the result of task 0, already run (the probe of the sampling strategies).
+ */
 async function runTasks(
   session: ExploreSession,
   plan: ExplorePlan,
   specs: readonly TaskSpec[],
-  taskCount: number,
+  first: TaskResult | undefined,
   ref: string,
   options: ExploreOptions,
   workers: number,
@@ -254,8 +262,14 @@ async function runTasks(
   const counters = options.counters;
   if (counters) counters.tasks = specs.length;
   const order = new Coordinator(session, plan, specs, options);
+  let rest = specs;
+  if (first && specs[0]?.index === first.task) {
+    if (counters) Atomics.add(counters.cells, 0, first.schedules);
+    await order.accept(first);
+    rest = specs.slice(1);
+  }
   if (workers <= 1) {
-    for (const spec of specs) {
+    for (const spec of rest) {
       if (order.stopped || options.signal?.aborted) break;
       const r = await runTask(session, plan, spec, {
         shouldStop: () => options.signal?.aborted ?? false,
@@ -267,8 +281,10 @@ async function runTasks(
     }
     return order.results;
   }
-  const { runOnPool } = await import('./pool.ts');
-  await runOnPool({ plan, specs, ref, workers, options, taskCount, accept: (r) => order.accept(r), stopped: () => order.stopped });
+  if (!order.stopped) {
+    const { runOnPool } = await import('./pool.ts');
+    await runOnPool({ plan, specs: rest, ref, workers, options, accept: (r) => order.accept(r), stopped: () => order.stopped });
+  }
   return order.results;
 }
 
@@ -380,7 +396,14 @@ async function shrinkFirsts(session: ExploreSession, settings: ExploreSettings, 
   for (const occ of occurrences) {
     if (occ.shrunk !== null) continue;
     const key = bugKey(occ.splat) ?? occ.splat.rule;
-    occ.shrunk = await shrinkSchedule(session, config, { key, seed: occ.schedule.seed, deviations: occ.deviations, sizes: occ.sizes });
+    occ.shrunk = await shrinkSchedule(session, config, {
+      key,
+      seed: occ.schedule.seed,
+      deviations: occ.deviations,
+      sizes: occ.sizes,
+      schedule: occ.schedule,
+      splat: occ.splat,
+    });
   }
 }
 

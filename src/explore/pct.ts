@@ -22,6 +22,8 @@
  * - after 20 k steps the schedule finishes uniformly at random, so a thread
  *   spinning with `cond_resched` cannot starve a lower-priority one forever
  *   (PCT assumes programs without spin loops);
+ * - schedule 0 is the default order (no priorities, no fault): the run that
+ *   gives k and n;
  * - decisions other than the run queue (timer order, workqueue items, data)
  *   are uniform; injected faults follow the per-schedule fault plan.
  */
@@ -59,6 +61,7 @@ export class PctStrategy implements Strategy {
   private nextChange = 0;
   private fail: ReadonlySet<number> = new Set();
   private readonly fairAfter: number;
+  private defaultRun = false;
 
   constructor(private readonly opts: PctOptions) {
     if (!Number.isInteger(opts.depth) || opts.depth < 1) throw new Error(`PCT depth must be a whole number >= 1, got ${opts.depth}`);
@@ -67,6 +70,7 @@ export class PctStrategy implements Strategy {
 
   beginExecution(index: number): boolean {
     const { seed, depth, steps } = this.opts;
+    this.defaultRun = index === 0;
     this.prng = new Prng(scheduleSeed(seed, index));
     this.priority.clear();
     const k = Math.max(1, steps);
@@ -84,6 +88,7 @@ export class PctStrategy implements Strategy {
   }
 
   choose(c: Choice): number {
+    if (this.defaultRun) return 0;
     if (c.inject) return this.fail.has(c.injectIndex) ? 1 : 0;
     if (!c.runQueue || c.step >= this.fairAfter) return this.prng.below(c.allowed.length);
     let best = this.highest(c);

@@ -69,11 +69,15 @@ export function strategyFor(plan: ExplorePlan, spec: TaskSpec): Strategy {
   }
 }
 
-/** The range tasks of a sampling exploration of `schedules` schedules. */
+/**
+ * The range tasks of a sampling exploration of `schedules` schedules: task
+ * 0 is schedule 0 alone (the default order, which every process runs first
+ * to learn the counts the strategies need), then chunks of `CHUNK`.
+ */
 export function rangeTasks(schedules: number): TaskSpec[] {
-  const out: TaskSpec[] = [];
-  for (let c = 0; c * CHUNK < schedules; c++) {
-    out.push({ index: c, kind: 'range', from: c * CHUNK, to: Math.min(schedules, (c + 1) * CHUNK) });
+  const out: TaskSpec[] = [{ index: 0, kind: 'range', from: 0, to: 1 }];
+  for (let c = 1, from = 1; from < schedules; c++, from += CHUNK) {
+    out.push({ index: c, kind: 'range', from, to: Math.min(schedules, from + CHUNK) });
   }
   return out;
 }

@@ -21,7 +21,6 @@ export interface PoolRun {
   readonly ref: string;
   readonly workers: number;
   readonly options: ExploreOptions;
-  readonly taskCount: number;
   /** Takes each result (resolves once processed). */
   readonly accept: (r: TaskResult) => Promise<void>;
   /** True once no more tasks are needed. */

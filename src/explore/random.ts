@@ -5,6 +5,10 @@
  * follow a per-schedule plan (`faultPlan`) over the injection points a
  * default run reaches, at most `--max-faults` of them.
  *
+ * Schedule 0 is the default order (no deviation, no fault): the run every
+ * exploration starts with, whose counts (threads, steps, injection points)
+ * parameterize the others.
+ *
  * This is the baseline every systematic tool offers (shuttle's
  * RandomScheduler, fast-check's scheduler). Unlike `run --seed`, whose
  * kernel chooser also picks when an interrupt runs, interrupts are
@@ -28,16 +32,19 @@ export class RandomStrategy implements Strategy {
   readonly name = 'random';
   private prng = new Prng(0);
   private fail: ReadonlySet<number> = new Set();
+  private defaultRun = false;
 
   constructor(private readonly opts: RandomOptions) {}
 
   beginExecution(index: number): boolean {
+    this.defaultRun = index === 0;
     this.prng = new Prng(scheduleSeed(this.opts.seed, index));
     this.fail = faultPlan(this.opts.seed, index, this.opts.injectPoints, this.opts.maxFaults);
     return true;
   }
 
   choose(c: Choice): number {
+    if (this.defaultRun) return 0;
     if (c.inject) return this.fail.has(c.injectIndex) ? 1 : 0;
     return this.prng.below(c.allowed.length);
   }

@@ -55,12 +55,15 @@ export class DeviationStrategy implements Strategy {
   }
 }
 
-/** What to shrink. */
+/** What to shrink: a bug's first occurrence. */
 export interface ShrinkInput {
   readonly key: string;
   readonly seed: number;
   readonly deviations: readonly Deviation[];
   readonly sizes: Sizes;
+  /** The failing run's schedule and splat (the result when there is nothing to remove). */
+  readonly schedule: Shrunk['schedule'];
+  readonly splat: Shrunk['splat'];
 }
 
 /**
@@ -70,6 +73,10 @@ export interface ShrinkInput {
  * replayed (a scenario that is not deterministic).
  */
 export async function shrinkSchedule(session: ExploreSession, config: ChooserConfig, input: ShrinkInput): Promise<Shrunk | null> {
+  // The default order already shows it: nothing to remove, nothing to run.
+  if (input.deviations.length === 0) {
+    return { before: input.sizes, after: input.sizes, runs: 0, oneMinimal: true, schedule: input.schedule, deviations: [], splat: input.splat };
+  }
   const cfg: ChooserConfig = { ...config, maxPreemptions: Number.POSITIVE_INFINITY };
   let runs = 0;
   const attempt = async (devs: readonly Deviation[]): Promise<ScheduleOutcome | null> => {

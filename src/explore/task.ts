@@ -19,7 +19,6 @@ import type { Occurrence, Sizes, TaskBug, TaskResult } from './result.ts';
 import { edgeId } from './session.ts';
 import type { EdgeRecord, ExploreSession } from './session.ts';
 import { Cost, scheduleSeed } from './strategy.ts';
-import type { Choice, Strategy } from './strategy.ts';
 
 /** Schedules between two host turns (progress output, stop requests). */
 const TURN_EVERY = 32;
@@ -30,6 +29,8 @@ export interface TaskHooks {
   shouldStop?(): boolean;
   /** Called every few schedules with the number run since the last call. */
   progress?(schedules: number): void;
+  /** Called with the counters of every schedule run. */
+  tally?(t: ScheduleTally): void;
 }
 
 /** The splats of a run that are findings, and the run failures that count as bugs. */
@@ -127,6 +128,7 @@ export async function runTask(session: ExploreSession, plan: ExplorePlan, spec: 
     const seed = seedOf(plan, index);
     const o = await session.runWith(chooser, seed, observer);
     checkRunFailure(o.result, session.scenario.name);
+    hooks.tally?.(o.tally);
     let stop = false;
     if (++sinceTurn >= TURN_EVERY) {
       hooks.progress?.(sinceTurn);
@@ -199,27 +201,17 @@ export async function runTask(session: ExploreSession, plan: ExplorePlan, spec: 
   };
 }
 
-/** Always the default option: the probe's strategy, and the start of every shrink. */
-class DefaultStrategy implements Strategy {
-  readonly name = 'default';
-  beginExecution(): boolean {
-    return true;
-  }
-  choose(_c: Choice): number {
-    return 0;
-  }
-  endExecution(): void {
-    // Stateless.
-  }
-}
-
-/** Run the default schedule once and count what PCT and the fault plans need. */
-export async function probeScenario(session: ExploreSession, plan: Omit<ExplorePlan, 'probe'>): Promise<Probe> {
-  const chooser = new ExploreChooser(new DefaultStrategy(), {
-    ...chooserConfig(plan.settings),
-    maxPreemptions: Number.POSITIVE_INFINITY,
+/**
+ * Run task 0 of a sampling exploration (schedule 0, the default order) and
+ * learn from it what PCT and the fault plans need: threads, steps and
+ * injection points. Returns the plan and the task's result.
+ */
+export async function probeScenario(session: ExploreSession, settings: ExplorePlan['settings']): Promise<{ plan: ExplorePlan; first: TaskResult }> {
+  let probe: Probe = { threads: 0, steps: 0, injectPoints: 0 };
+  const first = await runTask(session, { settings, probe }, { index: 0, kind: 'range', from: 0, to: 1 }, {
+    tally: (t) => {
+      probe = { threads: t.threads, steps: t.steps, injectPoints: t.injectPoints };
+    },
   });
-  const o = await session.runWith(chooser, plan.settings.seed);
-  checkRunFailure(o.result, session.scenario.name);
-  return { threads: o.tally.threads, steps: o.tally.steps, injectPoints: o.tally.injectPoints };
+  return { plan: { settings, probe }, first };
 }
