@@ -229,6 +229,24 @@ export class LockdepGraph {
     this.irqSafeClasses = this.savedIrqSafe;
   }
 
+  /** Classes removed by rollbacks, by key and subclass, to be revived by the next run that creates them. */
+  private readonly spare = new Map<string, LockClass>();
+
+  /**
+   * A rolled-back class identical to the one about to be created (same
+   * key, subclass, name, wait types and index): its usage and edges were
+   * rolled back with it, so it can serve again instead of a new object
+   * (every schedule of an exploration creates the same classes).
+   */
+  private revive(map: LockdepMap, subclass: number, name: string): LockClass | null {
+    const id = `${map.key}\u0000${subclass}`;
+    const c = this.spare.get(id);
+    if (!c || c.index !== this.classes.length || c.name !== name || c.waitInner !== map.waitInner || c.waitOuter !== (map.waitOuter || map.waitInner)) return null;
+    this.spare.delete(id);
+    c.dead = false;
+    return c;
+  }
+
   /** Edges added since `checkpoint()`, in the order they were added (empty when not recording). */
   addedEdges(): LockEdge[] {
     return this.added.slice();
@@ -303,7 +321,7 @@ export class LockdepGraph {
         name = n > 1 ? `${map.name}#${n}` : map.name;
       }
       if (subclass) name = `${name}/${subclass}`;
-      const created = new LockClass(this, this.classes.length, map.key, subclass, name, map.waitInner, map.waitOuter || map.waitInner);
+      const created = this.revive(map, subclass, name) ?? new LockClass(this, this.classes.length, map.key, subclass, name, map.waitInner, map.waitOuter || map.waitInner);
       cls = created;
       this.classes.push(created);
       list[subclass] = created;
@@ -311,6 +329,7 @@ export class LockdepGraph {
       const owner = list;
       this.journal?.push(() => {
         created.dead = true;
+        this.spare.set(`${key}\u0000${subclass}`, created);
         this.classes.pop();
         (owner as (LockClass | undefined)[])[subclass] = undefined;
         if (!owner.some((c) => c !== undefined)) this.byKey.delete(key);

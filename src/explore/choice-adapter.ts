@@ -13,7 +13,7 @@
  *   otherwise the thread that ran last, if it is still runnable and did not
  *   yield (no preemption); otherwise, after a yield (`cond_resched`), the
  *   next thread by id round-robin; otherwise the lowest thread id. Other
- *   options come after the default by thread id.
+ *   options come after the default, in run-queue order.
  * - timers expiring at the same instant: in arming order;
  * - injections: no fault;
  * - anything else (workqueue items, data): the first option.
@@ -56,9 +56,100 @@ export interface ScheduleTally extends ExecutionOutcome {
   readonly hash: number;
 }
 
-const INJECT_ALLOWED = [0, 1];
-const INJECT_COSTS: CostKind[] = [Cost.FREE, Cost.FAULT];
 const INJECT_LABELS = ['ok', 'fail'];
+
+/** Mode of the decision a `DecisionState` describes. */
+const RUN_QUEUE = 0;
+const GENERIC = 1;
+const INJECT = 2;
+
+/**
+ * The `Choice` a strategy sees, reused for every decision of a run: option
+ * p is the default for p = 0, else the (p-1)-th other option in the
+ * kernel's order; nothing is allocated per decision.
+ */
+class DecisionState implements Choice {
+  kind: ChoiceKind = 'thread';
+  runQueue = false;
+  inject = false;
+  options: readonly ChoiceOption[] = [];
+  count = 0;
+  index = 0;
+  threadIndex = 0;
+  injectIndex = 0;
+  step = 0;
+  prev: Thread | null = null;
+  site = '';
+  ordinal = 0;
+  /** @internal */
+  mode = GENERIC;
+  /** @internal kernel index of the default option. */
+  def = 0;
+  /** @internal cost of every option but the default. */
+  othersCost: CostKind = Cost.FREE;
+
+  at(p: number): number {
+    if (p === 0) return this.def;
+    return p - 1 < this.def ? p - 1 : p;
+  }
+
+  costAt(p: number): CostKind {
+    return p === 0 ? Cost.FREE : this.othersCost;
+  }
+
+  labelAt(p: number): string {
+    if (this.mode === INJECT) return INJECT_LABELS[p]!;
+    const i = this.at(p);
+    return this.mode === RUN_QUEUE ? (this.options[i] as Thread).name : optionLabel(this.options, i);
+  }
+}
+
+const NO_DEVIATIONS: Deviation[] = [];
+
+/**
+ * A deviation as recorded during a run: its name is built only when read
+ * (most schedules' deviations are never looked at).
+ */
+class DeviationRecord implements Deviation {
+  readonly index: number;
+  readonly kind: ChoiceKind;
+  private readonly runQueue: boolean;
+  private readonly inject: boolean;
+  private readonly prev: Thread | null;
+  private readonly points: number;
+  private readonly state: Thread['state'] | null;
+  private readonly site: string;
+  private readonly ordinal: number;
+  private cached: string | null = null;
+
+  constructor(
+    c: Choice,
+    readonly label: string,
+    readonly cost: CostKind,
+  ) {
+    this.index = c.index;
+    this.kind = c.kind;
+    this.runQueue = c.runQueue;
+    this.inject = c.inject;
+    this.prev = c.prev;
+    this.points = c.prev?.points ?? 0;
+    this.state = c.prev?.state ?? null;
+    this.site = c.site;
+    this.ordinal = c.ordinal;
+  }
+
+  get name(): string {
+    this.cached ??= decisionName({
+      kind: this.kind,
+      runQueue: this.runQueue,
+      inject: this.inject,
+      site: this.site,
+      ordinal: this.ordinal,
+      prev: this.prev === null ? null : { name: this.prev.name, points: this.points, state: this.state! },
+    });
+    return this.cached;
+  }
+}
 
 /**
  * A kernel `Chooser` that asks a strategy. One instance serves the runs of
@@ -69,22 +160,7 @@ export class ExploreChooser implements Chooser {
   private readonly injectOn: ReadonlySet<ChoiceKind>;
   private readonly timerOn: boolean;
   private readonly irqOn: boolean;
-  private readonly c: Choice = {
-    kind: 'thread',
-    runQueue: false,
-    inject: false,
-    options: [],
-    allowed: [],
-    costs: [],
-    labels: [],
-    index: 0,
-    threadIndex: 0,
-    injectIndex: 0,
-    step: 0,
-    prev: null,
-    site: '',
-    ordinal: 0,
-  };
+  private readonly c = new DecisionState();
   private readonly ordinals = new Map<ChoiceKind, number>();
   private readonly injectSites = new Map<string, number>();
   private decisions = 0;
@@ -92,7 +168,7 @@ export class ExploreChooser implements Chooser {
   private injectPoints = 0;
   private preemptions = 0;
   private faultsUsed = 0;
-  private deviations: Deviation[] = [];
+  private deviations: Deviation[] = NO_DEVIATIONS;
   private h1 = 0x811c9dc5;
   private h2 = 0x01000193;
   private abandoned = false;
@@ -116,12 +192,12 @@ export class ExploreChooser implements Chooser {
     this.injectPoints = 0;
     this.preemptions = 0;
     this.faultsUsed = 0;
-    this.deviations = [];
+    this.deviations = NO_DEVIATIONS;
     this.h1 = 0x811c9dc5;
     this.h2 = 0x01000193;
     this.abandoned = false;
-    this.ordinals.clear();
-    this.injectSites.clear();
+    if (this.ordinals.size > 0) this.ordinals.clear();
+    if (this.injectSites.size > 0) this.injectSites.clear();
   }
 
   /** The run ended: its counters (and the strategy is told). */
@@ -147,34 +223,30 @@ export class ExploreChooser implements Chooser {
   choose(kind: ChoiceKind, options: readonly ChoiceOption[]): number {
     const c = this.c;
     // Every decision is numbered, forced or not, so that numbers do not
-    // depend on budgets (shrinking replays deviations by number).
+    // depend on budgets.
     c.index = this.decisions++;
     c.step = this.k!.steps;
-    c.allowed.length = 0;
-    c.costs.length = 0;
-    c.labels.length = 0;
     c.kind = kind;
     c.inject = false;
     c.options = options;
-    c.runQueue = kind === 'thread' && options[0] instanceof Thread;
-    if (c.runQueue) {
+    if (kind === 'thread' && options[0] instanceof Thread) {
+      c.runQueue = true;
+      c.mode = RUN_QUEUE;
       const forced = this.runQueue(options as unknown as readonly Thread[]);
       if (forced >= 0) return forced;
       c.threadIndex = this.threadDecisions++;
-    } else if (kind === 'timer' && !this.timerOn) {
-      return 0;
     } else {
+      if (kind === 'timer' && !this.timerOn) return 0;
+      c.runQueue = false;
+      c.mode = GENERIC;
+      c.prev = null;
       const n = this.ordinals.get(kind) ?? 0;
       this.ordinals.set(kind, n + 1);
       c.ordinal = n;
-      for (let i = 0; i < options.length; i++) {
-        const cost = kind === 'timer' && i > 0 ? Cost.PREEMPTION : Cost.FREE;
-        if (cost === Cost.PREEMPTION && this.preemptions >= this.config.maxPreemptions) continue;
-        c.allowed.push(i);
-        c.costs.push(cost);
-        c.labels.push(optionLabel(options, i));
-      }
-      if (c.allowed.length === 1) return c.allowed[0]!;
+      c.def = 0;
+      c.othersCost = kind === 'timer' ? Cost.PREEMPTION : Cost.FREE;
+      c.count = c.othersCost === Cost.PREEMPTION && this.preemptions >= this.config.maxPreemptions ? 1 : options.length;
+      if (c.count === 1) return 0;
     }
     return this.ask(c);
   }
@@ -185,37 +257,37 @@ export class ExploreChooser implements Chooser {
     const siteKey = `${kind}:${site}`;
     const n = (this.injectSites.get(siteKey) ?? 0) + 1;
     this.injectSites.set(siteKey, n);
-    c.site = n === 1 ? site : `${site}#${n}`;
     c.index = this.decisions++;
     c.step = this.k!.steps;
     c.injectIndex = this.injectPoints++;
     if (this.faultsUsed >= this.config.maxFaults) return false;
+    c.site = n === 1 ? site : `${site}#${n}`;
     c.kind = kind;
     c.inject = true;
     c.runQueue = false;
+    c.mode = INJECT;
     c.options = [];
-    c.allowed.length = 0;
-    c.costs.length = 0;
-    c.labels.length = 0;
-    for (let i = 0; i < 2; i++) {
-      c.allowed.push(INJECT_ALLOWED[i]!);
-      c.costs.push(INJECT_COSTS[i]!);
-      c.labels.push(INJECT_LABELS[i]!);
-    }
+    c.prev = null;
+    c.def = 0;
+    c.othersCost = Cost.FAULT;
+    c.count = 2;
     return this.ask(c) === 1;
   }
 
-  private ask(c: Choice): number {
+  private ask(c: DecisionState): number {
     const p = this.abandoned ? 0 : this.strategy.choose(c);
     if (p < 0) {
       this.abandon();
-      return c.allowed[0]!;
+      return c.at(0);
     }
-    const chosen = c.allowed[p]!;
-    const cost = c.costs[p]!;
-    if (cost === Cost.PREEMPTION) this.preemptions++;
-    else if (cost === Cost.FAULT) this.faultsUsed++;
-    if (p !== 0) this.deviations.push({ index: c.index, name: decisionName(c), kind: c.kind, label: c.labels[p]!, cost });
+    const chosen = c.mode === INJECT ? p : c.at(p);
+    if (p !== 0) {
+      const cost = c.othersCost;
+      if (cost === Cost.PREEMPTION) this.preemptions++;
+      else if (cost === Cost.FAULT) this.faultsUsed++;
+      if (this.deviations === NO_DEVIATIONS) this.deviations = [];
+      this.deviations.push(new DeviationRecord(c, c.labelAt(p), cost));
+    }
     this.h1 = Math.imul(this.h1 ^ (chosen + 1), 0x01000193);
     this.h2 = Math.imul(this.h2 ^ (c.index * 31 + chosen), 0x5bd1e995);
     return chosen;
@@ -263,30 +335,10 @@ export class ExploreChooser implements Chooser {
       }
       if (def < 0) def = lowest;
     }
-    c.allowed.push(def);
-    c.costs.push(Cost.FREE);
-    c.labels.push(rq[def]!.name);
+    c.def = def;
+    c.othersCost = othersCost;
     const room = othersCost === Cost.FREE || this.preemptions < this.config.maxPreemptions;
-    if (room) {
-      // The others in thread-id order (insertion sort: run queues are short).
-      const start = c.allowed.length;
-      for (let i = 0; i < rq.length; i++) {
-        if (i === def) continue;
-        const id = rq[i]!.id;
-        let j = c.allowed.length;
-        c.allowed.push(i);
-        while (j > start && rq[c.allowed[j - 1]!]!.id > id) {
-          c.allowed[j] = c.allowed[j - 1]!;
-          j--;
-        }
-        c.allowed[j] = i;
-      }
-      for (let j = start; j < c.allowed.length; j++) {
-        c.costs.push(othersCost);
-        c.labels.push(rq[c.allowed[j]!]!.name);
-      }
-    }
-    return c.allowed.length === 1 ? def : -1;
+    c.count = room ? rq.length : 1;
+    return c.count === 1 ? def : -1;
   }
 }
-

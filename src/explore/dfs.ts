@@ -36,6 +36,7 @@
  */
 import { SleepObserver, wildFootprint } from './footprint.ts';
 import type { Footprint } from './footprint.ts';
+import { choiceLabels } from './strategy.ts';
 import type { Choice, ExecutionOutcome, Strategy } from './strategy.ts';
 
 /** One decision on the current path. */
@@ -113,9 +114,9 @@ export class DfsStrategy implements Strategy {
     const obs = c.runQueue ? this.observer : null;
     if (d < this.stack.length) {
       const node = this.stack[d]!;
-      if (!sameLabels(node.labels, c.labels)) {
+      if (!sameLabels(node.labels, c)) {
         throw new Error(
-          `dfs: decision ${d} offers ${c.labels.join(', ')} where an earlier run of the same decisions offered ${node.labels.join(', ')}: ` +
+          `dfs: decision ${d} offers ${choiceLabels(c).join(', ')} where an earlier run of the same decisions offered ${node.labels.join(', ')}: ` +
             'the scenario is not deterministic (it must not use Math.random, Date.now, host timers or state left over from an earlier run).',
         );
       }
@@ -131,11 +132,11 @@ export class DfsStrategy implements Strategy {
     if (obs?.blocked) return this.abandon(d);
     if (d >= this.maxDepth) {
       // Below the enumerated depth: the first awake option, no node.
-      for (let p = 0; p < c.labels.length; p++) if (!c.runQueue || !sleep.has(c.labels[p]!)) return p;
+      for (let p = 0; p < c.count; p++) if (!c.runQueue || !sleep.has(c.labelAt(p))) return p;
       return this.abandon(d);
     }
     const node: DfsNode = {
-      labels: c.labels.slice(),
+      labels: choiceLabels(c),
       runQueue: c.runQueue,
       next: -1,
       sleep: new Map(sleep),
@@ -220,9 +221,9 @@ function childSleep(node: DfsNode): Map<string, Footprint> {
   return s;
 }
 
-function sameLabels(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function sameLabels(a: readonly string[], c: Choice): boolean {
+  if (a.length !== c.count) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== c.labelAt(i)) return false;
   return true;
 }
 

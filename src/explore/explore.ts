@@ -28,7 +28,7 @@ import { ExploreSession } from './session.ts';
 import { shrinkSchedule } from './shrink.ts';
 import { FAULT_KINDS } from './strategy.ts';
 import type { FaultKind } from './strategy.ts';
-import { probeScenario, runTask } from './task.ts';
+import { HostPacer, probeScenario, runTask } from './task.ts';
 import type { Scenario } from './scenario.ts';
 
 /** Options of an exploration. Defaults: pct, 1000 schedules, until first, seed 1, depth 3, dfs bound 2 with sleep sets, no faults, 1 fault at most. */
@@ -269,14 +269,13 @@ async function runTasks(
     rest = specs.slice(1);
   }
   if (workers <= 1) {
+    const pacer = new HostPacer((n) => {
+      if (counters) Atomics.add(counters.cells, 0, n);
+    });
     for (const spec of rest) {
       if (order.stopped || options.signal?.aborted) break;
-      const r = await runTask(session, plan, spec, {
-        shouldStop: () => options.signal?.aborted ?? false,
-        progress: (n) => {
-          if (counters) Atomics.add(counters.cells, 0, n);
-        },
-      });
+      const r = await runTask(session, plan, spec, { shouldStop: () => options.signal?.aborted ?? false, pacer });
+      pacer.flush();
       await order.accept(r);
     }
     return order.results;

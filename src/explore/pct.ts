@@ -90,11 +90,11 @@ export class PctStrategy implements Strategy {
   choose(c: Choice): number {
     if (this.defaultRun) return 0;
     if (c.inject) return this.fail.has(c.injectIndex) ? 1 : 0;
-    if (!c.runQueue || c.step >= this.fairAfter) return this.prng.below(c.allowed.length);
+    if (!c.runQueue || c.step >= this.fairAfter) return this.prng.below(c.count);
     let best = this.highest(c);
     // Change points reached since the last decision (see the deviations above).
     while (this.nextChange < this.changes.length && this.changes[this.nextChange]![0] <= c.step) {
-      this.priority.set(c.labels[best]!, this.changes[this.nextChange++]![1]);
+      this.priority.set(c.labelAt(best), this.changes[this.nextChange++]![1]);
       best = this.highest(c);
     }
     return best;
@@ -103,8 +103,8 @@ export class PctStrategy implements Strategy {
   private highest(c: Choice): number {
     let best = 0;
     let bestPrio = -1;
-    for (let p = 0; p < c.labels.length; p++) {
-      const name = c.labels[p]!;
+    for (let p = 0; p < c.count; p++) {
+      const name = c.labelAt(p);
       let prio = this.priority.get(name);
       if (prio === undefined) {
         prio = this.opts.depth + this.prng.unit();

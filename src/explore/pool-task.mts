@@ -9,7 +9,7 @@ import type { ExplorePlan, TaskSpec } from './plan.ts';
 import { chooserConfig } from './plan.ts';
 import type { TaskResult } from './result.ts';
 import { ExploreSession } from './session.ts';
-import { runTask } from './task.ts';
+import { HostPacer, runTask } from './task.ts';
 
 /** One task as the pool sends it. */
 export interface PoolTask {
@@ -33,10 +33,10 @@ export default async function runPoolTask(t: PoolTask): Promise<TaskResult> {
     const s = t.plan.settings;
     cached = { key, session: new ExploreSession(scenario, { seed: s.seed, limits: s.limits, chooser: chooserConfig(s) }) };
   }
-  return runTask(cached.session, t.plan, t.spec, {
-    shouldStop: () => Atomics.load(t.stop, 0) !== 0,
-    progress: (n) => {
-      Atomics.add(t.counter, 0, n);
-    },
+  const pacer = new HostPacer((n) => {
+    Atomics.add(t.counter, 0, n);
   });
+  const r = await runTask(cached.session, t.plan, t.spec, { shouldStop: () => Atomics.load(t.stop, 0) !== 0, pacer });
+  pacer.flush();
+  return r;
 }

@@ -46,7 +46,7 @@ export class RandomStrategy implements Strategy {
   choose(c: Choice): number {
     if (this.defaultRun) return 0;
     if (c.inject) return this.fail.has(c.injectIndex) ? 1 : 0;
-    return this.prng.below(c.allowed.length);
+    return this.prng.below(c.count);
   }
 
   endExecution(): void {

@@ -46,8 +46,8 @@ export class DeviationStrategy implements Strategy {
     if (this.plan.size === 0) return 0;
     const label = this.plan.get(decisionName(c));
     if (label === undefined) return 0;
-    const p = c.labels.indexOf(label);
-    return p < 0 ? 0 : p;
+    for (let p = 1; p < c.count; p++) if (c.labelAt(p) === label) return p;
+    return 0;
   }
 
   endExecution(): void {

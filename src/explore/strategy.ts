@@ -42,39 +42,50 @@ export const Cost = {
 export type CostKind = (typeof Cost)[keyof typeof Cost];
 
 /**
- * One decision as a strategy sees it. The adapter reuses one object for
- * every decision of a run (no allocation per step), so a strategy must copy
- * what it keeps.
+ * One decision as a strategy sees it: `count` options it may take,
+ * numbered from 0 (the default) in a fixed order (the default, then the
+ * others in the kernel's order). The adapter reuses one object for every
+ * decision of a run and computes labels only when asked, so a strategy
+ * must copy what it keeps.
  */
 export interface Choice {
   /** `thread` (the run queue, or a workqueue's ready items), `timer`, `data`, or an injection kind. */
-  kind: ChoiceKind;
+  readonly kind: ChoiceKind;
   /** True for the run queue (options are threads); false for other `thread` choices (workqueue items). */
-  runQueue: boolean;
-  /** True for an injection point: options are `ok` (index 0) and `fail` (index 1). */
-  inject: boolean;
-  /** The kernel's options (threads for the run queue). Unused for injection points. */
-  options: readonly ChoiceOption[];
-  /** Option indices the strategy may take, the default first. Never empty. */
-  readonly allowed: number[];
-  /** `Cost` of each entry of `allowed`. */
-  readonly costs: CostKind[];
-  /** Label of each entry of `allowed` (thread name, timer label, `ok` / `fail`). */
-  readonly labels: string[];
+  readonly runQueue: boolean;
+  /** True for an injection point: option 0 is `ok`, option 1 is `fail`. */
+  readonly inject: boolean;
+  /** The kernel's options (threads for the run queue); empty for injection points. */
+  readonly options: readonly ChoiceOption[];
+  /** Options the strategy may take (at least 2). */
+  readonly count: number;
+  /** The kernel's index of option `p`. */
+  at(p: number): number;
+  /** What option `p` costs. */
+  costAt(p: number): CostKind;
+  /** The label of option `p` (thread name, timer label, `ok` / `fail`). */
+  labelAt(p: number): string;
   /** Number of this decision in the run, from 0 (every decision the adapter sees, forced or not). */
-  index: number;
-  /** Number of this run-queue decision in the run, from 0 (PCT's step count). */
-  threadIndex: number;
+  readonly index: number;
+  /** Number of this run-queue decision in the run, from 0. */
+  readonly threadIndex: number;
   /** Number of this injection point in the run, from 0. */
-  injectIndex: number;
+  readonly injectIndex: number;
   /** The kernel's scheduling step count at this decision (every step, forced or not). */
-  step: number;
+  readonly step: number;
   /** Run queue: the thread that ran last (it parked, blocked or exited just now); null at the start. */
-  prev: Thread | null;
+  readonly prev: Thread | null;
   /** Injection point: its site and occurrence, as the kernel names it in schedules (`site#n`). */
-  site: string;
+  readonly site: string;
   /** Other decisions: how many of this kind came before in the run. */
-  ordinal: number;
+  readonly ordinal: number;
+}
+
+/** The labels of every option of `c`, in order. */
+export function choiceLabels(c: Choice): string[] {
+  const out: string[] = [];
+  for (let p = 0; p < c.count; p++) out.push(c.labelAt(p));
+  return out;
 }
 
 /**
@@ -85,7 +96,11 @@ export interface Choice {
  * deviations by these names (decision numbers shift as soon as an earlier
  * deviation is removed).
  */
-export function decisionName(c: Choice): string {
+export function decisionName(
+  c: Pick<Choice, 'kind' | 'runQueue' | 'inject' | 'site' | 'ordinal'> & {
+    readonly prev: Pick<Thread, 'name' | 'points' | 'state'> | null;
+  },
+): string {
   if (c.inject) return `${c.kind}:${c.site}`;
   if (c.runQueue) {
     const p = c.prev;
@@ -121,7 +136,7 @@ export interface Strategy {
   /** Start schedule `index` (numbered within the strategy's task). False when there is none. */
   beginExecution(index: number): boolean;
   /**
-   * The position in `c.allowed` of the option to take, or -1 to abandon the
+   * The option (0 .. `c.count` - 1) to take, or -1 to abandon the
    * schedule (it would repeat one already explored).
    */
   choose(c: Choice): number;

@@ -20,15 +20,51 @@ import { edgeId } from './session.ts';
 import type { EdgeRecord, ExploreSession } from './session.ts';
 import { Cost, scheduleSeed } from './strategy.ts';
 
-/** Schedules between two host turns (progress output, stop requests). */
-const TURN_EVERY = 32;
+/**
+ * When to give the host a turn (progress output, stop requests): after this
+ * many schedules, or this many scheduling steps, whichever comes first. A
+ * turn costs a message round trip; short schedules share one.
+ */
+const TURN_SCHEDULES = 256;
+const TURN_STEPS = 20_000;
+
+/**
+ * Paces the host turns of one thread's tasks: counts schedules and steps
+ * across tasks (a sampling task is 64 schedules), reports progress and
+ * yields to the event loop when either count is reached.
+ */
+export class HostPacer {
+  private schedules = 0;
+  private steps = 0;
+  private unreported = 0;
+
+  constructor(private readonly progress?: (schedules: number) => void) {}
+
+  /** One schedule of `steps` steps ran; true when the host got a turn. */
+  async after(steps: number): Promise<boolean> {
+    this.steps += steps;
+    this.unreported++;
+    if (++this.schedules < TURN_SCHEDULES && this.steps < TURN_STEPS) return false;
+    this.schedules = 0;
+    this.steps = 0;
+    this.flush();
+    await hostTurn();
+    return true;
+  }
+
+  /** Report the schedules not reported yet. */
+  flush(): void {
+    if (this.unreported > 0) this.progress?.(this.unreported);
+    this.unreported = 0;
+  }
+}
 
 /** Callbacks of a running task. */
 export interface TaskHooks {
   /** Asked every few schedules: true stops the task (a time budget ran out). */
   shouldStop?(): boolean;
-  /** Called every few schedules with the number run since the last call. */
-  progress?(schedules: number): void;
+  /** Host turns and progress, shared by the tasks a thread runs (default: one for this task). */
+  pacer?: HostPacer;
   /** Called with the counters of every schedule run. */
   tally?(t: ScheduleTally): void;
 }
@@ -116,7 +152,7 @@ export async function runTask(session: ExploreSession, plan: ExplorePlan, spec: 
   let maxThreads = 0;
   let maxSteps = 0;
   let k = 0;
-  let sinceTurn = 0;
+  const pacer = hooks.pacer ?? new HostPacer();
   let stoppedBy: TaskResult['stoppedBy'] = 'done';
   for (;;) {
     if (k >= budget) {
@@ -130,12 +166,7 @@ export async function runTask(session: ExploreSession, plan: ExplorePlan, spec: 
     checkRunFailure(o.result, session.scenario.name);
     hooks.tally?.(o.tally);
     let stop = false;
-    if (++sinceTurn >= TURN_EVERY) {
-      hooks.progress?.(sinceTurn);
-      sinceTurn = 0;
-      await hostTurn();
-      stop = hooks.shouldStop?.() ?? false;
-    }
+    if (await pacer.after(o.tally.steps)) stop = hooks.shouldStop?.() ?? false;
     if (o.tally.redundant) {
       const last = redundant[redundant.length - 1];
       if (last && last[0] === k) last[1]++;
@@ -188,7 +219,6 @@ export async function runTask(session: ExploreSession, plan: ExplorePlan, spec: 
       break;
     }
   }
-  if (sinceTurn > 0) hooks.progress?.(sinceTurn);
   return {
     task: spec.index,
     schedules: k,

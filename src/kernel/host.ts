@@ -79,11 +79,16 @@ export function hostMacrotask(cb: () => void): () => void {
 }
 
 /**
- * A promise settled in a later macrotask: a long loop of runs awaits it now
- * and then so the host's timers (progress, wall-clock limits) get a turn.
+ * A promise settled after a full turn of the host event loop, timers
+ * included: a long loop of runs awaits it now and then so the host's
+ * timers (progress display, wall-clock budget) run. A MessageChannel round
+ * trip is not enough (messages posted while the port drains are delivered
+ * in the same turn, before timers), so this uses `setImmediate`. It decides
+ * nothing in the simulation: only when the host looks in.
  */
 export function hostTurn(): Promise<void> {
   return new Promise<void>((resolve) => {
-    hostMacrotask(resolve);
+    // eslint-disable-next-line no-restricted-globals -- host pacing only, never a simulated decision (see above)
+    setImmediate(resolve);
   });
 }

@@ -87,8 +87,12 @@ export class Thread implements ChoiceOption {
    * `IRQF_ONESHOT` primary handlers and hard irq_work (raw spinlocks only).
    */
   hardirqThreaded = false;
-  /** Slot for higher layers' per-task state (e.g. the fence signalling cookie depth). */
-  readonly local = new Map<string, unknown>();
+  private localMap: Map<string, unknown> | null = null;
+
+  /** Slot for higher layers' per-task state (e.g. the fence signalling cookie depth); created on first use. */
+  get local(): Map<string, unknown> {
+    return (this.localMap ??= new Map<string, unknown>());
+  }
 
   /** @internal resolves the thread's pending scheduling point. */
   resume: ((reason: WakeReason) => void) | null = null;
