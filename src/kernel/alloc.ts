@@ -185,36 +185,36 @@ const allocIds = new WeakMap<Kernel, number>();
  * rather than a scheduling point (a deliberate difference: reclaim's
  * deadlocks are found from the dependency graph, which needs no interleaving).
  * Returns null when the chooser injects a failure (never with `__GFP_NOFAIL`).
- * The injection is asked under `site` or the function's name, never under a
- * captured source location, so a schedule recorded without stack capture
- * replays the same failures with it (the location is still reported).
  *
  * @kernel kmalloc, kzalloc, kvmalloc (mm/slub.c)
  */
 export function kmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
-  return allocBuffer(k, size, gfp, site, 'kmalloc');
+  return allocAt(k, size, gfp, site ?? 'kmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kmalloc'));
 }
 
-function allocBuffer(k: Kernel, size: number, gfp: number, site: string | undefined, fn: string): KBuffer | null {
+/**
+ * The allocation itself. The injection site and the event use `where` (the
+ * site as given), never the captured source line `shown`: a replay with
+ * stacks on must see the same schedule and the same events.
+ */
+function allocAt(k: Kernel, size: number, gfp: number, where: string, shown: string): KBuffer | null {
   mightAlloc(k, gfp);
-  // Stack depth 2: the caller of kmalloc / kzalloc / kvmalloc.
-  const where = site ?? (k.captureStacks ? callerSite(2) : fn);
-  const fail = (gfp & GFP.__GFP_NOFAIL) === 0 && k.inject('alloc', site ?? fn);
+  const fail = (gfp & GFP.__GFP_NOFAIL) === 0 && k.inject('alloc', where);
   if (k.events.active) k.emit('alloc', { size, gfp: gfpName(gfp), ok: !fail, site: where });
   if (fail) return null;
   const id = (allocIds.get(k) ?? 0) + 1;
   allocIds.set(k, id);
-  return new KBuffer(id, size, gfp, where);
+  return new KBuffer(id, size, gfp, shown);
 }
 
 /** `kzalloc`: zeroed `kmalloc`. */
 export function kzalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
-  return allocBuffer(k, size, gfp | GFP.__GFP_ZERO, site, 'kzalloc');
+  return allocAt(k, size, gfp | GFP.__GFP_ZERO, site ?? 'kzalloc', site ?? (k.captureStacks ? callerSite(1) : 'kzalloc'));
 }
 
 /** `kvmalloc`: may fall back to vmalloc; same rules as `kmalloc` in the model. */
 export function kvmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
-  return allocBuffer(k, size, gfp, site, 'kvmalloc');
+  return allocAt(k, size, gfp, site ?? 'kvmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
 }
 
 /** `kfree`: free a buffer; a double free is a BUG splat. `null` is ignored, as in the kernel. */

@@ -1,3 +1,5 @@
+import { callerSite } from './stack.ts';
+import type { Backtrace } from './stack.ts';
 import type { Thread } from './thread.ts';
 
 /**
@@ -60,8 +62,10 @@ export interface HeldLock {
   refs: number;
   readonly timeNs: number;
   readonly step: number;
-  /** Source location of the acquisition when stack capture is on. */
+  /** Source location of the acquisition when stack capture is on (`siteOfStack(stack)`). */
   readonly site: string | null;
+  /** The acquisition's backtrace when stack capture is on. */
+  readonly stack?: Backtrace | null;
   /** Hard IRQs were enabled at acquisition (for IRQ usage states). */
   readonly hardirqsOn: boolean;
   /** Soft IRQs were enabled at acquisition. */
@@ -139,79 +143,41 @@ interface RawFrame {
 const rawFrames = (_e: Error, frames: RawFrame[]): RawFrame[] => frames;
 
 /**
- * Sites already resolved, by the raw position of the calling frame (file,
- * line and column as V8 sees them, before source maps). Formatting a stack
- * (with source maps, as tsx and --enable-source-maps do) costs several
- * microseconds per lock; a keyless lock created at a known position costs a
- * structured capture and a map lookup. Positions are stable for the life of
- * the process, so the cache is never invalidated.
+ * Creation sites already resolved, by the raw position of the creating
+ * frame (file, line and column as V8 sees them, before source maps).
+ * Formatting a stack costs several microseconds per lock; a keyless lock
+ * created at a known position costs a structured capture and a map lookup.
+ * Positions are stable for the life of the process, so the cache is never
+ * invalidated.
  */
 const siteCache = new Map<string, string>();
 
 /**
- * Source location of the caller `skip` frames above the function calling
- * this, as `file:line:col` relative to the working directory. Used for
- * per-creation-site lock classes and for acquisition sites in reports.
- * Resolved once per call site (see `siteCache`).
+ * `callerSite(skip)` (stack.ts), resolved once per call site: the class key
+ * of a lock created without one. Same result, a fraction of the cost.
  */
-export function callerSite(skip: number): string {
+export function cachedCallerSite(skip: number): string {
   const savedLimit = Error.stackTraceLimit;
   const host = Error as unknown as { prepareStackTrace: unknown };
   const savedPrepare = host.prepareStackTrace;
   Error.stackTraceLimit = skip + 2;
   host.prepareStackTrace = rawFrames;
   const holder: { stack?: RawFrame[] } = {};
-  Error.captureStackTrace(holder, callerSite);
+  Error.captureStackTrace(holder, cachedCallerSite);
   const frames = holder.stack;
   host.prepareStackTrace = savedPrepare;
   Error.stackTraceLimit = savedLimit;
-  // frames[0] is the function that called callerSite.
+  // frames[0] is the function that called cachedCallerSite.
   const f = Array.isArray(frames) ? frames[skip] : undefined;
-  if (f === undefined) return formatCallerSite(skip + 1);
-  const raw = `${f.getFileName() ?? '?'}:${f.getLineNumber() ?? 0}:${f.getColumnNumber() ?? 0}`;
-  let site = siteCache.get(raw);
+  if (f === undefined) return callerSite(skip + 1);
+  const key = `${f.getFileName() ?? '?'}:${f.getLineNumber() ?? 0}:${f.getColumnNumber() ?? 0}`;
+  let site = siteCache.get(key);
   if (site === undefined) {
-    site = formatCallerSite(skip + 1);
-    siteCache.set(raw, site);
+    site = callerSite(skip + 1);
+    siteCache.set(key, site);
   }
   return site;
 }
 
-/** `callerSite` the slow way: format the stack (source-mapped when the host maps stacks). */
-function formatCallerSite(skip: number): string {
-  const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = skip + 2;
-  const stack = new Error().stack ?? '';
-  Error.stackTraceLimit = saved;
-  const lines = stack.split('\n');
-  const line = lines[skip + 2] ?? '';
-  const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(line);
-  if (!m) return '<unknown>';
-  let loc = m[1]!.replace(/^file:\/\//, '');
-  const cwd = process.cwd() + '/';
-  if (loc.startsWith(cwd)) loc = loc.slice(cwd.length);
-  return loc;
-}
-
-/**
- * Where a lock was taken, for reports: the first stack frame outside the
- * lock and checker code (`src/kernel/`, `src/check/`), so the site names the
- * driver or scenario line (or the line of another layer, e.g. the fence
- * code, that took it) rather than the lock implementation.
- */
-export function acquireSite(): string {
-  const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = 24;
-  const stack = new Error().stack ?? '';
-  Error.stackTraceLimit = saved;
-  const cwd = process.cwd() + '/';
-  for (const line of stack.split('\n').slice(1)) {
-    const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(line);
-    if (!m) continue;
-    let loc = m[1]!.replace(/^file:\/\//, '');
-    if (loc.startsWith(cwd)) loc = loc.slice(cwd.length);
-    if (loc.startsWith('node:') || /(^|\/)src\/(kernel|check)\//.test(loc)) continue;
-    return loc;
-  }
-  return '<unknown>';
-}
+// Site capture lives in stack.ts; these re-exports keep the older import path working.
+export { acquireSite, callerSite } from './stack.ts';
