@@ -190,6 +190,8 @@ interface BugFiles {
   readonly trace: string | null;
   readonly report: string | null;
   readonly replays: boolean;
+  /** The bug's splat as the replay with stack capture reported it (with source sites). */
+  readonly splat: Bug['splat'] | null;
 }
 
 /**
@@ -230,8 +232,8 @@ async function saveBugs(result: ExploreResult, dir: string): Promise<Map<string,
         writeTrace(trace, o, replay);
         writeReport(report, o, replay);
       }
-      const replays = o.status === 'done' && o.splats.some((s) => bugKey(s) === bug.key);
-      out.set(bug.key, { schedule: schedulePath, trace, report, replays });
+      const replayed = o.status === 'done' ? (o.splats.find((s) => bugKey(s) === bug.key) ?? null) : null;
+      out.set(bug.key, { schedule: schedulePath, trace, report, replays: replayed !== null, splat: replayed });
     }
   } finally {
     await worker.close();
@@ -257,9 +259,9 @@ export function formatExplore(r: ExploreResult, shown: string, files: ReadonlyMa
       lines.push(`    shrunk from ${sizesText(b.shrunk.before)}`);
       lines.push(`             to ${sizesText(b.shrunk.after)}${b.shrunk.oneMinimal ? ', 1-minimal' : ''} (${plural(b.shrunk.runs, 'run')})`);
     }
-    const splat = b.shrunk?.splat ?? b.splat;
-    if (splat.body) lines.push(indent(splat.body, 4));
     const f = files.get(b.key);
+    const splat = f?.splat ?? b.shrunk?.splat ?? b.splat;
+    if (splat.body) lines.push(indent(splat.body, 4));
     if (f) {
       lines.push(`    replay: dmabuf-lab replay ${shellWord(displayPath(f.schedule))}${f.replays ? '' : pc.yellow('  (warning: the replay did not show this bug)')}`);
       if (f.report) lines.push(`    report: ${displayPath(f.report)}, trace: ${displayPath(f.trace!)}`);
