@@ -91,7 +91,12 @@ export async function exploreCommand(ref: string, o: ExploreCliOptions): Promise
   };
   const settings = resolveSettings(options);
   if (!o.json) process.stderr.write(`${pc.dim(headerLine(scenario.name, settings, o, budgetMs))}\n`);
-  const progress = showExploreProgress(scenario.name, counters, settings.schedules, budgetMs === null ? null : started + budgetMs);
+  const progress = showExploreProgress(
+    scenario.name,
+    counters,
+    o.schedules !== undefined || budgetMs === null ? settings.schedules : null,
+    budgetMs === null ? null : started + budgetMs,
+  );
   let result: ExploreResult;
   try {
     if (o.shard) {

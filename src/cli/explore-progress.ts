@@ -18,11 +18,16 @@ export interface ExploreProgressDisplay {
   stop(): void;
 }
 
-/** Show the progress of an exploration with `budget` schedules (and `deadlineMs` of wall-clock, if any). */
+/**
+ * Show the progress of an exploration with a budget of `budget` schedules
+ * (null: none) and `deadlineMs` of wall-clock (performance.now() time;
+ * null: none). The bar follows the schedule budget, or the time budget when
+ * there is no schedule budget.
+ */
 export function showExploreProgress(
   scenario: string,
   counters: ExploreCounters,
-  budget: number,
+  budget: number | null,
   deadlineMs: number | null,
   stream: NodeJS.WriteStream = process.stderr,
 ): ExploreProgressDisplay {
@@ -33,9 +38,11 @@ export function showExploreProgress(
     const elapsed = (performance.now() - started) / 1000;
     const n = counters.schedules;
     const left = deadlineMs === null ? '-' : `${Math.max(0, (deadlineMs - performance.now()) / 1000).toFixed(0)} s`;
+    const rate = n / Math.max(elapsed, 1e-3);
     return {
       scenario,
-      rate: formatCount(Math.round(n / Math.max(elapsed, 1e-3))),
+      rate: rate >= 10 ? formatCount(Math.round(rate)) : rate.toFixed(2),
+      budget: budget === null ? '' : `/${formatCount(budget)}`,
       bugs: String(counters.bugs),
       distinct: formatCount(counters.distinct),
       left,
@@ -46,7 +53,7 @@ export function showExploreProgress(
     if (performance.now() - started < QUIET_MS) return;
     if (!bar) {
       bar = new SingleBar({
-        format: 'explore {scenario} [{bar}] {count}/{total} schedules | {rate}/s | {bugs} bugs | {distinct} distinct | time left {left}',
+        format: 'explore {scenario} [{bar}] {count}{budget} schedules | {rate}/s | {bugs} bugs | {distinct} distinct | time left {left}',
         stream: live ? stream : plainStream(stream),
         noTTYOutput: !live,
         notTTYSchedule: PLAIN_EVERY_MS,
@@ -54,9 +61,10 @@ export function showExploreProgress(
         hideCursor: live,
         barsize: 20,
       });
-      bar.start(budget, 0, payload());
+      bar.start(budget ?? Math.max(1, (deadlineMs ?? started) - started), 0, payload());
     }
-    bar.update(Math.min(counters.schedules, budget), payload());
+    const value = budget !== null ? Math.min(counters.schedules, budget) : performance.now() - started;
+    bar.update(value, payload());
   }, POLL_MS);
   poll.unref();
   return {

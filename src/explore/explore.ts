@@ -14,8 +14,8 @@
  * on how the tasks were spread.
  */
 import type { KernelLimits } from '../kernel/index.ts';
-import { chooserConfig, CHUNK, DFS_TASKS, rangeTasks } from './plan.ts';
-import type { ExplorePlan, TaskSpec } from './plan.ts';
+import { chooserConfig, CHUNK, DFS_TASKS, dropTasks, everyNth, rangeTasks, taskArray } from './plan.ts';
+import type { ExplorePlan, TaskList } from './plan.ts';
 import { DfsStrategy } from './dfs.ts';
 import type { DfsTask } from './dfs.ts';
 import { ExploreChooser } from './choice-adapter.ts';
@@ -148,7 +148,7 @@ export async function exploreShard(
   const ref = options.ref ?? scenario.name;
   const session = new ExploreSession(scenario, { seed: settings.seed, limits: settings.limits, chooser: chooserConfig(settings) });
   const { plan, specs, first } = await planTasks(session, settings, true);
-  const mine = specs.filter((s) => s.index % shard.count === shard.index);
+  const mine = everyNth(specs, shard.index, shard.count);
   const results = await runTasks(session, plan, mine, first, ref, options, Math.max(1, options.workers ?? 1));
   return {
     format: 'dmabuf-lab-explore-shard',
@@ -208,15 +208,15 @@ async function planTasks(
   session: ExploreSession,
   settings: ExploreSettings,
   split: boolean,
-): Promise<{ plan: ExplorePlan; specs: TaskSpec[]; first?: TaskResult }> {
+): Promise<{ plan: ExplorePlan; specs: TaskList; first?: TaskResult }> {
   if (settings.strategy !== 'dfs') {
     const { plan, first } = await probeScenario(session, settings);
     return { plan, specs: rangeTasks(settings.schedules), first };
   }
   const plan: ExplorePlan = { settings, probe: { threads: 0, steps: 0, injectPoints: 0 } };
-  if (!split) return { plan, specs: [{ index: 0, kind: 'dfs', subtree: null }] };
+  if (!split) return { plan, specs: taskArray([{ index: 0, kind: 'dfs', subtree: null }]) };
   const subtrees = await dfsSubtrees(session, settings);
-  return { plan, specs: subtrees.map((subtree, index) => ({ index, kind: 'dfs', subtree })) };
+  return { plan, specs: taskArray(subtrees.map((subtree, index) => ({ index, kind: 'dfs', subtree }))) };
 }
 
 /**
@@ -253,7 +253,7 @@ async function dfsSubtrees(session: ExploreSession, settings: ExploreSettings): 
 async function runTasks(
   session: ExploreSession,
   plan: ExplorePlan,
-  specs: readonly TaskSpec[],
+  specs: TaskList,
   first: TaskResult | undefined,
   ref: string,
   options: ExploreOptions,
@@ -263,17 +263,18 @@ async function runTasks(
   if (counters) counters.tasks = specs.length;
   const order = new Coordinator(session, plan, specs, options);
   let rest = specs;
-  if (first && specs[0]?.index === first.task) {
+  if (first && specs.length > 0 && specs.at(0).index === first.task) {
     if (counters) Atomics.add(counters.cells, 0, first.schedules);
     await order.accept(first);
-    rest = specs.slice(1);
+    rest = dropTasks(specs, 1);
   }
   if (workers <= 1) {
     const pacer = new HostPacer((n) => {
       if (counters) Atomics.add(counters.cells, 0, n);
     });
-    for (const spec of rest) {
+    for (let i = 0; i < rest.length; i++) {
       if (order.stopped || options.signal?.aborted) break;
+      const spec = rest.at(i);
       const r = await runTask(session, plan, spec, { shouldStop: () => options.signal?.aborted ?? false, pacer });
       pacer.flush();
       await order.accept(r);
@@ -307,7 +308,7 @@ class Coordinator {
   constructor(
     private readonly session: ExploreSession,
     private readonly plan: ExplorePlan,
-    private readonly specs: readonly TaskSpec[],
+    private readonly specs: TaskList,
     private readonly options: ExploreOptions,
   ) {
     this.acc = new AccumulatedGraph(plan.settings.seed);
@@ -322,8 +323,8 @@ class Coordinator {
 
   private async drain(): Promise<void> {
     for (;;) {
-      const spec = this.specs[this.next];
-      if (!spec) return;
+      if (this.next >= this.specs.length) return;
+      const spec = this.specs.at(this.next);
       const r = this.pending.get(spec.index);
       if (!r) return;
       this.pending.delete(spec.index);

@@ -32,6 +32,31 @@ export type TaskSpec =
   | { readonly index: number; readonly kind: 'range'; readonly from: number; readonly to: number }
   | { readonly index: number; readonly kind: 'dfs'; readonly subtree: DfsTask | null };
 
+/**
+ * The tasks of an exploration, in order. A list computed on demand: a
+ * wall-clock budget alone means a practically unbounded number of range
+ * tasks, which must not be materialized.
+ */
+export interface TaskList {
+  readonly length: number;
+  at(i: number): TaskSpec;
+}
+
+/** A task list over an array. */
+export function taskArray(specs: readonly TaskSpec[]): TaskList {
+  return { length: specs.length, at: (i) => specs[i]! };
+}
+
+/** Every `count`-th task of `list`, from `first` (a shard's share). */
+export function everyNth(list: TaskList, first: number, count: number): TaskList {
+  return { length: Math.max(0, Math.ceil((list.length - first) / count)), at: (i) => list.at(first + i * count) };
+}
+
+/** `list` without its first `n` tasks. */
+export function dropTasks(list: TaskList, n: number): TaskList {
+  return { length: Math.max(0, list.length - n), at: (i) => list.at(i + n) };
+}
+
 /** The plan every task of one exploration shares. */
 export interface ExplorePlan {
   readonly settings: ExploreSettings;
@@ -74,10 +99,13 @@ export function strategyFor(plan: ExplorePlan, spec: TaskSpec): Strategy {
  * 0 is schedule 0 alone (the default order, which every process runs first
  * to learn the counts the strategies need), then chunks of `CHUNK`.
  */
-export function rangeTasks(schedules: number): TaskSpec[] {
-  const out: TaskSpec[] = [{ index: 0, kind: 'range', from: 0, to: 1 }];
-  for (let c = 1, from = 1; from < schedules; c++, from += CHUNK) {
-    out.push({ index: c, kind: 'range', from, to: Math.min(schedules, from + CHUNK) });
-  }
-  return out;
+export function rangeTasks(schedules: number): TaskList {
+  return {
+    length: 1 + Math.ceil((schedules - 1) / CHUNK),
+    at(i: number): TaskSpec {
+      if (i === 0) return { index: 0, kind: 'range', from: 0, to: 1 };
+      const from = 1 + (i - 1) * CHUNK;
+      return { index: i, kind: 'range', from, to: Math.min(schedules, from + CHUNK) };
+    },
+  };
 }

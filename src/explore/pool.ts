@@ -8,7 +8,7 @@
  * through shared memory.
  */
 import { Piscina } from 'piscina';
-import type { ExplorePlan, TaskSpec } from './plan.ts';
+import type { ExplorePlan, TaskList } from './plan.ts';
 import type { TaskResult } from './result.ts';
 import type { ExploreOptions } from './explore.ts';
 import type { PoolTask } from './pool-task.mts';
@@ -17,7 +17,7 @@ import { moduleWorker } from './worker-loader.ts';
 /** What `runOnPool` needs. */
 export interface PoolRun {
   readonly plan: ExplorePlan;
-  readonly specs: readonly TaskSpec[];
+  readonly specs: TaskList;
   readonly ref: string;
   readonly workers: number;
   readonly options: ExploreOptions;
@@ -51,7 +51,7 @@ export async function runOnPool(run: PoolRun): Promise<void> {
       let inFlight = 0;
       const launch = (): void => {
         while (inFlight < run.workers && next < run.specs.length && !run.stopped() && failure === null && Atomics.load(stop, 0) === 0) {
-          const spec = run.specs[next++]!;
+          const spec = run.specs.at(next++);
           inFlight++;
           pool
             .run({ scenario: run.ref, plan: run.plan, spec, stop, counter })
