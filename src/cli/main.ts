@@ -1,5 +1,5 @@
 /**
- * The `dmabuf-lab` command: run, replay, check, list, explain.
+ * The `dmabuf-lab` command: run, replay, check, list, explain, trace-check.
  *
  * Exit codes: 0 clean (or every verdict as expected), 1 splats found, a limit
  * reached, or a verdict that differs, 2 usage or scenario error (with a
@@ -25,8 +25,8 @@ function integer(min: number): (v: string) => number {
   };
 }
 
-/** `30s`, `2m`, `500ms`, `1h`, or a number of seconds. */
-function duration(v: string): number {
+/** A wall-clock budget in seconds: `30s`, `2m`, `500ms`, `1h`, or a number of seconds. */
+function wallSeconds(v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
   const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] ?? 1) : Number.NaN;
   if (!Number.isFinite(n) || n <= 0)
@@ -83,6 +83,16 @@ function seconds(v: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new InvalidArgumentError(`expected a number of seconds > 0, got "${v}".`);
   return n;
+}
+
+function duration(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$/.exec(v);
+  if (!m)
+    throw new InvalidArgumentError(`expected a duration such as 100ms, 2s or 500us, got "${v}".`);
+  const unit = m[2] ?? 'ms';
+  const scale =
+    unit === 'ns' ? 1 : unit === 'us' || unit === 'µs' ? 1e3 : unit === 'ms' ? 1e6 : 1e9;
+  return Math.round(Number(m[1]) * scale);
 }
 
 function version(): string {
@@ -147,6 +157,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'write a self-contained HTML report (summary, splats, timeline, schedule)',
     )
     .option(
+      '--ftrace <file>',
+      'write the run as kernel trace text (dma_fence and 6.17 gpu_scheduler events; trace-check reads it)',
+    )
+    .option(
       '--seeds <range>',
       'run every seed of a range (1..200, or N for 1..N) in this process and summarize which seeds show which rules',
       seedRange,
@@ -177,6 +191,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'capture backtraces from the start (by default a run that reports something is replayed with them)',
     )
     .option('--report <file>', 'write a self-contained HTML report')
+    .option('--ftrace <file>', 'write the run as kernel trace text')
     .action(async (file, o) => {
       const { replayCommand } = await import('./run-command.ts');
       setCode(await replayCommand(file, o));
@@ -190,7 +205,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .argument('<scenario>', 'built-in scenario name or path of a scenario file')
     .option('--strategy <name>', 'random, pct (probabilistic concurrency testing) or dfs (bounded exhaustive search)', oneOf(['random', 'pct', 'dfs'] as const), 'pct')
     .option('--schedules <n>', 'schedule budget (default 1000; with --time alone, no schedule limit)', integer(1))
-    .option('--time <duration>', 'wall-clock budget, e.g. 30s, 2m (the result then depends on the machine\'s speed)', duration)
+    .option('--time <duration>', 'wall-clock budget, e.g. 30s, 2m (the result then depends on the machine\'s speed)', wallSeconds)
     .option('--until <when>', 'stop at the first bug, or collect every distinct bug within the budget', oneOf(['first', 'all'] as const), 'first')
     .option('--seed <n>', 'seed of the random and pct strategies', integer(0), 1)
     .option('--depth <d>', 'pct: bug depth (d - 1 priority change points per schedule)', integer(1), 3)
@@ -243,6 +258,25 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (o) => {
       const { checkCommand } = await import('./check-command.ts');
       setCode(await checkCommand(o));
+    });
+
+  program
+    .command('trace-check')
+    .description(
+      'check a real kernel trace of dma_fence / gpu_scheduler events (ftrace, trace_pipe, trace-cmd report, perf script, Perfetto text proto) with the rules runs are checked with',
+    )
+    .argument('<file>', 'the trace file, or - for standard input')
+    .option('--json', 'print every finding (with its line numbers and fence identity) as JSON')
+    .option(
+      '--slow-wait <duration>',
+      'report fence waits longer than this (e.g. 100ms, 2s)',
+      duration,
+    )
+    .option('--trace <file>', 'write the trace as Chrome Trace Event JSON (opens in Perfetto UI)')
+    .option('--report <file>', 'write a self-contained HTML report')
+    .action(async (file, o) => {
+      const { traceCheckCommand } = await import('./trace-check-command.ts');
+      setCode(await traceCheckCommand(file, o));
     });
 
   program

@@ -14,7 +14,7 @@ import type { RunOptions } from './run-command.ts';
 
 /** `run --seeds`. Returns the exit code. */
 export async function seedsCommand(ref: string, o: RunOptions & { seeds: { from: number; to: number } }): Promise<number> {
-  const single = (['trace', 'report', 'saveSchedule'] as const).filter((k) => o[k] !== undefined);
+  const single = (['trace', 'report', 'saveSchedule', 'ftrace'] as const).filter((k) => o[k] !== undefined);
   if (single.length > 0) {
     printError(
       `--seeds runs many seeds and writes no per-run files; drop --${single.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')}, ` +
