@@ -248,16 +248,38 @@ export async function resolve(specifier, context, nextResolve) {
 }
 `;
 
-let hookRegistered = false;
+/** Set on `globalThis` in a thread whose `SCENARIO_HOOKS` are registered (by either way below). */
+const HOOKS_MARK = Symbol.for('dmabuf-lab.scenario-hooks');
+
+function hooksRegistration(): { url: string; data: Record<string, unknown> } {
+  return {
+    url: `data:text/javascript,${encodeURIComponent(SCENARIO_HOOKS)}`,
+    data: { root: packageRoot, compiled: runningCompiled, name: PACKAGE_NAME },
+  };
+}
 
 /**
  * Install `SCENARIO_HOOKS` once per thread. Registered after tsx, so they run
  * first in the chain and see tsx's resolution.
  */
 export function registerScenarioHook(): void {
-  if (hookRegistered) return;
-  hookRegistered = true;
-  register(`data:text/javascript,${encodeURIComponent(SCENARIO_HOOKS)}`, {
-    data: { root: packageRoot, compiled: runningCompiled, name: PACKAGE_NAME },
-  });
+  const g = globalThis as Record<symbol, unknown>;
+  if (g[HOOKS_MARK]) return;
+  g[HOOKS_MARK] = true;
+  const { url, data } = hooksRegistration();
+  register(url, { data });
+}
+
+/**
+ * The same hooks for a worker thread, as a module to `--import` before its
+ * entry (the explorer pool's `workerPreload`): a data URL that registers them
+ * and marks the thread, so `registerScenarioHook` there does not add them twice.
+ */
+export function scenarioHookPreload(): string {
+  const { url, data } = hooksRegistration();
+  const code =
+    `import { register } from 'node:module'; ` +
+    `register(${JSON.stringify(url)}, { data: ${JSON.stringify(data)} }); ` +
+    `globalThis[Symbol.for('dmabuf-lab.scenario-hooks')] = true;`;
+  return `data:text/javascript,${encodeURIComponent(code)}`;
 }

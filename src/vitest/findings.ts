@@ -34,12 +34,17 @@ export interface Findings {
 export interface ExplorationBugLike {
   readonly splat: Splat;
   readonly replay?: string;
+  /** Schedules that showed it (`schedules` in `explore()`'s bugs). */
   readonly count?: number;
+  readonly schedules?: number;
 }
 
 /** Any exploration result the matchers accept. */
 export interface ExplorationLike {
   readonly bugs: readonly ExplorationBugLike[];
+  /** `explore()`'s scenario reference and schedule count, for the subject and the replay hint. */
+  readonly scenario?: { readonly name?: string; readonly ref?: string };
+  readonly schedules?: number;
   /** Why some schedules could not be judged (failed runs, limits). */
   readonly problems?: readonly string[];
   /** Shown in messages; e.g. `ww-backoff: 200 schedules`. */
@@ -90,12 +95,22 @@ export function findingsOf(x: unknown): Findings | undefined {
     };
   }
   if (isExploration(x)) {
+    const name = x.scenario?.name;
+    const ref = x.scenario?.ref;
+    // explore()'s bugs carry their schedule, not a command: its CLI saves and replays them.
+    const hint = ref
+      ? `dmabuf-lab explore ${ref} --trace-dir DIR saves its shrunk schedule; dmabuf-lab replay runs it`
+      : '(no replay command given)';
     return {
-      subject: x.subject ?? 'the exploration',
+      subject:
+        x.subject ??
+        (name && typeof x.schedules === 'number'
+          ? `${name}: ${x.schedules} schedules explored`
+          : 'the exploration'),
       findings: x.bugs.map((b) => ({
         splat: b.splat,
-        replay: b.replay ?? '(no replay command given)',
-        count: b.count ?? 1,
+        replay: b.replay ?? hint,
+        count: b.count ?? b.schedules ?? 1,
       })),
       problems: x.problems ?? [],
     };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { exploreInTest, runInTest } from '../../src/vitest/index.ts';
-import { defineScenario, runScenario } from '../../src/explore/index.ts';
+import { defineScenario, explore, loadScenario, runScenario } from '../../src/explore/index.ts';
 import { Mutex, msleep } from '../../src/kernel/index.ts';
 
 /** The message of a failed expectation. */
@@ -194,5 +194,25 @@ describe('exploreInTest', () => {
     const x = await exploreInTest('ww-backoff', { schedules: 1_000_000, timeMs: 0 });
     expect(x.schedules).toBe(1);
     expect(x.stoppedBy).toBe('time');
+  });
+});
+
+describe("the explorer's own results (explore())", () => {
+  test('toReport and toBeClean judge its bugs, with the schedule count and a replay hint', async () => {
+    const { scenario } = await loadScenario('mutex-abba');
+    const x = await explore(scenario, { schedules: 20, until: 'all', ref: 'mutex-abba' });
+    expect(x).toReport('lockdep.circular');
+    const msg = failure(() => {
+      expect(x).toBeClean();
+    });
+    expect(msg).toContain(`expected mutex-abba: ${x.schedules} schedules explored to be clean`);
+    expect(msg).toContain(
+      '[lockdep.circular] WARNING: possible circular locking dependency detected',
+    );
+    expect(msg).toContain(
+      'dmabuf-lab explore mutex-abba --trace-dir DIR saves its shrunk schedule',
+    );
+    const clean = await explore((await loadScenario('ww-backoff')).scenario, { schedules: 10 });
+    expect(clean).toBeClean();
   });
 });
