@@ -17,11 +17,13 @@ export const RESULT_VERSION = 1;
 const Int = z.number().int();
 const NonNeg = Int.nonnegative();
 
+/** One decision of a schedule, by name (its kind and label). */
 export const DecisionSchema = z.object({
   kind: z.enum(['thread', 'timer', 'alloc', 'ww-slowpath', 'device', 'reclaim', 'data']),
   label: z.string(),
 });
 
+/** A splat as a result file stores it. */
 export const SplatSchema = z.object({
   rule: z.string(),
   severity: z.enum(['bug', 'warn', 'lockdep', 'info']),
@@ -45,6 +47,7 @@ export const SizesSchema = z.object({
   decisions: NonNeg,
 });
 
+/** A decision that differs from the default order, with its cost (for shrinking). */
 export const DeviationSchema = z.object({
   index: NonNeg,
   name: z.string(),
@@ -85,6 +88,7 @@ export const OccurrenceSchema = z.object({
 
 const Range = z.tuple([NonNeg, z.number().int().positive()]);
 
+/** A bug as one task saw it. */
 export const TaskBugSchema = z.object({
   key: z.string(),
   rule: z.string(),
@@ -93,6 +97,7 @@ export const TaskBugSchema = z.object({
   first: OccurrenceSchema,
 });
 
+/** A lockdep class named stably across processes (key, subclass, name, wait types). */
 export const ClassRefSchema = z.object({
   key: z.string(),
   subclass: NonNeg,
@@ -101,6 +106,7 @@ export const ClassRefSchema = z.object({
   waitOuter: NonNeg,
 });
 
+/** A lockdep dependency between two classes, with its site, as accumulated across schedules. */
 export const EdgeRecordSchema = z.object({
   from: ClassRefSchema,
   to: ClassRefSchema,
@@ -126,6 +132,7 @@ export const TaskResultSchema = z.object({
   maxima: z.array(z.tuple([NonNeg, NonNeg, NonNeg])),
 });
 
+/** The parsed forms of the schemas above. */
 export type TaskResult = z.infer<typeof TaskResultSchema>;
 export type TaskBug = z.infer<typeof TaskBugSchema>;
 export type Occurrence = z.infer<typeof OccurrenceSchema>;
@@ -151,6 +158,7 @@ export const ExploreSettingsSchema = z.object({
 });
 export type ExploreSettings = z.infer<typeof ExploreSettingsSchema>;
 
+/** Which scenario a result is about. */
 export const ScenarioRefSchema = z.object({
   name: z.string(),
   /** Built-in name or the file path given (what `run` and `replay` take). */

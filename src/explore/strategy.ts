@@ -21,6 +21,7 @@ import type { ChoiceKind, ChoiceOption, Thread } from '../kernel/index.ts';
  */
 export type FaultKind = 'alloc' | 'ww' | 'hang' | 'timer' | 'irq';
 
+/** Every fault kind, in the order `--faults` lists them. */
 export const FAULT_KINDS: readonly FaultKind[] = ['alloc', 'ww', 'hang', 'timer', 'irq'];
 
 /** The kernel's injection kind behind each injected-fault kind. */

@@ -85,6 +85,8 @@ export function hostMacrotask(cb: () => void): () => void {
  * trip is not enough (messages posted while the port drains are delivered
  * in the same turn, before timers), so this uses `setImmediate`. It decides
  * nothing in the simulation: only when the host looks in.
+ *
+ * @kernel none: a turn of the host's event loop, outside the simulation
  */
 export function hostTurn(): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -101,6 +101,8 @@ export interface LockValidator {
  * resolved from a stack trace on the first run only. The lock's name is
  * compared as a safeguard; a setup that creates something else at a
  * position turns the memo off for the rest of the exploration.
+ *
+ * @kernel none: a cache of the model (the kernel keys a class by a static lock_class_key)
  */
 export class CreationSiteMemo {
   private readonly sites: string[] = [];
@@ -155,6 +157,8 @@ const siteCache = new Map<string, string>();
 /**
  * `callerSite(skip)` (stack.ts), resolved once per call site: the class key
  * of a lock created without one. Same result, a fraction of the cost.
+ *
+ * @kernel none: a creation site stands for the address of the static lock_class_key
  */
 export function cachedCallerSite(skip: number): string {
   const savedLimit = Error.stackTraceLimit;
