@@ -63,6 +63,7 @@ async function handle(req: RunRequest): Promise<void> {
     trace: false,
     captureStacks: req.stacks,
     limits: req.limits,
+    ...(req.races === false ? { races: false } : {}),
     onEvent,
     ...(chooser ? { chooser } : {}),
     onKernel: (k) => {
@@ -79,6 +80,7 @@ async function handle(req: RunRequest): Promise<void> {
         },
         limits: k.limits,
         lockdep: k.validator !== null,
+        races: k.hb !== null,
       });
       post({ type: 'phase', id, phase: 'setup' });
     },

@@ -1,5 +1,5 @@
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling } from '../check/index.ts';
-import { Errno, Kref, SpinLock } from '../kernel/index.ts';
+import { Access, Errno, Kref, MemLoc, SpinLock } from '../kernel/index.ts';
 import type { Kernel, Thread } from '../kernel/index.ts';
 import { cbAddTail, cbReset, cbUnlink } from './callback.ts';
 import type { DmaFenceCb, DmaFenceFunc } from './callback.ts';
@@ -79,6 +79,8 @@ export class DmaFence {
   cbTail: DmaFenceCb | null = null;
   /** @internal declared signaller (model extension), see `dmaFenceSetSignaller`. */
   signaller: (() => readonly Thread[]) | null = null;
+  /** @internal the instrumented location of `error` (created on first use with the race detector on). */
+  errorLoc: MemLoc | null = null;
   private lockRef: SpinLock | null;
 
   constructor(
@@ -142,6 +144,7 @@ export class DmaFence {
     this.flags |= MODEL_INITIALIZED;
     if (ops.inOrder) trackInOrder(this);
     const k = this.kernel;
+    k.hb?.alloc(this, { what: `dma_fence ${this.context}:${this.seqno}`, size: 64, fn: 'dma_fence_init' });
     if (k.events.active) {
       let driver: string;
       let timeline: string;
@@ -174,6 +177,28 @@ export class DmaFence {
 
   // ------------------------------------------------------------ references
 
+  /**
+   * @internal A use of the fence through the API (`op`): after the last put
+   * it is a use after free (KASAN's report when the fence was poisoned,
+   * else `refcount.use_after_free`).
+   */
+  use(op: string): void {
+    if (this.refcount.refcount > 0) return;
+    const k = this.kernel;
+    const t = k.currentOrNull;
+    if (k.hb !== null && t !== null && k.hb.isFreed(this)) k.hb.touch(t, this, op, false);
+    else this.refcount.useAfterFree(op);
+  }
+
+  /** @internal the location of `fence->error` for the race detector. */
+  private errorAccess(kind: typeof Access.READ | typeof Access.WRITE, fn: string): void {
+    const k = this.kernel;
+    const hb = k.hb;
+    const t = k.currentOrNull;
+    if (hb === null || t === null) return;
+    hb.access(t, (this.errorLoc ??= new MemLoc(`fence->error (${this.context}:${this.seqno})`, this, 4)), kind, fn);
+  }
+
   /** `dma_fence_get`: +1, returns the fence. */
   get(): this {
     this.refcount.get();
@@ -203,13 +228,22 @@ export class DmaFence {
    * enables signalling. Any context except with the fence lock held.
    */
   isSignaled(): boolean {
-    if ((this.flags & SIGNALED) !== 0) return true;
+    if ((this.flags & SIGNALED) !== 0) {
+      this.observedSignalled();
+      return true;
+    }
     const ops = this.ops;
     if (ops.signaled?.(this)) {
       this.signal();
       return true;
     }
     return false;
+  }
+
+  /** A caller that sees the fence signalled sees what the signaller did before signalling. */
+  private observedSignalled(): void {
+    const k = this.kernel;
+    if (k.hb !== null) k.hb.acquire(k.currentOrNull, this);
   }
 
   /** `dma_fence_is_signaled_locked`: as `isSignaled`, fence lock held (signals with the `_locked` form). */
@@ -225,7 +259,10 @@ export class DmaFence {
 
   /** `dma_fence_get_status_locked`: 0 pending, 1 signalled, negative error. Fence lock held. */
   getStatusLocked(): number {
-    if (this.isSignaledLocked()) return this.error || 1;
+    if (this.isSignaledLocked()) {
+      this.errorAccess(Access.READ, 'dma_fence_get_status');
+      return this.error || 1;
+    }
     return 0;
   }
 
@@ -262,6 +299,7 @@ export class DmaFence {
         { context: this.context, seqno: this.seqno, error },
       );
     }
+    this.errorAccess(Access.WRITE, 'dma_fence_set_error');
     this.error = error;
   }
 
@@ -327,6 +365,8 @@ export class DmaFence {
     if ((flags & SIGNALED) !== 0) return -Errno.EINVAL;
     flags |= SIGNALED;
     this.flags = flags;
+    // Signal → every wait that returns and everyone who sees it signalled.
+    if (k.hb !== null) k.hb.release(k.currentOrNull, this);
     let cb = this.cbHead;
     this.cbHead = this.cbTail = null;
     this.timestampNs = timestampNs;
@@ -391,7 +431,7 @@ export class DmaFence {
    */
   signal(): number {
     const k = this.kernel;
-    if (this.refcount.refcount <= 0) this.refcount.useAfterFree('dma_fence_signal');
+    if (this.refcount.refcount <= 0) this.use('dma_fence_signal');
     // Without lockdep the annotation is a no-op, as in a !CONFIG_LOCKDEP kernel.
     const cookie = k.validator !== null ? dmaFenceBeginSignalling(k) : true;
     const lock = this.lock;
@@ -433,7 +473,7 @@ export class DmaFence {
 
   /** `dma_fence_enable_sw_signaling`: takes the lock and enables signalling. */
   enableSwSignaling(): void {
-    if (this.refcount.refcount <= 0) this.refcount.useAfterFree('dma_fence_enable_sw_signaling');
+    if (this.refcount.refcount <= 0) this.use('dma_fence_enable_sw_signaling');
     const lock = this.lock;
     const fl = fenceLock(lock);
     this.enableSignalingLocked();
@@ -455,7 +495,7 @@ export class DmaFence {
       );
       return -Errno.EINVAL;
     }
-    if (this.refcount.refcount <= 0) this.refcount.useAfterFree('dma_fence_add_callback');
+    if (this.refcount.refcount <= 0) this.use('dma_fence_add_callback');
     if ((this.flags & SIGNALED) !== 0) {
       cbReset(cb);
       return -Errno.ENOENT;

@@ -36,6 +36,8 @@ export function dmaFenceRelease(f: DmaFence): void {
     f.error = -Errno.EDEADLK;
     f.signalLocked();
     fenceUnlock(lock, fl);
+    // Its memory is freed while others still reference it through their callbacks: poisoned.
+    k.hb?.free(k.currentOrNull, f, 'dma_fence_release');
   }
   if ((f.flags & MODEL_IN_ORDER) !== 0) untrackInOrder(f);
   if ((f.flags & MODEL_OBSERVED) !== 0) unobserve(f);

@@ -96,7 +96,7 @@ export async function dmaFenceWaitTimeout(
   const t = k.current;
   k.mightSleep('dma_fence_wait_timeout');
   if (k.validator !== null) dmaFenceMightWait(k);
-  if (f.refcount.refcount <= 0) f.refcount.useAfterFree('dma_fence_wait_timeout');
+  if (f.refcount.refcount <= 0) f.use('dma_fence_wait_timeout');
   await k.schedulePoint('dma_fence_wait_timeout');
   f.enableSwSignaling();
   const tracing = k.events.active;
@@ -117,6 +117,8 @@ export async function dmaFenceWaitTimeout(
   } else {
     ret = await dmaFenceDefaultWait(f, intr, timeoutJiffies);
   }
+  // The wait that returns with the fence signalled sees the signaller's history.
+  if (k.hb !== null && (f.flags & SIGNALED) !== 0) k.hb.acquire(t, f);
   if (k.events.active) {
     k.emit('fence-wait-end', {
       fence: fenceId(f),
@@ -252,5 +254,7 @@ export async function dmaFenceWaitAnyTimeout(
   }
   while (i-- > 0) fences[i]!.removeCallback(cbs[i]!);
   kfree(k, buf);
+  const hb = k.hb;
+  if (hb !== null) for (const f of fences) if ((f.flags & SIGNALED) !== 0) hb.acquire(t, f);
   return { ret, idx };
 }

@@ -5,6 +5,7 @@ import type { KernelEvent, KernelEventMap, KernelEventType } from './events.ts';
 import { hostMacrotask } from './host.ts';
 import { acquireSite, callerSite } from './lockdep-map.ts';
 import type { HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
+import type { HbChecker } from './hb.ts';
 import type { Splat, SplatInput } from './splat.ts';
 import { RecordedSchedule } from './schedule-record.ts';
 import { TimerHeap } from './timer-heap.ts';
@@ -45,6 +46,12 @@ export class Kernel {
   readonly hz: number;
   readonly captureStacks: boolean;
   readonly validator: LockValidator | null;
+  /**
+   * The happens-before / lifetime checker (race detector and KASAN from the
+   * checker layer), or null. Primitives call it at their sync points; see
+   * `hb.ts` for the contract.
+   */
+  readonly hb: HbChecker | null;
   readonly splats: Splat[] = [];
 
   private readonly chooser: Chooser;
@@ -78,6 +85,7 @@ export class Kernel {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.chooser = options.chooser ?? new PrngChooser(this.seed, options.faults);
     this.validator = options.validator ?? null;
+    this.hb = options.hb ?? null;
     this.captureStacks = options.captureStacks ?? false;
     this.recordAll = options.recordAll ?? false;
     this.recorded = new RecordedSchedule(this.seed);
@@ -171,6 +179,7 @@ export class Kernel {
     );
     if (context !== 'process') t.preemptCount = context === 'hardirq' ? 0x10000 : 0x100;
     this.threads.push(t);
+    this.hb?.fork(parent, t);
     // The body starts from a microtask, after the hand-off window closes,
     // exactly like a resumed thread.
     void new Promise<WakeReason>((res) => {
@@ -268,6 +277,7 @@ export class Kernel {
     }
     t.state = 'exited';
     t.exitCode = code;
+    this.hb?.release(t, t);
     this.exits.set(t.name, code);
     if (this.events.active) this.emit('thread-exit', { thread: t.name, code });
     for (const w of t.exitWaiters) this.wake(w);
@@ -298,6 +308,7 @@ export class Kernel {
         'kthread_stop',
       );
     }
+    this.hb?.acquire(self, t);
     return t.exitCode ?? 0;
   }
 
@@ -366,6 +377,7 @@ export class Kernel {
 
   private wakeWith(t: Thread, reason: WakeReason): boolean {
     if (t.state !== 'blocked') return false;
+    this.hb?.wake(this.running, t);
     t.blocker = null;
     t.waitSeq++;
     t.wakeReason = reason;
@@ -504,7 +516,9 @@ export class Kernel {
       fire,
       cancelled: false,
       index: -1,
+      hb: null,
     };
+    this.hb?.timerArmed(e, this.running);
     this.timers.push(e);
     return e;
   }
@@ -546,7 +560,17 @@ export class Kernel {
       const e = due.length === 1 ? due[0]! : this.choose('timer', due);
       due.splice(due.indexOf(e), 1);
       if (this.events.active) this.emit('timer-fire', { timer: e.label });
-      e.fire();
+      const hb = this.hb;
+      if (hb === null) {
+        e.fire();
+      } else {
+        hb.timerFire(e);
+        try {
+          e.fire();
+        } finally {
+          hb.timerFire(null);
+        }
+      }
     }
     return true;
   }
@@ -649,6 +673,11 @@ export class Kernel {
   /** True once the run has ended. */
   get ended(): boolean {
     return this.phase === 'ended';
+  }
+
+  /** True before `run()`: scenario setup, outside any thread. */
+  get inSetup(): boolean {
+    return this.phase === 'setup';
   }
 
   private hasDeadlock(): boolean {

@@ -51,6 +51,7 @@ export class Mutex implements Blocker {
     if (this.owner !== null) return false;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.owner = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
@@ -60,6 +61,7 @@ export class Mutex implements Blocker {
     const t = k.current;
     if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
+    k.hb?.release(t, this);
     k.lockRelease(this.dep, t);
     const first = this.waiters[0];
     if (first) k.wake(first);
@@ -100,6 +102,7 @@ export class Mutex implements Blocker {
     await k.schedulePoint(op);
     if (this.owner === null) {
       this.owner = t;
+      k.hb?.acquire(t, this);
       return 0;
     }
     if (k.events.active) k.emit('lock-contend', { lock: this.dep.name, cls: this.dep.key, holder: this.owner.name });
@@ -117,6 +120,7 @@ export class Mutex implements Blocker {
     }
     this.waiters.splice(this.waiters.indexOf(t), 1);
     this.owner = t;
+    k.hb?.acquire(t, this);
     return 0;
   }
 }

@@ -57,6 +57,10 @@ class RcuState {
   gpThread: Thread | null = null;
   gpIdle = false;
   readonly waiters: Thread[] = [];
+  /** Sync object of grace-period ends (readers' unlocks → synchronize_rcu return, callbacks). */
+  readonly gpSync = {};
+  /** Sync object of callback invocations (→ rcu_barrier return). */
+  readonly cbSync = {};
   readonly lockMap = new LockdepMap('rcu_read_lock', 'rcu_read_lock', LdWait.CONFIG, LdWait.FREE);
 
   constructor(readonly kernel: Kernel) {
@@ -108,6 +112,12 @@ class RcuState {
         if (this.holdouts.size === 0) break;
         await k.block(self, readers, 'rcu_gp_wait');
       }
+      // Every reader that left its section is ordered before the end of the grace period.
+      const hb = k.hb;
+      if (hb !== null) {
+        hb.acquire(self, this);
+        hb.release(self, this.gpSync);
+      }
       this.completed = gp;
       this.inProgress = false;
       if (k.events.active) k.emit('rcu-gp', { gp, phase: 'end', holdouts: 0 });
@@ -120,14 +130,19 @@ class RcuState {
   private scheduleCore(): void {
     if (this.coreScheduled) return;
     this.coreScheduled = true;
-    this.kernel.spawnContext('softirq', 'rcu_core', () => {
+    this.kernel.spawnContext('softirq', 'rcu_core', (t) => {
       this.coreScheduled = false;
+      const hb = this.kernel.hb;
+      hb?.acquire(t, this.gpSync);
+      hb?.acquire(t, this.cbSync);
       while (this.callbacks[0] && this.callbacks[0].gp <= this.completed) {
         const cb = this.callbacks.shift()!;
         cb.head.queued = false;
         this.invokedCount++;
+        hb?.acquire(t, cb.head);
         cb.fn(cb.head);
       }
+      hb?.release(t, this.cbSync);
       this.notify();
     });
   }
@@ -186,7 +201,10 @@ export function rcuReadUnlock(k: Kernel): void {
     return;
   }
   k.lockRelease(s.lockMap, t);
-  if (--t.rcuReadDepth === 0) s.readerLeft(t);
+  if (--t.rcuReadDepth === 0) {
+    k.hb?.release(t, s);
+    s.readerLeft(t);
+  }
 }
 
 /** `rcu_read_lock_held()`: inside an `rcu_read_lock` section. */
@@ -262,6 +280,7 @@ export async function synchronizeRcu(k: Kernel): Promise<void> {
     s.waiters.push(t);
     await k.block(t, blocker, 'synchronize_rcu');
   }
+  k.hb?.acquire(t, s.gpSync);
 }
 
 /**
@@ -283,6 +302,7 @@ export function callRcu(k: Kernel, head: RcuHead, fn: RcuCallback): void {
     return;
   }
   head.queued = true;
+  k.hb?.release(k.currentOrNull, head);
   const gp = s.snap();
   s.callbacks.push({ head, fn, gp });
   s.queuedCount++;
@@ -316,4 +336,5 @@ export async function rcuBarrier(k: Kernel): Promise<void> {
     s.waiters.push(t);
     await k.block(t, blocker, 'rcu_barrier');
   }
+  k.hb?.acquire(t, s.cbSync);
 }

@@ -1,5 +1,6 @@
 import type { Chooser, FaultRates, Schedule } from './chooser.ts';
 import type { LockValidator } from './lockdep-map.ts';
+import type { HbChecker } from './hb.ts';
 import type { Splat } from './splat.ts';
 
 /*
@@ -32,6 +33,8 @@ export interface KernelOptions {
   faults?: FaultRates;
   /** Lock validator (lockdep from the checker layer). */
   validator?: LockValidator | null;
+  /** Happens-before / lifetime checker (race detector and KASAN from the checker layer). */
+  hb?: HbChecker | null;
   /** Capture TypeScript source locations of lock acquisitions (slower; on for replays of failures). */
   captureStacks?: boolean;
   /** Record every decision, including those with one option, for debugging (default false). */

@@ -82,6 +82,7 @@ export class RwSemaphore {
     if (this.writer !== null || this.queue.length > 0) return false;
     this.kernel.lockAcquire(this.dep, 0, true, 1, true, null, t);
     this.readerList.push(t);
+    this.kernel.hb?.acquireShared(t, this);
     return true;
   }
 
@@ -103,6 +104,7 @@ export class RwSemaphore {
       return;
     }
     this.readerList.splice(i, 1);
+    k.hb?.releaseShared(t, this);
     k.lockRelease(this.dep, t);
     this.grant();
   }
@@ -128,6 +130,7 @@ export class RwSemaphore {
     if (this.writer !== null || this.readerList.length > 0 || this.queue.length > 0) return false;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.writer = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
@@ -149,6 +152,7 @@ export class RwSemaphore {
       }
     }
     this.writer = null;
+    k.hb?.release(t, this);
     k.lockRelease(this.dep, t);
     this.grant();
   }
@@ -172,6 +176,8 @@ export class RwSemaphore {
     }
     this.writer = null;
     this.readerList.push(t);
+    // Readers let in now see what the writer did.
+    k.hb?.release(t, this);
     k.lockDowngrade(this.dep, t);
     this.grant();
   }
@@ -226,6 +232,11 @@ export class RwSemaphore {
   private take(t: Thread, write: boolean): void {
     if (write) this.writer = t;
     else this.readerList.push(t);
+    const hb = this.kernel.hb;
+    if (hb !== null) {
+      if (write) hb.acquire(t, this);
+      else hb.acquireShared(t, this);
+    }
   }
 
   /** Hand the lock to the head of the queue: one writer, or every reader up to the first writer. */

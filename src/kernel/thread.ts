@@ -63,6 +63,15 @@ export class Thread implements ChoiceOption {
   points = 0;
   /** Slot for the lockdep validator's per-task state. */
   lockdepState: unknown = null;
+  /** Slot for the happens-before checker's per-task state (its vector clock). */
+  hbState: unknown = null;
+  /**
+   * Depth of synchronous callbacks the kernel is running in this task (fence
+   * callbacks, IRQ handlers, irq_work, hrtimers, timer and RCU callbacks):
+   * code there cannot be suspended, so a sleeping operation called there
+   * must not wait (see `Kernel.mightSleep`).
+   */
+  syncDepth = 0;
   /**
    * lockdep `hardirq_threaded` / `irq_config`: this hardirq context would be
    * a thread on PREEMPT_RT (a device IRQ handler, a non-hard irq_work), so it

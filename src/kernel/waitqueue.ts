@@ -63,12 +63,14 @@ export class WaitQueueHead implements Blocker {
   /** `wake_up_all`. Callable from any context. */
   wakeUpAll(): void {
     const k = this.kernel;
+    k.hb?.release(k.currentOrNull, this);
     for (const t of this.waiters) k.wake(t);
   }
 
   /** `wake_up_interruptible`: wakes only threads in interruptible waits. */
   wakeUpInterruptible(): void {
     const k = this.kernel;
+    k.hb?.release(k.currentOrNull, this);
     for (const t of this.waiters) if (t.interruptible) k.wake(t);
   }
 
@@ -87,22 +89,31 @@ export class WaitQueueHead implements Blocker {
     const t = k.current;
     k.mightSleep(op);
     await k.schedulePoint(op);
-    if (cond()) return timeoutJiffies === Number.POSITIVE_INFINITY ? 1 : Math.max(1, timeoutJiffies);
+    if (cond()) {
+      k.hb?.acquire(t, this);
+      return timeoutJiffies === Number.POSITIVE_INFINITY ? 1 : Math.max(1, timeoutJiffies);
+    }
     const deadlineNs = k.nowNs + k.jiffiesToNs(timeoutJiffies);
     this.waiters.push(t);
     try {
       for (;;) {
         if (interruptible && t.signalPending) return -Errno.ERESTARTSYS;
         const leftNs = deadlineNs - k.nowNs;
-        if (leftNs <= 0) return cond() ? 1 : 0;
+        if (leftNs <= 0) return this.seen(t, cond()) ? 1 : 0;
         const why = await k.block(t, this, op, { timeoutNs: leftNs, interruptible });
-        if (cond()) return this.remaining(deadlineNs);
+        if (this.seen(t, cond())) return this.remaining(deadlineNs);
         if (why === 'signal') return -Errno.ERESTARTSYS;
         if (why === 'timeout') return 0;
       }
     } finally {
       this.waiters.splice(this.waiters.indexOf(t), 1);
     }
+  }
+
+  /** A wait that saw its condition true returns with the wakers' history. */
+  private seen(t: Thread, ok: boolean): boolean {
+    if (ok) this.kernel.hb?.acquire(t, this);
+    return ok;
   }
 
   private remaining(deadlineNs: number): number {
@@ -135,12 +146,14 @@ export class Completion {
   /** `complete`. Any context. */
   complete(): void {
     if (this.done !== Number.POSITIVE_INFINITY) this.done++;
+    this.kernel.hb?.release(this.kernel.currentOrNull, this);
     this.wq.wakeUpAll();
   }
 
   /** `complete_all`. Any context. */
   completeAll(): void {
     this.done = Number.POSITIVE_INFINITY;
+    this.kernel.hb?.release(this.kernel.currentOrNull, this);
     this.wq.wakeUpAll();
   }
 
@@ -151,14 +164,23 @@ export class Completion {
 
   /** `completion_done`: true if a wait would not block. */
   completionDone(): boolean {
-    return this.done > 0;
+    if (this.done === 0) return false;
+    this.seen();
+    return true;
   }
 
   /** `try_wait_for_completion`: consume one completion without sleeping. */
   tryWaitForCompletion(): boolean {
     if (this.done === 0) return false;
     if (this.done !== Number.POSITIVE_INFINITY) this.done--;
+    this.seen();
     return true;
+  }
+
+  /** The caller saw the completion done: it sees the completers' history. */
+  private seen(): void {
+    const hb = this.kernel.hb;
+    if (hb !== null) hb.acquire(this.kernel.currentOrNull, this);
   }
 
   /** `wait_for_completion`. */

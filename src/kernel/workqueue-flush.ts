@@ -42,6 +42,7 @@ async function flushWorkCommon(work: WorkStruct, fromCancel: boolean, op: string
   // or rescuer-equipped queue (the rescuer may be the only worker left).
   if (!fromCancel && (wq.maxActive === 1 || wq.rescuer)) touch(k, wq.dep);
   await wq.waitRetired(() => inst.retired, op, `${op}(${work.name})`, () => (inst.worker ? [inst.worker] : wq.busyWorkers()));
+  k.hb?.acquire(k.current, inst);
   return true;
 }
 
@@ -69,6 +70,8 @@ export async function flushWorkqueue(wq: WorkqueueStruct): Promise<void> {
   checkFlushDependency(k, wq, null);
   const batch = [...wq.inflight];
   await wq.waitRetired(() => batch.every((i) => i.retired), 'flush_workqueue', `flush_workqueue(${wq.name})`, () => wq.busyWorkers());
+  const hb = k.hb;
+  if (hb !== null) for (const i of batch) hb.acquire(k.current, i);
 }
 
 /**

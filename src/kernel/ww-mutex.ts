@@ -114,6 +114,7 @@ export class WwMutex implements Blocker {
     if (ctx === null) {
       if (this.owner !== null) return false;
       this.owner = t;
+      k.hb?.acquire(t, this);
       k.lockAcquire(this.dep, 0, true, 0, true, null, t);
       return true;
     }
@@ -121,6 +122,7 @@ export class WwMutex implements Blocker {
     if (ctx.acquired === 0) ctx.wounded = false;
     if (this.owner !== null) return false;
     this.owner = t;
+    k.hb?.acquire(t, this);
     this.acquiredBy(ctx, t);
     this.checkWaiters(ctx, t);
     k.lockAcquire(this.dep, 0, true, 0, true, ctx.dep, t);
@@ -143,6 +145,7 @@ export class WwMutex implements Blocker {
     }
     if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
+    k.hb?.release(t, this);
     k.lockRelease(this.dep, t);
     const first = this.waiters[0];
     if (first) k.wake(first.thread);
@@ -197,6 +200,7 @@ export class WwMutex implements Blocker {
     await k.schedulePoint(op);
     if (this.owner === null) {
       this.owner = t;
+      k.hb?.acquire(t, this);
       if (ctx) {
         this.acquiredBy(ctx, t);
         this.checkWaiters(ctx, t);
@@ -242,6 +246,7 @@ export class WwMutex implements Blocker {
     const first = this.waiters[0] === w;
     this.waiters.splice(this.waiters.indexOf(w), 1);
     this.owner = t;
+    k.hb?.acquire(t, this);
     if (ctx) {
       // Wound-Wait: we stole the lock from an earlier waiter, who may need to wound us.
       if (!ctx.waitDie && !first) this.checkWaiters(ctx, t);

@@ -183,6 +183,7 @@ export class DrmSchedEntity {
    * run. Process context (any, in fact: no sleeping).
    */
   pushJob(job: DrmSchedJob): void {
+    job.touch('drm_sched_entity_push_job', true);
     if (job.entity !== this) throw new Error('drm_sched_entity_push_job: the job was initialised on another entity');
     if (!job.armed) {
       reportPushWithoutArm(job);
@@ -195,6 +196,8 @@ export class DrmSchedEntity {
     this.lastUser = k.currentOrNull;
     job.submitTsNs = k.nowNs;
     job.submitSeq = nextSubmitSeq(k);
+    // push → the run worker (spsc_queue_push is a full barrier): the job is published.
+    k.hb?.release(k.currentOrNull, job);
     if (k.events.active) k.emit('sched-job-queue', { sched: this.rq!.sched.name, entity: this.name, job: job.id, fence: `${job.finished.context}:${job.finished.seqno}` });
     const first = this.jobQueue.push(job);
     if (!first) return;
@@ -230,6 +233,8 @@ export class DrmSchedEntity {
   async popJob(): Promise<DrmSchedJob | null> {
     const job = this.jobQueue.peek();
     if (!job) return null;
+    const k = this.kernel;
+    k.hb?.acquire(k.currentOrNull, job);
     const sched = this.rq!.sched;
     for (;;) {
       let dep: DmaFence | null;
