@@ -54,6 +54,11 @@ export class Life {
   freed: FreeRec | null = null;
   /** Access labels already reported for this object (one report each). */
   readonly reported = new Set<string>();
+  /**
+   * Accesses found racing with a later one: the shadows drop them once a
+   * write supersedes them, but they stay unordered, so the free checks them.
+   */
+  readonly racy: { loc: MemLoc; a: AccessRec }[] = [];
 
   constructor(
     readonly info: AllocInfo,

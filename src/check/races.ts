@@ -388,7 +388,11 @@ export class RaceDetector implements HbChecker {
   private race(loc: MemLoc, prev: AccessRec, cur: AccessRec): void {
     const a = accessLabel(prev);
     const b = accessLabel(cur);
-    const key = `kcsan|${loc.name}|${a < b ? `${a}|${b}` : `${b}|${a}`}`;
+    // KCSAN filters repeats by the pair of functions; the field (not the instance) keeps distinct races apart.
+    const field = loc.name.slice(loc.name.lastIndexOf('->') + 1);
+    const key = `kcsan|${field}|${a < b ? `${a}|${b}` : `${b}|${a}`}`;
+    const life = (loc.shadow as Shadow).life;
+    if (life !== null && life.racy.length < 8) life.racy.push({ loc, a: prev.copy() });
     if (this.reported.has(key)) return;
     this.reported.add(key);
     this.reports++;
@@ -449,6 +453,10 @@ export class RaceDetector implements HbChecker {
         first = { loc, a };
         break;
       }
+    }
+    for (const x of life.racy) {
+      if (first !== null) break;
+      if (x.a.slot !== slot && x.a.clock > vcGet(vc, x.a.slot)) first = x;
     }
     life.freed = free;
     if (first !== null) this.kasan(first.loc, first.a.copy(), life, 'before');

@@ -89,6 +89,8 @@ export type KStruct<T extends object> = KBuffer & T & { readonly [FIELDS]: Map<s
 
 class KStructImpl extends KBuffer {
   readonly [FIELDS] = new Map<string, Field>();
+  /** The locks embedded in this struct (for `held lock freed!` and poisoning). */
+  readonly embeddedLocks: { dep: LockdepMap }[] = [];
 
   constructor(
     readonly kernel: Kernel,
@@ -106,6 +108,7 @@ class KStructImpl extends KBuffer {
     for (const [name, init] of Object.entries(fields)) {
       if (isEmbedded(init)) {
         if (init instanceof KListHead) init.bind(k, `${varName}->${name}`, this);
+        if ((init as { dep?: unknown }).dep instanceof LockdepMap) this.embeddedLocks.push(init as { dep: LockdepMap });
         Object.defineProperty(this, name, { value: init, enumerable: true, writable: false });
         continue;
       }
@@ -124,13 +127,6 @@ class KStructImpl extends KBuffer {
       });
     }
   }
-
-  /** The locks embedded in this struct (for `held lock freed!`). */
-  locks(): { dep: LockdepMap }[] {
-    const out: { dep: LockdepMap }[] = [];
-    for (const v of Object.values(this)) if ((v as { dep?: unknown } | null)?.dep instanceof LockdepMap) out.push(v as { dep: LockdepMap });
-    return out;
-  }
 }
 
 function structName(type: string): string {
@@ -138,7 +134,7 @@ function structName(type: string): string {
 }
 
 function register(k: Kernel, s: KStructImpl): void {
-  k.hb?.alloc(s, { what: `struct ${structName(s.type)} (${s.varName})`, size: s.size, fn: s.site, locks: s.locks() });
+  k.hb?.alloc(s, { what: `struct ${structName(s.type)} (${s.varName})`, size: s.size, fn: s.site, locks: s.embeddedLocks });
 }
 
 /**
