@@ -378,20 +378,28 @@ export class DmaFence {
     if (this.ops.hwCompleted) checkSignalledEarly(this);
     const tracing = k.events.active;
     if (tracing) this.emitSignal(cb, timestampNs);
-    let index = 0;
-    while (cb !== null) {
-      const next = cb.next;
-      cb.next = cb.prev = null;
-      cb.owner = null;
-      if (tracing)
-        k.emit('fence-callback', {
-          fence: fenceId(this),
-          context: this.context,
-          seqno: this.seqno,
-          index: index++,
-        });
-      cb.func!(this, cb);
-      cb = next;
+    if (cb === null) return 0;
+    // Callbacks run synchronously under the fence lock: they cannot sleep (Kernel.sleeping).
+    const t = k.currentOrNull;
+    if (t !== null) t.syncDepth++;
+    try {
+      let index = 0;
+      while (cb !== null) {
+        const next: DmaFenceCb | null = cb.next;
+        cb.next = cb.prev = null;
+        cb.owner = null;
+        if (tracing)
+          k.emit('fence-callback', {
+            fence: fenceId(this),
+            context: this.context,
+            seqno: this.seqno,
+            index: index++,
+          });
+        cb.func!(this, cb);
+        cb = next;
+      }
+    } finally {
+      if (t !== null) t.syncDepth--;
     }
     return 0;
   }
@@ -541,9 +549,8 @@ export class DmaFence {
   }
 
   /** `dma_fence_wait`: 0 once signalled, or -ERESTARTSYS when interrupted (intr). Process context. */
-  async wait(intr: boolean): Promise<number> {
-    const ret = await dmaFenceWaitTimeout(this, intr, Number.POSITIVE_INFINITY);
-    return ret < 0 ? ret : 0;
+  wait(intr: boolean): Promise<number> {
+    return dmaFenceWaitTimeout(this, intr, Number.POSITIVE_INFINITY).then((ret) => (ret < 0 ? ret : 0));
   }
 
   /** `dma_fence_default_wait`. See `dmaFenceDefaultWait`. */

@@ -1,5 +1,5 @@
 import { dmaFenceMightWait } from '../check/index.ts';
-import { Errno, GFP_KERNEL, kfree, kmalloc } from '../kernel/index.ts';
+import { Errno, GFP_KERNEL, kfree, kmalloc, WOULD_SLEEP } from '../kernel/index.ts';
 import type { Blocker, Kernel, Thread } from '../kernel/index.ts';
 import { cbAddHead, cbUnlink, DmaFenceCb } from './callback.ts';
 import type { DmaFence } from './fence.ts';
@@ -74,15 +74,14 @@ function jiffiesOrNull(j: number): number | null {
  * op or the default wait. Returns -ERESTARTSYS if interrupted (intr), 0 on
  * timeout, else the remaining jiffies (at least 1; `MAX_SCHEDULE_TIMEOUT`
  * stays `Infinity`). A signalled fence with a zero timeout gives 1.
- * Process context.
+ * Process context. Where the caller cannot sleep (a fence callback, an IRQ
+ * handler: `Kernel.sleeping`) a signalled fence returns at once, a wait
+ * with a timeout ends at once as timed out (0), and an unbounded wait on a
+ * pending fence kills the context.
  *
  * @kernel dma_fence_wait_timeout
  */
-export async function dmaFenceWaitTimeout(
-  f: DmaFence,
-  intr: boolean,
-  timeoutJiffies: number,
-): Promise<number> {
+export function dmaFenceWaitTimeout(f: DmaFence, intr: boolean, timeoutJiffies: number): Promise<number> {
   const k = f.kernel;
   if (!(timeoutJiffies >= 0)) {
     fenceSplat(
@@ -91,8 +90,18 @@ export async function dmaFenceWaitTimeout(
       `WARNING: dma_fence_wait_timeout() with timeout ${timeoutJiffies}`,
       'timeouts are jiffies >= 0 or MAX_SCHEDULE_TIMEOUT',
     );
-    return -Errno.EINVAL;
+    return Promise.resolve(-Errno.EINVAL);
   }
+  return k.sleeping(
+    'dma_fence_wait_timeout',
+    () => (f.isSignaled() ? (timeoutJiffies !== 0 ? timeoutJiffies : 1) : WOULD_SLEEP),
+    () => waitTimeoutSlow(f, intr, timeoutJiffies),
+    timeoutJiffies === Number.POSITIVE_INFINITY ? undefined : () => 0,
+  );
+}
+
+async function waitTimeoutSlow(f: DmaFence, intr: boolean, timeoutJiffies: number): Promise<number> {
+  const k = f.kernel;
   const t = k.current;
   k.mightSleep('dma_fence_wait_timeout');
   if (k.validator !== null) dmaFenceMightWait(k);

@@ -1,5 +1,6 @@
 import { kfree } from './alloc.ts';
 import type { KBuffer } from './alloc.ts';
+import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { Blocker, Thread } from './thread.ts';
@@ -257,7 +258,12 @@ export function rcuDereference<T>(k: Kernel, p: T, site?: string): T {
  *
  * @kernel synchronize_rcu
  */
-export async function synchronizeRcu(k: Kernel): Promise<void> {
+export function synchronizeRcu(k: Kernel): Promise<void> {
+  // A grace period always waits: where the caller cannot sleep it is a certain deadlock.
+  return k.sleeping('synchronize_rcu', () => WOULD_SLEEP, () => synchronizeRcuSlow(k));
+}
+
+async function synchronizeRcuSlow(k: Kernel): Promise<void> {
   const t = k.current;
   k.mightSleep('synchronize_rcu');
   const s = rcu(k);

@@ -1,5 +1,6 @@
 import { Errno } from './errno.ts';
-import type { Kernel } from './kernel.ts';
+import { WOULD_SLEEP } from './kernel.ts';
+import type { Kernel, WouldSleep } from './kernel.ts';
 import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
 import type { LockRead } from './lockdep-map.ts';
 import { assertHeld } from './mutex.ts';
@@ -57,13 +58,13 @@ export class RwSemaphore {
   }
 
   /** `down_read`. Process context; sleeps. */
-  async downRead(): Promise<void> {
-    await this.down(false, 0, false, 'down_read');
+  downRead(): Promise<void> {
+    return this.downVoid(false, 0, false, 'down_read');
   }
 
   /** `down_read_nested`: the acquisition counts as lockdep subclass `subclass`. */
-  async downReadNested(subclass: number): Promise<void> {
-    await this.down(false, subclass, false, 'down_read_nested');
+  downReadNested(subclass: number): Promise<void> {
+    return this.downVoid(false, subclass, false, 'down_read_nested');
   }
 
   /** `down_read_interruptible`: 0, or `-EINTR` if a signal arrives while waiting. */
@@ -110,13 +111,13 @@ export class RwSemaphore {
   }
 
   /** `down_write`. Process context; sleeps. */
-  async downWrite(): Promise<void> {
-    await this.down(true, 0, false, 'down_write');
+  downWrite(): Promise<void> {
+    return this.downVoid(true, 0, false, 'down_write');
   }
 
   /** `down_write_nested`. */
-  async downWriteNested(subclass: number): Promise<void> {
-    await this.down(true, subclass, false, 'down_write_nested');
+  downWriteNested(subclass: number): Promise<void> {
+    return this.downVoid(true, subclass, false, 'down_write_nested');
   }
 
   /** `down_write_killable`: 0, or `-EINTR` on a (fatal) signal. */
@@ -199,7 +200,35 @@ export class RwSemaphore {
 
   // ---------------------------------------------------------------- internals
 
-  private async down(write: boolean, subclass: number, interruptible: boolean, op: string): Promise<0 | -4> {
+  private downVoid(write: boolean, subclass: number, interruptible: boolean, op: string): Promise<void> {
+    return this.kernel.sleeping(
+      op,
+      () => (this.downNow(write, subclass) === WOULD_SLEEP ? WOULD_SLEEP : undefined),
+      async () => {
+        await this.downSlow(write, subclass, interruptible, op);
+      },
+    );
+  }
+
+  /**
+   * `down_*`: where the caller cannot sleep (`Kernel.sleeping`) a free
+   * semaphore is taken at once and a held one kills the context.
+   */
+  private down(write: boolean, subclass: number, interruptible: boolean, op: string): Promise<0 | -4> {
+    return this.kernel.sleeping(op, () => this.downNow(write, subclass), () => this.downSlow(write, subclass, interruptible, op));
+  }
+
+  /** The uncontended path alone, for callers that cannot sleep. */
+  private downNow(write: boolean, subclass: number): 0 | WouldSleep {
+    const free = write ? this.writer === null && this.readerList.length === 0 : this.writer === null;
+    if (!free || this.queue.length > 0) return WOULD_SLEEP;
+    const t = this.kernel.current;
+    this.kernel.lockAcquire(this.dep, subclass, false, write ? 0 : 1, true, null, t);
+    this.take(t, write);
+    return 0;
+  }
+
+  private async downSlow(write: boolean, subclass: number, interruptible: boolean, op: string): Promise<0 | -4> {
     const k = this.kernel;
     const t = k.current;
     k.mightSleep(op);

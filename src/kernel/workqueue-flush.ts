@@ -1,3 +1,4 @@
+import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import type { LockdepMap } from './lockdep-map.ts';
 import { WQ_MEM_RECLAIM, workerOf } from './workqueue.ts';
@@ -51,10 +52,17 @@ async function flushWorkCommon(work: WorkStruct, fromCancel: boolean, op: string
  * Returns false if it was idle (nothing to wait for; no lockdep annotation,
  * as in the kernel). Process context; sleeps.
  *
+ * Where the caller cannot sleep (`Kernel.sleeping`) an idle item returns
+ * false at once and a queued or running one kills the context.
+ *
  * @kernel flush_work
  */
 export function flushWork(work: WorkStruct): Promise<boolean> {
-  return flushWorkCommon(work, false, 'flush_work');
+  return work.kernel.sleeping(
+    'flush_work',
+    () => ((work.pendingInst ?? work.runningInst) ? WOULD_SLEEP : false),
+    () => flushWorkCommon(work, false, 'flush_work'),
+  );
 }
 
 /**
@@ -63,7 +71,11 @@ export function flushWork(work: WorkStruct): Promise<boolean> {
  *
  * @kernel __flush_workqueue
  */
-export async function flushWorkqueue(wq: WorkqueueStruct): Promise<void> {
+export function flushWorkqueue(wq: WorkqueueStruct): Promise<void> {
+  return wq.kernel.sleeping('flush_workqueue', () => (wq.inflight.size > 0 ? WOULD_SLEEP : undefined), () => flushWorkqueueSlow(wq));
+}
+
+async function flushWorkqueueSlow(wq: WorkqueueStruct): Promise<void> {
   const k = wq.kernel;
   k.mightSleep('flush_workqueue');
   touch(k, wq.dep);
@@ -81,7 +93,15 @@ export async function flushWorkqueue(wq: WorkqueueStruct): Promise<void> {
  *
  * @kernel cancel_work_sync
  */
-export async function cancelWorkSync(work: WorkStruct): Promise<boolean> {
+export function cancelWorkSync(work: WorkStruct): Promise<boolean> {
+  return work.kernel.sleeping(
+    'cancel_work_sync',
+    () => (work.runningInst ? WOULD_SLEEP : work.grabPending()),
+    () => cancelWorkSyncSlow(work),
+  );
+}
+
+async function cancelWorkSyncSlow(work: WorkStruct): Promise<boolean> {
   const k = work.kernel;
   k.mightSleep('cancel_work_sync');
   const was = work.grabPending();
