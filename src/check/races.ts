@@ -30,7 +30,7 @@
 import { Access, acquireSite, MemLoc } from '../kernel/index.ts';
 import type { AccessKind, AllocInfo, HbChecker, Kernel, Thread, TimerEntry } from '../kernel/index.ts';
 import { debugCheckNoLocksFreed } from './annotations.ts';
-import { accessLabel, kasanSplat, kcsanSplat } from './race-report.ts';
+import { accessLabel, baseName, kasanSplat, kcsanSplat } from './race-report.ts';
 import { AccessRec, Life, Shadow, SyncRec } from './race-types.ts';
 import type { FreeRec } from './race-types.ts';
 import { vcCopy, vcGet, vcJoin, vcSet } from './vclock.ts';
@@ -311,9 +311,9 @@ export class RaceDetector implements HbChecker {
         race ??= racing(sh.rm, vc, slot);
         // The record may be reused below: keep the racing access as it was.
         if (race !== null) race = race.copy();
-        sh.wm.length = 0;
-        sh.r.length = 0;
-        sh.rm.length = 0;
+        this.drop(sh.wm);
+        this.drop(sh.r);
+        this.drop(sh.rm);
         let rec = w;
         if (rec === null) rec = this.newRec(t, ts, kind, fn);
         else this.fill(rec, t, ts, kind, fn);
@@ -328,8 +328,10 @@ export class RaceDetector implements HbChecker {
         const w = sh.w;
         let race = w !== null && w.slot !== slot && w.clock > vcGet(vc, w.slot) ? w : null;
         race ??= racing(sh.r, vc, slot);
+        if (race !== null) race = race.copy();
+        if (w !== null && this.pool.length < 256) this.pool.push(w);
         sh.w = null;
-        sh.r.length = 0;
+        this.drop(sh.r);
         const rec = this.record(sh.wm, t, ts, kind, fn);
         if (race !== null) this.race(loc, race, rec);
       }
@@ -344,11 +346,26 @@ export class RaceDetector implements HbChecker {
     return this.site !== undefined ? this.site : acquireSite();
   }
 
+  /** Records dropped from shadows, reused (every place that keeps one makes a copy). */
+  private readonly pool: AccessRec[] = [];
+
   private newRec(t: Thread, ts: ThreadClock, kind: AccessKind, fn: string | null): AccessRec {
+    const old = this.pool.pop();
+    if (old !== undefined) {
+      this.fill(old, t, ts, kind, fn);
+      return old;
+    }
     const k = t.kernel;
     const clock = ts.vc[ts.slot]!;
     ts.exported = clock;
     return new AccessRec(ts.slot, clock, t, kind, fn, this.siteNow(k), k.steps, k.nowNs);
+  }
+
+  /** Empty `set`, keeping its records for reuse. */
+  private drop(set: AccessRec[]): void {
+    const pool = this.pool;
+    // pop() rather than `length = 0`: the length setter is a slow runtime call in V8.
+    for (let a = set.pop(); a !== undefined; a = set.pop()) if (pool.length < 256) pool.push(a);
   }
 
   private fill(rec: AccessRec, t: Thread, ts: ThreadClock, kind: AccessKind, fn: string | null): void {
@@ -369,16 +386,20 @@ export class RaceDetector implements HbChecker {
     const vc = ts.vc;
     let mine: AccessRec | null = null;
     let j = 0;
-    for (let i = 0; i < set.length; i++) {
+    const n = set.length;
+    for (let i = 0; i < n; i++) {
       const a = set[i]!;
       if (a.slot === ts.slot) {
         mine = a;
         continue;
       }
-      if (a.clock <= vcGet(vc, a.slot)) continue;
+      if (a.clock <= vcGet(vc, a.slot)) {
+        if (this.pool.length < 256) this.pool.push(a);
+        continue;
+      }
       set[j++] = a;
     }
-    set.length = j;
+    while (set.length > j) set.pop();
     if (mine === null) mine = this.newRec(t, ts, kind, fn);
     else this.fill(mine, t, ts, kind, fn);
     set.push(mine);
@@ -479,7 +500,8 @@ export class RaceDetector implements HbChecker {
   }
 
   private kasan(loc: MemLoc, a: AccessRec, life: Life, relation: 'after' | 'unordered-after' | 'before'): void {
-    const label = accessLabel(a);
+    // As KASAN reports the first bad access and goes quiet: one report per object and accessing task.
+    const label = baseName(a.thread);
     if (life.reported.has(label)) return;
     life.reported.add(label);
     this.reports++;

@@ -26,6 +26,7 @@ import {
 import { fenceLock, fenceUnlock } from './lock.ts';
 import type { DmaFenceOps } from './ops.ts';
 import { dmaFenceRelease } from './release.ts';
+import { reportPutUninitialized } from './init-rules.ts';
 import { dmaFenceIsLater } from './ordering.ts';
 import { fenceId } from './state.ts';
 import { dmaFenceDefaultWait, dmaFenceWaitTimeout } from './wait.ts';
@@ -81,6 +82,13 @@ export class DmaFence {
   signaller: (() => readonly Thread[]) | null = null;
   /** @internal the instrumented location of `error` (created on first use with the race detector on). */
   errorLoc: MemLoc | null = null;
+  /**
+   * The last thing that happened to the fence (initialised, signalling
+   * enabled, a callback added, waited on, an error set), by whom and when,
+   * for reports of waits that never end. Recorded with the checkers on
+   * (`kernel.hb`); null otherwise.
+   */
+  lastEvent: { what: string; thread: string | null; timeNs: number } | null = null;
   private lockRef: SpinLock | null;
 
   constructor(
@@ -144,7 +152,10 @@ export class DmaFence {
     this.flags |= MODEL_INITIALIZED;
     if (ops.inOrder) trackInOrder(this);
     const k = this.kernel;
-    k.hb?.alloc(this, { what: `dma_fence ${this.context}:${this.seqno}`, size: 64, fn: 'dma_fence_init' });
+    if (k.hb !== null) {
+      k.hb.alloc(this, { what: `dma_fence ${this.context}:${this.seqno}`, size: 64, fn: 'dma_fence_init' });
+      this.noteEvent('initialised (dma_fence_init)');
+    }
     if (k.events.active) {
       let driver: string;
       let timeline: string;
@@ -190,6 +201,13 @@ export class DmaFence {
     else this.refcount.useAfterFree(op);
   }
 
+  /** @internal Record `what` as the fence's last event (with the checkers on). */
+  noteEvent(what: string): void {
+    const k = this.kernel;
+    if (k.hb === null) return;
+    this.lastEvent = { what, thread: k.currentOrNull?.name ?? null, timeNs: k.nowNs };
+  }
+
   /** @internal the location of `fence->error` for the race detector. */
   private errorAccess(kind: typeof Access.READ | typeof Access.WRITE, fn: string): void {
     const k = this.kernel;
@@ -210,8 +228,16 @@ export class DmaFence {
     return this.refcount.getUnlessZero() ? this : null;
   }
 
-  /** `dma_fence_put`: -1; the last put releases the fence (`dma_fence_release`). */
+  /**
+   * `dma_fence_put`: -1; the last put releases the fence (`dma_fence_release`).
+   * A put of a fence that was never initialised is `fence.put_uninitialized`
+   * (and is not carried out).
+   */
   put(): void {
+    if ((this.flags & MODEL_INITIALIZED) === 0) {
+      reportPutUninitialized(this);
+      return;
+    }
     this.refcount.put(releaseFenceKref);
   }
 
@@ -301,6 +327,7 @@ export class DmaFence {
     }
     this.errorAccess(Access.WRITE, 'dma_fence_set_error');
     this.error = error;
+    this.noteEvent(`error ${error} set`);
   }
 
   /**
@@ -463,6 +490,7 @@ export class DmaFence {
     this.flags = flags | ENABLE_SIGNAL;
     if ((flags & SIGNALED) !== 0) return false;
     const ops = this.ops;
+    if ((flags & ENABLE_SIGNAL) === 0) this.noteEvent('signalling enabled');
     if ((flags & ENABLE_SIGNAL) === 0 && ops.enableSignaling) {
       const k = this.kernel;
       if (k.events.active)
@@ -514,6 +542,7 @@ export class DmaFence {
     if (this.enableSignalingLocked()) {
       cb.func = func as DmaFenceFunc;
       cbAddTail(this, cb);
+      if (this.kernel.hb !== null) this.noteEvent('callback added');
     } else {
       cbReset(cb);
       ret = -Errno.ENOENT;

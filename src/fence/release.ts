@@ -1,6 +1,7 @@
 import { Errno } from '../kernel/index.ts';
 import type { DmaFence } from './fence.ts';
-import { MODEL_IN_ORDER, MODEL_OBSERVED, SIGNALED } from './flags.ts';
+import { MODEL_IN_ORDER, MODEL_INITIALIZED, MODEL_OBSERVED, SIGNALED } from './flags.ts';
+import { reportReleaseUninitialized } from './init-rules.ts';
 import { fenceLock, fenceUnlock } from './lock.ts';
 import { fenceName, fenceSplat, unobserve, untrackInOrder } from './rules.ts';
 import { fenceId } from './state.ts';
@@ -15,6 +16,10 @@ import { fenceId } from './state.ts';
  */
 export function dmaFenceRelease(f: DmaFence): void {
   const k = f.kernel;
+  if ((f.flags & MODEL_INITIALIZED) === 0) {
+    reportReleaseUninitialized(f);
+    return;
+  }
   if (k.events.active) {
     k.emit('fence-destroy', {
       fence: fenceId(f),

@@ -22,8 +22,30 @@ function defaultWaitCbFunc(f: DmaFence, cb: DmaFenceCb): void {
 }
 
 /** What a fence waiter blocks on: names the fence and its known signallers. */
+/**
+ * One line for a report of a wait that never ends: the fence, who was
+ * expected to signal it (the declared signaller, the driver's description
+ * such as the scheduler job, else its timeline), and its last event.
+ */
+export function describeWaitedFence(f: DmaFence): string {
+  const k = f.kernel;
+  const declared = f.signaller?.() ?? [];
+  const drivers = f.ops.signallers?.(f) ?? [];
+  const who =
+    declared.length > 0
+      ? `${declared.map((t) => t.name).join(', ')} (declared signaller)`
+      : (f.ops.describeSignaller?.(f) ??
+        (drivers.length > 0
+          ? `${drivers.map((t) => t.name).join(', ')} (the driver's signallers)`
+          : `whoever advances timeline ${f.ops.getTimelineName(f)} (context ${f.context}); no signaller declared`));
+  const ev = f.lastEvent;
+  const last = ev ? `${ev.what} by ${ev.thread ?? 'a timer'} at ${(ev.timeNs / 1e6).toFixed(3)} ms` : k.hb === null ? 'not recorded (checkers off)' : 'none recorded';
+  return `dma_fence ${f.ops.getDriverName(f)}:${f.ops.getTimelineName(f)} context ${f.context} seqno ${f.seqno}: expected signaller ${who}; last event: ${last}`;
+}
+
 function fenceBlocker(fences: readonly DmaFence[]): Blocker {
   return {
+    detail: () => fences.filter((f) => (f.flags & SIGNALED) === 0).map(describeWaitedFence),
     describe: () =>
       fences.length === 1
         ? `dma_fence ${fenceName(fences[0]!)}`
@@ -108,6 +130,7 @@ async function waitTimeoutSlow(f: DmaFence, intr: boolean, timeoutJiffies: numbe
   if (f.refcount.refcount <= 0) f.use('dma_fence_wait_timeout');
   await k.schedulePoint('dma_fence_wait_timeout');
   f.enableSwSignaling();
+  if (k.hb !== null) f.noteEvent(timeoutJiffies === 0 ? 'polled (zero timeout)' : 'waited on');
   const tracing = k.events.active;
   if (tracing) {
     k.emit('fence-wait-start', {

@@ -57,10 +57,11 @@ function record(k: Kernel, name: string, loc: MemLoc, kind: AccessKind, fn: stri
   if (t !== null && k.hb !== null) k.hb.access(t, loc, kind, fn);
 }
 
-/** One field's storage and location. */
+/** One field's storage, location and kernel (one object per field: accesses allocate nothing). */
 interface Field {
   value: unknown;
   readonly loc: MemLoc;
+  readonly k: Kernel;
 }
 
 /** Kernel objects that live inside a struct (locks, completions, list heads, ...): not plain fields. */
@@ -112,7 +113,7 @@ class KStructImpl extends KBuffer {
         Object.defineProperty(this, name, { value: init, enumerable: true, writable: false });
         continue;
       }
-      const f: Field = { value: init, loc: new MemLoc(`${varName}->${name}`, this, 8) };
+      const f: Field = { value: init, loc: new MemLoc(`${varName}->${name}`, this, 8), k };
       this[FIELDS].set(name, f);
       Object.defineProperty(this, name, {
         enumerable: true,
@@ -188,10 +189,6 @@ function fieldOf(s: object, name: string): Field {
   return f;
 }
 
-function kernelOf(s: object): Kernel {
-  return (s as KStructImpl).kernel;
-}
-
 /**
  * A global instrumented variable (`static int x;`), or one cell of driver
  * state: `value` is a plain access; the marked and atomic functions below
@@ -200,54 +197,59 @@ function kernelOf(s: object): Kernel {
  * @kernel a static variable, as KCSAN sees it
  */
 export class KCell<T> {
-  readonly loc: MemLoc;
-  /** @internal */
-  v: T;
+  /** @internal storage and location. */
+  readonly f: Field;
 
   constructor(
     readonly kernel: Kernel,
     name: string,
     init: T,
   ) {
-    this.loc = new MemLoc(name, null, 8);
-    this.v = init;
+    this.f = { value: init, loc: new MemLoc(name, null, 8), k: kernel };
+  }
+
+  /** The instrumented location. */
+  get loc(): MemLoc {
+    return this.f.loc;
   }
 
   /** Plain read. */
   get value(): T {
-    record(this.kernel, this.loc.name, this.loc, Access.READ, null);
-    return this.v;
+    const f = this.f;
+    record(f.k, f.loc.name, f.loc, Access.READ, null);
+    return f.value as T;
   }
 
   /** Plain write. */
   set value(v: T) {
-    record(this.kernel, this.loc.name, this.loc, Access.WRITE, null);
-    this.v = v;
+    const f = this.f;
+    record(f.k, f.loc.name, f.loc, Access.WRITE, null);
+    f.value = v;
   }
 
   /** The value, without counting as an access; callable anywhere (tests, reports). */
   snapshot(): T {
-    return this.v;
+    return this.f.value as T;
   }
 }
 
 type Target = KCell<unknown> | object;
 
-function slot(target: Target, field: string | undefined): { k: Kernel; loc: MemLoc; get(): unknown; set(v: unknown): void } {
-  if (target instanceof KCell) {
-    const c = target;
-    return { k: c.kernel, loc: c.loc, get: () => c.v, set: (v) => (c.v = v) };
-  }
+function slot(target: Target, field: string | undefined): Field {
+  if (target instanceof KCell) return target.f;
   if (field === undefined) throw new Error('a marked access to a struct needs the field name: readOnce(ring, "seqno")');
-  const f = fieldOf(target, field);
-  return { k: kernelOf(target), loc: f.loc, get: () => f.value, set: (v) => (f.value = v) };
+  return fieldOf(target, field);
 }
 
-function op(target: Target, field: string | undefined, kind: AccessKind, fn: string): { k: Kernel; s: ReturnType<typeof slot>; t: Thread | null } {
-  const s = slot(target, field);
-  const t = accessor(s.k, s.loc.name);
-  if (t !== null && s.k.hb !== null) s.k.hb.access(t, s.loc, kind, fn);
-  return { k: s.k, s, t };
+/** The thread of the last `op` (null during setup); saves an allocation per access. */
+let opThread: Thread | null = null;
+
+function op(target: Target, field: string | undefined, kind: AccessKind, fn: string): Field {
+  const f = slot(target, field);
+  const t = accessor(f.k, f.loc.name);
+  opThread = t;
+  if (t !== null && f.k.hb !== null) f.k.hb.access(t, f.loc, kind, fn);
+  return f;
 }
 
 /** Field value type of `K` in struct `S`. */
@@ -257,30 +259,30 @@ type F<S, K extends keyof S> = S[K];
 export function readOnce<T>(cell: KCell<T>): T;
 export function readOnce<S extends object, K extends keyof S & string>(s: S, field: K): F<S, K>;
 export function readOnce(target: Target, field?: string): unknown {
-  return op(target, field, Access.READ_ONCE, 'READ_ONCE').s.get();
+  return op(target, field, Access.READ_ONCE, 'READ_ONCE').value;
 }
 
 /** `WRITE_ONCE(x, v)`: a marked write. */
 export function writeOnce<T>(cell: KCell<T>, v: T): void;
 export function writeOnce<S extends object, K extends keyof S & string>(s: S, field: K, v: F<S, K>): void;
 export function writeOnce(target: Target, a: unknown, b?: unknown): void {
-  if (target instanceof KCell) op(target, undefined, Access.WRITE_ONCE, 'WRITE_ONCE').s.set(a);
-  else op(target, a as string, Access.WRITE_ONCE, 'WRITE_ONCE').s.set(b);
+  if (target instanceof KCell) op(target, undefined, Access.WRITE_ONCE, 'WRITE_ONCE').value = a;
+  else op(target, a as string, Access.WRITE_ONCE, 'WRITE_ONCE').value = b;
 }
 
 /** `atomic_read`: a marked read. */
 export function atomicRead(cell: KCell<number>): number;
 export function atomicRead<S extends object, K extends keyof S & string>(s: S, field: K): number;
 export function atomicRead(target: Target, field?: string): number {
-  return op(target, field, Access.READ_ONCE, 'atomic_read').s.get() as number;
+  return op(target, field, Access.READ_ONCE, 'atomic_read').value as number;
 }
 
 /** `atomic_set`: a marked write. */
 export function atomicSet(cell: KCell<number>, v: number): void;
 export function atomicSet<S extends object, K extends keyof S & string>(s: S, field: K, v: number): void;
 export function atomicSet(target: Target, a: unknown, b?: unknown): void {
-  if (target instanceof KCell) op(target, undefined, Access.WRITE_ONCE, 'atomic_set').s.set(a);
-  else op(target, a as string, Access.WRITE_ONCE, 'atomic_set').s.set(b);
+  if (target instanceof KCell) op(target, undefined, Access.WRITE_ONCE, 'atomic_set').value = a;
+  else op(target, a as string, Access.WRITE_ONCE, 'atomic_set').value = b;
 }
 
 /**
@@ -290,10 +292,12 @@ export function atomicSet(target: Target, a: unknown, b?: unknown): void {
  * value-returning RMW operations.
  */
 function rmwOrdered<T>(target: Target, field: string | undefined, fn: string, f: (old: unknown) => { next: unknown; ret: T }): T {
-  const { k, s, t } = op(target, field, Access.ATOMIC_RMW, fn);
+  const s = op(target, field, Access.ATOMIC_RMW, fn);
+  const t = opThread;
+  const k = s.k;
   if (t !== null) k.hb?.acquire(t, s.loc);
-  const r = f(s.get());
-  s.set(r.next);
+  const r = f(s.value);
+  s.value = r.next;
   if (t !== null) k.hb?.release(t, s.loc);
   return r.ret;
 }
@@ -302,16 +306,16 @@ function rmwOrdered<T>(target: Target, field: string | undefined, fn: string, f:
 export function atomicInc(cell: KCell<number>): void;
 export function atomicInc<S extends object, K extends keyof S & string>(s: S, field: K): void;
 export function atomicInc(target: Target, field?: string): void {
-  const { s } = op(target, field, Access.ATOMIC_RMW, 'atomic_inc');
-  s.set((s.get() as number) + 1);
+  const s = op(target, field, Access.ATOMIC_RMW, 'atomic_inc');
+  s.value = (s.value as number) + 1;
 }
 
 /** `atomic_dec` (relaxed). */
 export function atomicDec(cell: KCell<number>): void;
 export function atomicDec<S extends object, K extends keyof S & string>(s: S, field: K): void;
 export function atomicDec(target: Target, field?: string): void {
-  const { s } = op(target, field, Access.ATOMIC_RMW, 'atomic_dec');
-  s.set((s.get() as number) - 1);
+  const s = op(target, field, Access.ATOMIC_RMW, 'atomic_dec');
+  s.value = (s.value as number) - 1;
 }
 
 /** `atomic_add_return` (fully ordered): the new value. */
@@ -362,16 +366,17 @@ export function smpStoreRelease(target: Target, a: unknown, b?: unknown): void {
     s.k.hb.release(t, s.loc);
     s.k.hb.access(t, s.loc, Access.WRITE_ONCE, 'smp_store_release');
   }
-  s.set(v);
+  s.value = v;
 }
 
 /** `smp_load_acquire(&x)`: a marked read after which everything published by the matching release is visible. */
 export function smpLoadAcquire<T>(cell: KCell<T>): T;
 export function smpLoadAcquire<S extends object, K extends keyof S & string>(s: S, field: K): F<S, K>;
 export function smpLoadAcquire(target: Target, field?: string): unknown {
-  const { k, s, t } = op(target, field, Access.READ_ONCE, 'smp_load_acquire');
-  if (t !== null) k.hb?.acquire(t, s.loc);
-  return s.get();
+  const s = op(target, field, Access.READ_ONCE, 'smp_load_acquire');
+  const t = opThread;
+  if (t !== null) s.k.hb?.acquire(t, s.loc);
+  return s.value;
 }
 
 /** A field's value without counting as an access; callable anywhere (tests, reports). */

@@ -22,6 +22,12 @@ export interface Blocker {
   owners(): readonly Thread[];
   /** The lock being waited for, when the blocker is a lock (so reports do not list it as held). */
   readonly lockMap?: LockdepMap;
+  /**
+   * Details for reports of a wait that never ends (deadlock, run limit):
+   * one line per thing waited on, e.g. each fence with who was expected to
+   * signal it and the last thing that happened to it.
+   */
+  detail?(): readonly string[];
 }
 
 /** Thread body: receives its own thread; may return an exit code. */
