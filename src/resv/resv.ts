@@ -346,21 +346,25 @@ export class DmaResv {
 
   /** `dma_resv_get_fences`: the unsignalled fences of `usage` or stronger, each referenced; or `-ENOMEM`. No lock needed. */
   getFences(usage: DmaResvUsage): DmaFence[] | number {
+    this.checkAlive('dma_resv_get_fences');
     return dmaResvGetFences(this, usage);
   }
 
   /** `dma_resv_get_singleton`: null (none), the one fence, or a new wait-all dma_fence_array; or `-ENOMEM`. */
   getSingleton(usage: DmaResvUsage): DmaFence | null | number {
+    this.checkAlive('dma_resv_get_singleton');
     return dmaResvGetSingleton(this, usage);
   }
 
   /** `dma_resv_wait_timeout`: `-ERESTARTSYS`, 0 (timed out / busy for a 0 timeout) or > 0. Process context. */
   waitTimeout(usage: DmaResvUsage, intr: boolean, timeoutJiffies: number): Promise<number> {
+    this.checkAlive('dma_resv_wait_timeout');
     return dmaResvWaitTimeout(this, usage, intr, timeoutJiffies);
   }
 
   /** `dma_resv_test_signaled`: true iff no unsignalled fence of `usage` or stronger remains. */
   testSignaled(usage: DmaResvUsage): boolean {
+    this.checkAlive('dma_resv_test_signaled');
     return dmaResvTestSignaled(this, usage);
   }
 

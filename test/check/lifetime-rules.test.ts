@@ -23,7 +23,7 @@ import {
 import type { DmaFenceOps } from '../../src/fence/index.ts';
 import { msleep, Mutex, SpinLock, WwAcquireCtx } from '../../src/kernel/index.ts';
 import type { Kernel, RunResult } from '../../src/kernel/index.ts';
-import { DmaResv, reservationWwClass } from '../../src/resv/index.ts';
+import { DmaResv, DmaResvUsage, reservationWwClass } from '../../src/resv/index.ts';
 import { DrmMockScheduler } from '../../src/sched/index.ts';
 
 const ops: DmaFenceOps = { getDriverName: () => 'drv', getTimelineName: () => 'tl' };
@@ -167,13 +167,15 @@ describe('waits that never end name their fences', () => {
 });
 
 describe('objects freed by the model are poisoned', () => {
-  it('a dma_resv used after dma_resv_fini is a KASAN use after free', async () => {
+  it('a dma_resv waited on or locked after dma_resv_fini is a KASAN use after free', async () => {
     const r = await run(async (k) => {
       const resv = new DmaResv(k, 'bo');
       resv.fini();
+      await resv.waitTimeout(DmaResvUsage.READ, false, 10);
       await resv.lock(null);
       resv.unlock();
     });
+    expect(r.splats.find((s) => s.rule === 'kasan.slab_use_after_free')!.headline).toBe('BUG: KASAN: slab-use-after-free in dma_resv_wait_timeout');
     expect(rules(r)).toContain('kasan.slab_use_after_free');
     expect(r.splats.find((s) => s.rule === 'kasan.slab_use_after_free')!.body).toContain('dma_resv_fini');
   });

@@ -17,6 +17,7 @@ import {
   WorkStruct,
   writeOnce,
 } from '../../src/kernel/index.ts';
+import { GFP_KERNEL, kmallocStruct } from '../../src/kernel/index.ts';
 import type { Kernel, RunResult } from '../../src/kernel/index.ts';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -212,6 +213,42 @@ describe('data races from the history of the run', () => {
   });
 });
 
+describe('the hook contract a new lock primitive follows', () => {
+  /** A minimal lock as issue 15's primitives would write it: acquire when taken, release when let go. */
+  class TinyLock {
+    owner: unknown = null;
+    constructor(readonly k: Kernel) {}
+    lock(): boolean {
+      if (this.owner !== null) return false;
+      this.owner = this.k.current;
+      this.k.hb?.acquire(this.k.current, this);
+      return true;
+    }
+    unlock(): void {
+      this.owner = null;
+      this.k.hb?.release(this.k.current, this);
+    }
+  }
+
+  it('acquire / release order the critical sections; without the calls the same code races', async () => {
+    for (const hooks of [true, false]) {
+      const r = await run((k) => {
+        const l = new TinyLock(k);
+        const c = new KCell(k, 'protected', 0);
+        for (const name of ['a', 'b']) {
+          k.kthreadRun(name, async () => {
+            while (!l.lock()) await msleep(k, 1);
+            c.value = c.value + 1;
+            if (hooks) l.unlock();
+            else l.owner = null;
+          });
+        }
+      });
+      expect(rules(r)).toEqual(hooks ? [] : ['kcsan.data_race']);
+    }
+  });
+});
+
 describe('KASAN: use after free', () => {
   it('an access after kfree is a slab-use-after-free with both sites', async () => {
     const r = await run((k) => {
@@ -288,6 +325,32 @@ describe('the memory API is used from threads', () => {
     });
     await k.run();
     expect(() => s.n).toThrow(/used after its kernel's run ended.*snapshot/);
+  });
+
+  it('an access from a raw kernel timer (no thread) is a misuse error that says how to fix it', async () => {
+    const k = createCheckedKernel({ seed: 1 });
+    const c = new KCell(k, 'flag', 0);
+    k.kthreadRun('t', async () => {
+      k.addTimer(1e6, 'raw', () => {
+        c.value = 1;
+      });
+      await msleep(k, 5);
+    });
+    const r = await k.run();
+    expect(r.failure?.message).toMatch(/flag accessed outside a simulated thread: .*snapshot\(\)/);
+  });
+
+  it('kmallocStruct follows kmalloc (GFP rules, fault injection) and kfree poisons it', async () => {
+    const r = await run((k) => {
+      k.kthreadRun('t', () => {
+        const s = kmallocStruct(k, 'struct req', { id: 7 }, GFP_KERNEL);
+        expect(s).not.toBeNull();
+        expect(s!.id).toBe(7);
+        kfree(k, s);
+        use(s!.id);
+      });
+    });
+    expect(rules(r)).toEqual(['kasan.slab_use_after_free']);
   });
 
   it('a struct field that is not data cannot be marked-accessed', () => {
