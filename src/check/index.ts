@@ -19,3 +19,4 @@ export * from './race-report.ts';
 export * from './races.ts';
 export * from './checked-kernel.ts';
 export * from './rules.ts';
+export * from './notation.ts';

@@ -38,15 +38,14 @@ export function baseName(t: Thread | null): string {
   return i > 0 ? t.name.slice(0, i) : t.name;
 }
 
-/** The function an access is reported in: the kernel function, else the source site, else the thread. */
-export function accessLabel(a: Pick<AccessRec, 'fn' | 'site' | 'thread'>): string {
-  return a.fn ?? (a.site ? shortSite(a.site) : baseName(a.thread));
-}
-
-/** `file:line` of a `file:line:col` site (KCSAN titles print no offsets). */
-function shortSite(site: string): string {
-  const m = /^(.*:\d+):\d+$/.exec(site);
-  return m ? m[1]! : site;
+/**
+ * The function an access is reported in, for titles: the kernel function,
+ * else the accessing task. Never the source site: a run replayed with stack
+ * capture must produce the same reports (the sites are in the body and the
+ * backtraces).
+ */
+export function accessLabel(a: Pick<AccessRec, 'fn' | 'thread'>): string {
+  return a.fn ?? baseName(a.thread);
 }
 
 /** `task 3 (submitter)` or `interrupt (irq/4, hardirq)`, as KCSAN's `get_thread_desc`. */
@@ -94,6 +93,8 @@ export function kcsanSplat(loc: MemLoc, prev: AccessRec, cur: AccessRec, stacks:
       '(no happens-before edge between them), so on two CPUs they can overlap, whichever ran first in this run.\n\n' +
       `Reported by Kernel Concurrency Sanitizer on:\nCPU: 0 PID: ${t.id} Comm: ${t.name} (${t.context})`,
     thread: t,
+    // The kernel adds the reporting thread's current stack (this access) itself.
+    stacks: [{ label: `${accessTypeText(prev.kind)} to ${loc.name} (the other access)`, thread: prev.thread.name, step: prev.step, stack: prev.stack }],
     data: {
       location: loc.name,
       accesses: [prev, cur].map((x) => ({
@@ -152,6 +153,11 @@ export function kasanSplat(
       `${allocBlock(life, stacks)}\n\n${freeBlock(free, stacks)}\n\n` +
       `The buggy address belongs to the object ${life.info.what}\n which belongs to the cache kmalloc-${life.info.size} of size ${life.info.size}`,
     thread: t,
+    stacks: [
+      ...(relation === 'before' ? [{ label: `${accessTypeText(a.kind)} of ${loc.name} (not ordered before the free)`, thread: t.name, step: a.step, stack: a.stack }] : []),
+      { label: `allocated ${life.info.what}`, thread: life.thread?.name ?? null, step: life.step, stack: life.stack },
+      { label: `freed ${life.info.what} (${free.fn})`, thread: free.thread?.name ?? null, step: free.step, stack: free.stack },
+    ],
     data: {
       object: life.info.what,
       location: loc.name,

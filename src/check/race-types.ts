@@ -3,7 +3,7 @@
  * (an epoch plus what reports need), one per allocation, one per sync
  * object, and the shadow of each instrumented location.
  */
-import type { AccessKind, AllocInfo, MemLoc, Thread } from '../kernel/index.ts';
+import type { AccessKind, AllocInfo, Backtrace, MemLoc, Thread } from '../kernel/index.ts';
 import type { VClock } from './vclock.ts';
 
 /**
@@ -23,11 +23,13 @@ export class AccessRec {
     public site: string | null,
     public step: number,
     public timeNs: number,
+    /** The access's backtrace when stacks are captured. */
+    public stack: Backtrace | null = null,
   ) {}
 
   /** A copy that later in-place updates do not change (for reports). */
   copy(): AccessRec {
-    return new AccessRec(this.slot, this.clock, this.thread, this.kind, this.fn, this.site, this.step, this.timeNs);
+    return new AccessRec(this.slot, this.clock, this.thread, this.kind, this.fn, this.site, this.step, this.timeNs, this.stack);
   }
 }
 
@@ -36,6 +38,7 @@ export interface FreeRec {
   readonly thread: Thread | null;
   readonly fn: string;
   readonly site: string | null;
+  readonly stack: Backtrace | null;
   readonly step: number;
   readonly timeNs: number;
   /** The freer's epoch at the free (slot 0: freed outside any thread). */
@@ -68,6 +71,8 @@ export class Life {
     readonly site: string | null,
     readonly step: number,
     readonly timeNs: number,
+    /** The allocation's backtrace when stacks are captured. */
+    readonly stack: Backtrace | null = null,
   ) {}
 }
 

@@ -27,10 +27,10 @@
  *
  * @kernel kernel/kcsan/, mm/kasan/; the algorithm is FastTrack (Flanagan & Freund, PLDI 2009) as in ThreadSanitizer
  */
-import { Access, acquireSite, MemLoc } from '../kernel/index.ts';
-import type { AccessKind, AllocInfo, HbChecker, Kernel, Thread, TimerEntry } from '../kernel/index.ts';
+import { Access, captureStack, MemLoc, siteOfStack } from '../kernel/index.ts';
+import type { AccessKind, AllocInfo, Backtrace, HbChecker, Kernel, Thread, TimerEntry } from '../kernel/index.ts';
 import { debugCheckNoLocksFreed } from './annotations.ts';
-import { accessLabel, baseName, kasanSplat, kcsanSplat } from './race-report.ts';
+import { baseName, kasanSplat, kcsanSplat } from './race-report.ts';
 import { AccessRec, Life, Shadow, SyncRec } from './race-types.ts';
 import type { FreeRec } from './race-types.ts';
 import { vcCopy, vcGet, vcJoin, vcSet } from './vclock.ts';
@@ -341,9 +341,16 @@ export class RaceDetector implements HbChecker {
   /** The site given with the access being recorded (undefined: capture one when stacks are on). */
   private site: string | null | undefined = undefined;
 
-  private siteNow(k: Kernel): string | null {
-    if (!k.captureStacks) return null;
-    return this.site !== undefined ? this.site : acquireSite();
+  /** Set `rec.stack` and `rec.site` (both null when stacks are not captured). */
+  private capture(k: Kernel, rec: AccessRec): void {
+    if (!k.captureStacks) {
+      rec.stack = null;
+      rec.site = null;
+      return;
+    }
+    const st = captureStack();
+    rec.stack = st;
+    rec.site = this.site !== undefined ? this.site : siteOfStack(st);
   }
 
   /** Records dropped from shadows, reused (every place that keeps one makes a copy). */
@@ -358,7 +365,9 @@ export class RaceDetector implements HbChecker {
     const k = t.kernel;
     const clock = ts.vc[ts.slot]!;
     ts.exported = clock;
-    return new AccessRec(ts.slot, clock, t, kind, fn, this.siteNow(k), k.steps, k.nowNs);
+    const rec = new AccessRec(ts.slot, clock, t, kind, fn, null, k.steps, k.nowNs);
+    this.capture(k, rec);
+    return rec;
   }
 
   /** Empty `set`, keeping its records for reuse. */
@@ -376,7 +385,7 @@ export class RaceDetector implements HbChecker {
     rec.thread = t;
     rec.kind = kind;
     rec.fn = fn;
-    rec.site = this.siteNow(k);
+    this.capture(k, rec);
     rec.step = k.steps;
     rec.timeNs = k.nowNs;
   }
@@ -407,8 +416,9 @@ export class RaceDetector implements HbChecker {
   }
 
   private race(loc: MemLoc, prev: AccessRec, cur: AccessRec): void {
-    const a = accessLabel(prev);
-    const b = accessLabel(cur);
+    // Keys never depend on captured sites: a replay with stacks on reports the same splats.
+    const a = prev.fn ?? baseName(prev.thread);
+    const b = cur.fn ?? baseName(cur.thread);
     // KCSAN filters repeats by the pair of functions; the field (not the instance) keeps distinct races apart.
     const field = loc.name.slice(loc.name.lastIndexOf('->') + 1);
     const key = `kcsan|${field}|${a < b ? `${a}|${b}` : `${b}|${a}`}`;
@@ -427,7 +437,8 @@ export class RaceDetector implements HbChecker {
     const k = this.kernel();
     const t = k.currentOrNull;
     const body = new MemLoc(info.what, obj, info.size);
-    const life = new Life(info, body, t, k.captureStacks ? acquireSite() : null, k.steps, k.nowNs);
+    const st = k.captureStacks ? captureStack() : null;
+    const life = new Life(info, body, t, st ? siteOfStack(st) : null, k.steps, k.nowNs, st);
     this.lives.set(obj, life);
     for (const lock of info.locks ?? []) this.syncOf(lock).owner = life;
   }
@@ -454,7 +465,7 @@ export class RaceDetector implements HbChecker {
     const free: FreeRec = {
       thread: t,
       fn,
-      site: k.captureStacks ? acquireSite() : null,
+      ...freeSite(k),
       step: k.steps,
       timeNs: k.nowNs,
       slot,
@@ -508,6 +519,12 @@ export class RaceDetector implements HbChecker {
     const k = this.kernel();
     k.splat(kasanSplat(loc, a, life, life.freed!, relation, k.captureStacks));
   }
+}
+
+function freeSite(k: Kernel): { site: string | null; stack: Backtrace | null } {
+  if (!k.captureStacks) return { site: null, stack: null };
+  const st = captureStack();
+  return { site: siteOfStack(st), stack: st };
 }
 
 function lockName(sync: object): string {

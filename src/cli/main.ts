@@ -84,7 +84,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     )
     .option('--max-steps <n>', 'scheduling-step limit (default 5,000,000)', integer(1))
     .option('--max-time-ms <n>', 'virtual-time limit in ms (default 3,600,000)', integer(1))
-    .option('--stacks', 'capture TypeScript source locations of lock acquisitions and accesses (slower)')
+    .option(
+      '--stacks',
+      'capture backtraces from the start (by default a run that reports something is replayed with them)',
+    )
     .option('--no-races', 'switch the race detector and KASAN off (kcsan.*, kasan.* rules)')
     .option('--save-schedule <file>', "save the run's decisions for `dmabuf-lab replay`")
     .option(
@@ -107,7 +110,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--timeout <seconds>', 'wall-clock limit', seconds, DEFAULT_TIMEOUT_S)
     .option('--max-steps <n>', 'scheduling-step limit (default: as recorded)', integer(1))
     .option('--max-time-ms <n>', 'virtual-time limit in ms (default: as recorded)', integer(1))
-    .option('--stacks', 'capture TypeScript source locations of lock acquisitions and accesses')
+    .option(
+      '--stacks',
+      'capture backtraces from the start (by default a run that reports something is replayed with them)',
+    )
     .option('--no-races', 'switch the race detector and KASAN off')
     .option('--report <file>', 'write a self-contained HTML report')
     .action(async (file, o) => {

@@ -12,6 +12,7 @@ export * from './thread.ts';
 export * from './lockdep-map.ts';
 export * from './hb.ts';
 export type { TimerEntry } from './timer-heap.ts';
+export * from './stack.ts';
 export * from './kernel.ts';
 export * from './spinlock.ts';
 export * from './mutex.ts';

@@ -1,6 +1,6 @@
 import { DmaFenceCb } from '../fence/index.ts';
 import type { DmaFence } from '../fence/index.ts';
-import { Access, callerSite, Errno, GFP_KERNEL, kmalloc, kzalloc, MemLoc, mightAlloc } from '../kernel/index.ts';
+import { Access, Errno, GFP_KERNEL, kmalloc, kzalloc, MemLoc, mightAlloc } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 import { DmaResvIter, dmaResvUsageRw } from '../resv/index.ts';
 import type { DmaResv, DmaResvUsage } from '../resv/index.ts';
@@ -95,7 +95,7 @@ export class DrmSchedJob {
     const t = k.currentOrNull;
     if (t === null) return;
     const loc = (this.sFenceLoc ??= new MemLoc(`job->s_fence (${this.constructor.name})`, this, 8));
-    hb.access(t, loc, kind, fn, fn === null && k.captureStacks ? callerSite(2) : undefined);
+    hb.access(t, loc, kind, fn);
   }
 
   /** @internal A use of the whole job through the scheduler API (KASAN after `free_job`). */

@@ -68,6 +68,7 @@ describe('race and lifetime scenarios', () => {
     }
     const { run } = await hashed('push-job-then-touch', { seed: 1, captureStacks: true });
     const race = run.result.splats.find((s) => s.rule === 'kcsan.data_race')!;
-    expect(race.headline).toMatch(/data-race in drm_sched_job_cleanup \/ scenarios\/push-job-then-touch\.ts:\d+/);
+    expect(race.headline).toBe('BUG: KCSAN: data-race in drm_sched_job_cleanup / submit-ioctl');
+    expect(race.body).toMatch(/read to job->s_fence \(GpuJob\) of 8 bytes by task 2 \(submit-ioctl\):\n scenarios\/push-job-then-touch\.ts:\d+/);
   });
 });

@@ -191,7 +191,9 @@ describe('data races from the history of the run', () => {
       1,
       { stacks: true },
     );
-    expect(r.splats[0]!.headline).toMatch(/data-race in test\/check\/races\.test\.ts:\d+ \/ test\/check\/races\.test\.ts:\d+/);
+    expect(r.splats[0]!.headline).toBe('BUG: KCSAN: data-race in a / b');
+    expect(r.splats[0]!.body).toMatch(/by task \d+ \(a\):\n test\/check\/races\.test\.ts:\d+:\d+/);
+    expect(r.splats[0]!.stacks?.map((x) => x.label)).toContain('write to flag (the other access)');
   });
 
   it('switched off, nothing is recorded and nothing reported', async () => {
