@@ -255,14 +255,22 @@ function op(target: Target, field: string | undefined, kind: AccessKind, fn: str
 /** Field value type of `K` in struct `S`. */
 type F<S, K extends keyof S> = S[K];
 
-/** `READ_ONCE(x)` of a cell, or `READ_ONCE(s->field)`: a marked read. */
+/**
+ * `READ_ONCE(x)` of a cell, or `READ_ONCE(s->field)`: a marked read.
+ *
+ * @kernel READ_ONCE (include/asm-generic/rwonce.h)
+ */
 export function readOnce<T>(cell: KCell<T>): T;
 export function readOnce<S extends object, K extends keyof S & string>(s: S, field: K): F<S, K>;
 export function readOnce(target: Target, field?: string): unknown {
   return op(target, field, Access.READ_ONCE, 'READ_ONCE').value;
 }
 
-/** `WRITE_ONCE(x, v)`: a marked write. */
+/**
+ * `WRITE_ONCE(x, v)`: a marked write.
+ *
+ * @kernel WRITE_ONCE (include/asm-generic/rwonce.h)
+ */
 export function writeOnce<T>(cell: KCell<T>, v: T): void;
 export function writeOnce<S extends object, K extends keyof S & string>(s: S, field: K, v: F<S, K>): void;
 export function writeOnce(target: Target, a: unknown, b?: unknown): void {
@@ -270,14 +278,22 @@ export function writeOnce(target: Target, a: unknown, b?: unknown): void {
   else op(target, a as string, Access.WRITE_ONCE, 'WRITE_ONCE').value = b;
 }
 
-/** `atomic_read`: a marked read. */
+/**
+ * `atomic_read`: a marked read.
+ *
+ * @kernel atomic_read (Documentation/atomic_t.txt)
+ */
 export function atomicRead(cell: KCell<number>): number;
 export function atomicRead<S extends object, K extends keyof S & string>(s: S, field: K): number;
 export function atomicRead(target: Target, field?: string): number {
   return op(target, field, Access.READ_ONCE, 'atomic_read').value as number;
 }
 
-/** `atomic_set`: a marked write. */
+/**
+ * `atomic_set`: a marked write.
+ *
+ * @kernel atomic_set
+ */
 export function atomicSet(cell: KCell<number>, v: number): void;
 export function atomicSet<S extends object, K extends keyof S & string>(s: S, field: K, v: number): void;
 export function atomicSet(target: Target, a: unknown, b?: unknown): void {
@@ -302,7 +318,11 @@ function rmwOrdered<T>(target: Target, field: string | undefined, fn: string, f:
   return r.ret;
 }
 
-/** `atomic_inc` (relaxed: no ordering, a marked access). */
+/**
+ * `atomic_inc` (relaxed: no ordering, a marked access).
+ *
+ * @kernel atomic_inc
+ */
 export function atomicInc(cell: KCell<number>): void;
 export function atomicInc<S extends object, K extends keyof S & string>(s: S, field: K): void;
 export function atomicInc(target: Target, field?: string): void {
@@ -310,7 +330,11 @@ export function atomicInc(target: Target, field?: string): void {
   s.value = (s.value as number) + 1;
 }
 
-/** `atomic_dec` (relaxed). */
+/**
+ * `atomic_dec` (relaxed).
+ *
+ * @kernel atomic_dec
+ */
 export function atomicDec(cell: KCell<number>): void;
 export function atomicDec<S extends object, K extends keyof S & string>(s: S, field: K): void;
 export function atomicDec(target: Target, field?: string): void {
@@ -318,7 +342,11 @@ export function atomicDec(target: Target, field?: string): void {
   s.value = (s.value as number) - 1;
 }
 
-/** `atomic_add_return` (fully ordered): the new value. */
+/**
+ * `atomic_add_return` (fully ordered): the new value.
+ *
+ * @kernel atomic_add_return
+ */
 export function atomicAddReturn(cell: KCell<number>, n: number): number;
 export function atomicAddReturn<S extends object, K extends keyof S & string>(s: S, field: K, n: number): number;
 export function atomicAddReturn(target: Target, a: unknown, b?: unknown): number {
@@ -329,7 +357,11 @@ export function atomicAddReturn(target: Target, a: unknown, b?: unknown): number
   });
 }
 
-/** `atomic_dec_and_test` (fully ordered): true when the new value is 0. */
+/**
+ * `atomic_dec_and_test` (fully ordered): true when the new value is 0.
+ *
+ * @kernel atomic_dec_and_test
+ */
 export function atomicDecAndTest(cell: KCell<number>): boolean;
 export function atomicDecAndTest<S extends object, K extends keyof S & string>(s: S, field: K): boolean;
 export function atomicDecAndTest(target: Target, field?: string): boolean {
@@ -339,7 +371,11 @@ export function atomicDecAndTest(target: Target, field?: string): boolean {
   });
 }
 
-/** `cmpxchg(ptr, old, new)` (fully ordered): the previous value; stores `next` only if it equalled `expected`. */
+/**
+ * `cmpxchg(ptr, old, new)` (fully ordered): the previous value; stores `next` only if it equalled `expected`.
+ *
+ * @kernel cmpxchg
+ */
 export function atomicCmpxchg<T>(cell: KCell<T>, expected: T, next: T): T;
 export function atomicCmpxchg<S extends object, K extends keyof S & string>(s: S, field: K, expected: F<S, K>, next: F<S, K>): F<S, K>;
 export function atomicCmpxchg(target: Target, a: unknown, b: unknown, c?: unknown): unknown {
@@ -347,7 +383,11 @@ export function atomicCmpxchg(target: Target, a: unknown, b: unknown, c?: unknow
   return rmwOrdered(target, field, 'cmpxchg', (old) => ({ next: old === expected ? next : old, ret: old }));
 }
 
-/** `xchg(ptr, new)` (fully ordered): the previous value. */
+/**
+ * `xchg(ptr, new)` (fully ordered): the previous value.
+ *
+ * @kernel xchg
+ */
 export function atomicXchg<T>(cell: KCell<T>, next: T): T;
 export function atomicXchg<S extends object, K extends keyof S & string>(s: S, field: K, next: F<S, K>): F<S, K>;
 export function atomicXchg(target: Target, a: unknown, b?: unknown): unknown {
@@ -355,7 +395,11 @@ export function atomicXchg(target: Target, a: unknown, b?: unknown): unknown {
   return rmwOrdered(target, field, 'xchg', (old) => ({ next, ret: old }));
 }
 
-/** `smp_store_release(&x, v)`: a marked write that publishes everything before it. */
+/**
+ * `smp_store_release(&x, v)`: a marked write that publishes everything before it.
+ *
+ * @kernel smp_store_release (Documentation/memory-barriers.txt)
+ */
 export function smpStoreRelease<T>(cell: KCell<T>, v: T): void;
 export function smpStoreRelease<S extends object, K extends keyof S & string>(s: S, field: K, v: F<S, K>): void;
 export function smpStoreRelease(target: Target, a: unknown, b?: unknown): void {
@@ -369,7 +413,11 @@ export function smpStoreRelease(target: Target, a: unknown, b?: unknown): void {
   s.value = v;
 }
 
-/** `smp_load_acquire(&x)`: a marked read after which everything published by the matching release is visible. */
+/**
+ * `smp_load_acquire(&x)`: a marked read after which everything published by the matching release is visible.
+ *
+ * @kernel smp_load_acquire (Documentation/memory-barriers.txt)
+ */
 export function smpLoadAcquire<T>(cell: KCell<T>): T;
 export function smpLoadAcquire<S extends object, K extends keyof S & string>(s: S, field: K): F<S, K>;
 export function smpLoadAcquire(target: Target, field?: string): unknown {
@@ -379,7 +427,10 @@ export function smpLoadAcquire(target: Target, field?: string): unknown {
   return s.value;
 }
 
-/** A field's value without counting as an access; callable anywhere (tests, reports). */
+/**
+ * A field's value without counting as an access; callable anywhere (tests,
+ * reports). A model extension: the kernel has no counterpart.
+ */
 export function snapshotOf<S extends object, K extends keyof S & string>(s: S, field: K): F<S, K> {
   return fieldOf(s, field).value as F<S, K>;
 }
