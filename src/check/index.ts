@@ -19,4 +19,5 @@ export * from './race-report.ts';
 export * from './races.ts';
 export * from './checked-kernel.ts';
 export * from './rules.ts';
+export * from './event-rules.ts';
 export * from './notation.ts';

@@ -131,8 +131,7 @@ async function waitTimeoutSlow(f: DmaFence, intr: boolean, timeoutJiffies: numbe
   await k.schedulePoint('dma_fence_wait_timeout');
   f.enableSwSignaling();
   if (k.hb !== null) f.noteEvent(timeoutJiffies === 0 ? 'polled (zero timeout)' : 'waited on');
-  const tracing = k.events.active;
-  if (tracing) {
+  if (k.events.wants('fence-wait-start')) {
     k.emit('fence-wait-start', {
       fence: fenceId(f),
       context: f.context,
@@ -151,7 +150,7 @@ async function waitTimeoutSlow(f: DmaFence, intr: boolean, timeoutJiffies: numbe
   }
   // The wait that returns with the fence signalled sees the signaller's history.
   if (k.hb !== null && (f.flags & SIGNALED) !== 0) k.hb.acquire(t, f);
-  if (k.events.active) {
+  if (k.events.wants('fence-wait-end')) {
     k.emit('fence-wait-end', {
       fence: fenceId(f),
       context: f.context,
