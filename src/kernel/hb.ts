@@ -40,6 +40,12 @@ import type { TimerEntry } from './timer-heap.ts';
  *
  * Sync objects are keyed by identity: any object may serve (a lock, a
  * `WorkInstance`, a fence); the checker keeps its clock in a WeakMap.
+ *
+ * Not part of this slot but of the same contract for a new sleeping
+ * primitive: its entry points go through `Kernel.sleeping(op, now, sleep,
+ * timedOut?)` (plain functions returning the promise, not `async`), so that
+ * called from a fence callback, an IRQ handler or a timer it takes its
+ * non-sleeping path (`now`) instead of failing the run.
  */
 
 /**
