@@ -135,6 +135,30 @@ async function rate(fn: () => Promise<number>): Promise<number> {
   return median(rates);
 }
 
+/**
+ * Two rates measured alternately (a, b, a, b, ...), medians of each: on a
+ * loaded machine the load then hits both sides alike, so their ratio holds.
+ */
+async function ratePair(a: () => Promise<number>, b: () => Promise<number>): Promise<[number, number]> {
+  await a();
+  await b();
+  const ra: number[] = [];
+  const rb: number[] = [];
+  for (let i = 0; i < 2 * REPEATS - 1; i++) {
+    for (const [fn, out] of [
+      [a, ra],
+      [b, rb],
+    ] as const) {
+      let units = 0;
+      const ms = await timeMs(async () => {
+        units = await fn();
+      });
+      out.push((units / ms) * 1000);
+    }
+  }
+  return [median(ra), median(rb)];
+}
+
 /** Scheduling points per second, kernel vs bare, N = 2, 4, 16. */
 export async function benchKernelPingPong(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
@@ -161,8 +185,10 @@ export async function benchKernelPingPong(): Promise<BenchResult[]> {
     });
   }
   for (const n of [2, 16]) {
-    const off = await rate(() => kernelRingCells(n, HANDOFFS, false));
-    const on = await rate(() => kernelRingCells(n, HANDOFFS, true));
+    const [off, on] = await ratePair(
+      () => kernelRingCells(n, HANDOFFS, false),
+      () => kernelRingCells(n, HANDOFFS, true),
+    );
     out.push({
       name: `kernel ring, ${n} threads, instrumented turn flags, race detector + KASAN on`,
       value: on,

@@ -379,13 +379,18 @@ export class RaceDetector implements HbChecker {
 
   private fill(rec: AccessRec, t: Thread, ts: ThreadClock, kind: AccessKind, fn: string | null): void {
     const k = t.kernel;
+    const clock = ts.vc[ts.slot]!;
     rec.slot = ts.slot;
-    rec.clock = ts.vc[ts.slot]!;
-    ts.exported = rec.clock;
+    rec.clock = clock;
+    ts.exported = clock;
     rec.thread = t;
     rec.kind = kind;
     rec.fn = fn;
-    this.capture(k, rec);
+    if (k.captureStacks) this.capture(k, rec);
+    else if (rec.stack !== null) {
+      rec.stack = null;
+      rec.site = null;
+    }
     rec.step = k.steps;
     rec.timeNs = k.nowNs;
   }
@@ -393,6 +398,14 @@ export class RaceDetector implements HbChecker {
   /** Put this access in `set`: replace this thread's entry, drop entries ordered before it. */
   private record(set: AccessRec[], t: Thread, ts: ThreadClock, kind: AccessKind, fn: string | null): AccessRec {
     const vc = ts.vc;
+    if (set.length === 1) {
+      // The common case: one entry, this thread's own or one ordered before this access.
+      const a = set[0]!;
+      if (a.slot === ts.slot || a.clock <= vcGet(vc, a.slot)) {
+        this.fill(a, t, ts, kind, fn);
+        return a;
+      }
+    }
     let mine: AccessRec | null = null;
     let j = 0;
     const n = set.length;
