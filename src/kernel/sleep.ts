@@ -87,6 +87,6 @@ async function scheduleTimeoutSlow(
 export function condResched(k: Kernel): Promise<void> {
   return k.sleeping('cond_resched', () => undefined, async () => {
     k.mightSleep('cond_resched');
-    await k.schedulePoint('cond_resched');
+    await k.schedulePoint('cond_resched', null);
   });
 }

@@ -98,6 +98,7 @@ export class WaitQueueHead implements Blocker {
   /** `wake_up_all`. Callable from any context. */
   wakeUpAll(): void {
     const k = this.kernel;
+    k.touch(this);
     k.hb?.release(k.currentOrNull, this);
     for (const t of this.waiters) k.wake(t);
   }
@@ -105,6 +106,7 @@ export class WaitQueueHead implements Blocker {
   /** `wake_up_interruptible`: wakes only threads in interruptible waits. */
   wakeUpInterruptible(): void {
     const k = this.kernel;
+    k.touch(this);
     k.hb?.release(k.currentOrNull, this);
     for (const t of this.waiters) if (t.interruptible) k.wake(t);
   }
@@ -123,7 +125,7 @@ export class WaitQueueHead implements Blocker {
     const k = this.kernel;
     const t = k.current;
     k.mightSleep(op);
-    await k.schedulePoint(op);
+    await k.schedulePoint(op, this);
     if (cond()) {
       k.hb?.acquire(t, this);
       return timeoutJiffies === Number.POSITIVE_INFINITY ? 1 : Math.max(1, timeoutJiffies);
@@ -194,11 +196,13 @@ export class Completion {
 
   /** `reinit_completion`. */
   reinit(): void {
+    this.kernel.touch(this.wq);
     this.done = 0;
   }
 
   /** `completion_done`: true if a wait would not block. */
   completionDone(): boolean {
+    this.kernel.touch(this.wq);
     if (this.done === 0) return false;
     this.seen();
     return true;
@@ -206,6 +210,7 @@ export class Completion {
 
   /** `try_wait_for_completion`: consume one completion without sleeping. */
   tryWaitForCompletion(): boolean {
+    this.kernel.touch(this.wq);
     if (this.done === 0) return false;
     if (this.done !== Number.POSITIVE_INFINITY) this.done--;
     this.seen();
