@@ -35,6 +35,8 @@ export interface RunOutcome {
   readonly info: ScenarioInfo | null;
   readonly limits: KernelLimits | null;
   readonly lockdep: boolean;
+  /** The race detector and KASAN were on. */
+  readonly races: boolean;
   readonly result: RunSummaryData | null;
   readonly notes: readonly string[];
   readonly verdict: Verdict | null;
@@ -117,6 +119,7 @@ export class RunWorker {
     let info: ScenarioInfo | null = null;
     let limits: KernelLimits | null = null;
     let lockdep = false;
+    let races = false;
     const started = performance.now();
     let lastStepsAt = started;
     let lastSteps = -1;
@@ -152,6 +155,7 @@ export class RunWorker {
           info,
           limits,
           lockdep,
+          races,
           result: null,
           notes: [],
           verdict: null,
@@ -200,6 +204,7 @@ export class RunWorker {
             info = m.info;
             limits = m.limits;
             lockdep = m.lockdep;
+            races = m.races;
             break;
           case 'thread':
             names.set(m.tid, m.name);

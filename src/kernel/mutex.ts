@@ -1,5 +1,6 @@
 import { Errno } from './errno.ts';
-import type { Kernel } from './kernel.ts';
+import { WOULD_SLEEP } from './kernel.ts';
+import type { Kernel, WouldSleep } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { LockInit } from './spinlock.ts';
 import type { Blocker, Thread } from './thread.ts';
@@ -25,24 +26,50 @@ export class Mutex implements Blocker {
     this.dep = new LockdepMap(name ?? site, site, LdWait.SLEEP);
   }
 
-  /** `mutex_lock`. Process context; sleeps. */
-  async lock(): Promise<void> {
-    await this.lockCommon(0, false, null, 'mutex_lock');
+  /**
+   * `mutex_lock`. Process context; sleeps. Called where the caller cannot
+   * sleep (see `Kernel.sleeping`) it takes a free lock at once and kills
+   * the context on a held one.
+   */
+  lock(): Promise<void> {
+    return this.lockVoid(0, null, 'mutex_lock');
   }
 
   /** `mutex_lock_nested`: the acquisition counts as lockdep subclass `subclass`. */
-  async lockNested(subclass: number): Promise<void> {
-    await this.lockCommon(subclass, false, null, 'mutex_lock_nested');
+  lockNested(subclass: number): Promise<void> {
+    return this.lockVoid(subclass, null, 'mutex_lock_nested');
   }
 
   /** `mutex_lock_nest_lock`: many locks of this class are serialized by `outer`. */
-  async lockNestLock(outer: LockdepMap): Promise<void> {
-    await this.lockCommon(0, false, outer, 'mutex_lock_nest_lock');
+  lockNestLock(outer: LockdepMap): Promise<void> {
+    return this.lockVoid(0, outer, 'mutex_lock_nest_lock');
   }
 
   /** `mutex_lock_interruptible`: 0, or `-EINTR` if a signal arrives while waiting. */
   lockInterruptible(): Promise<0 | -4> {
-    return this.lockCommon(0, true, null, 'mutex_lock_interruptible');
+    const op = 'mutex_lock_interruptible';
+    return this.kernel.sleeping(op, () => this.lockNow(0, null), () => this.lockCommon(0, true, null, op));
+  }
+
+  private lockVoid(subclass: number, nestLock: LockdepMap | null, op: string): Promise<void> {
+    return this.kernel.sleeping(
+      op,
+      () => (this.lockNow(subclass, nestLock) === WOULD_SLEEP ? WOULD_SLEEP : undefined),
+      async () => {
+        await this.lockCommon(subclass, false, nestLock, op);
+      },
+    );
+  }
+
+  /** The uncontended path alone, for callers that cannot sleep. */
+  private lockNow(subclass: number, nestLock: LockdepMap | null): 0 | WouldSleep {
+    const k = this.kernel;
+    if (this.owner !== null) return WOULD_SLEEP;
+    const t = k.current;
+    k.lockAcquire(this.dep, subclass, false, 0, true, nestLock, t);
+    this.owner = t;
+    k.hb?.acquire(t, this);
+    return 0;
   }
 
   /** `mutex_trylock`: true if taken. Never sleeps. */
@@ -51,6 +78,7 @@ export class Mutex implements Blocker {
     if (this.owner !== null) return false;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.owner = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
@@ -60,6 +88,7 @@ export class Mutex implements Blocker {
     const t = k.current;
     if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
+    k.hb?.release(t, this);
     k.lockRelease(this.dep, t);
     const first = this.waiters[0];
     if (first) k.wake(first);
@@ -100,6 +129,7 @@ export class Mutex implements Blocker {
     await k.schedulePoint(op, this.dep);
     if (this.owner === null) {
       this.owner = t;
+      k.hb?.acquire(t, this);
       return 0;
     }
     if (k.events.active) k.emit('lock-contend', { lock: this.dep.name, cls: this.dep.key, holder: this.owner.name });
@@ -117,6 +147,7 @@ export class Mutex implements Blocker {
     }
     this.waiters.splice(this.waiters.indexOf(t), 1);
     this.owner = t;
+    k.hb?.acquire(t, this);
     return 0;
   }
 }
