@@ -40,7 +40,7 @@ function inspectingScheduler(k: Kernel, compat: DrmSchedCompat | undefined, seen
         return null;
       },
       timedoutJob: () => DrmGpuSchedStat.RESET,
-      freeJob: (job) => {
+      freeJob: (job: CachingJob) => {
         job.cleanup();
       },
     },
@@ -95,7 +95,7 @@ describe('DrmSchedCompat.dependencyRelease', () => {
             return null;
           },
           timedoutJob: () => DrmGpuSchedStat.RESET,
-          freeJob: (job) => {
+          freeJob: (job: CachingJob) => {
             job.cleanup();
           },
         },
