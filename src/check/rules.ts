@@ -60,8 +60,8 @@ const LOCKDEP: readonly Entry[] = [
     'local_bh_enable (or spin_unlock_bh, read_unlock_bh, write_unlock_bh) was called with hard interrupts disabled. It may run pending softirqs, which must run with IRQs on, and with lockdep (CONFIG_TRACE_IRQFLAGS) it ends with local_irq_enable(): the caller continues with IRQs enabled, whatever its irqsave section expected. Release the _bh lock before disabling IRQs, or use the _irqsave forms throughout. Reported once per run (WARN_ON_ONCE).',
     '__local_bh_enable_ip, lockdep_assert_irqs_enabled() (kernel/softirq.c)'],
   ['lockdep.assert_none_held', 'lockdep_assert_none_held_once failed',
-    'A place that must be reached with no locks held at all (returning to user space, a point that may wait on anything) was reached holding locks.',
-    'lockdep_assert_none_held_once (include/linux/lockdep.h)'],
+    'A place that must be reached with no locks held at all (returning to user space, a point that may wait on anything) was reached holding locks. drm_syncobj_find_fence and the syncobj waits assert it when they may wait for userspace to submit a point (WAIT_FOR_SUBMIT, WAIT_AVAILABLE): a submit path that waits there with its context lock held blocks the very submission it waits for (until the 5 s WAIT_FOR_SUBMIT timeout gives -ETIME). Resolve in-syncobjs before taking driver locks.',
+    'lockdep_assert_none_held_once (include/linux/lockdep.h); drm_syncobj_find_fence, drm_syncobj_array_wait_timeout (drivers/gpu/drm/drm_syncobj.c)'],
 ];
 
 const SCHED_MM: readonly Entry[] = [
