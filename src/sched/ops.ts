@@ -103,6 +103,18 @@ export interface DrmSchedCompat {
    *   freed, on those kernels.
    */
   dependencyRelease?: 'v5.16-v6.4' | 'v6.5+';
+  /**
+   * Where a killed entity's jobs wait for their remaining dependencies:
+   * - `'v6.18+'` (default): the fence callback only schedules a work item,
+   *   which adds the next dependency's callback (487df8b69834 "Fix deadlock
+   *   in drm_sched_entity_kill_jobs_cb", v6.18-rc, also in stable);
+   * - `'v6.2-v6.17'`: `drm_sched_entity_kill_jobs_cb` adds the next
+   *   dependency's callback itself, inside the callback of the fence that
+   *   just signalled, with that fence's lock held and IRQs off. A driver
+   *   whose fences share one lock (one lock per engine, as xe and others
+   *   do) then self-deadlocks when a killed job depends on two of them.
+   */
+  killJobsCb?: 'v6.2-v6.17' | 'v6.18+';
 }
 
 const schedMaps = new WeakMap<Kernel, LockdepMap>();

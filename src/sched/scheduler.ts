@@ -110,7 +110,10 @@ export class DrmGpuScheduler {
     this.timeout = args.timeout ?? MAX_SCHEDULE_TIMEOUT;
     this.hangLimit = args.hangLimit ?? 0;
     this.policy = args.policy ?? 'fair';
-    this.compat = { dependencyRelease: args.compat?.dependencyRelease ?? 'v6.5+' };
+    this.compat = {
+      dependencyRelease: args.compat?.dependencyRelease ?? 'v6.5+',
+      killJobsCb: args.compat?.killJobsCb ?? 'v6.18+',
+    };
     this.score = args.score ?? { value: 0 };
     this.signallingAnnotations = args.signallingAnnotations ?? true;
     this.rqs =

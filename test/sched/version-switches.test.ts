@@ -122,6 +122,54 @@ describe('DrmSchedCompat.dependencyRelease', () => {
   });
 });
 
+/**
+ * A killed entity's queued job depends on two fences of two queues of one
+ * engine (two contexts: the scheduler keeps one dependency per context),
+ * which share the engine's fence lock. The first signals (its lock held); the
+ * kill path must then wait for the second.
+ */
+async function killWithSharedLockDeps(compat: DrmSchedCompat | undefined): Promise<string[]> {
+  const { r } = await runTest(async (k) => {
+    const sched = new DrmMockScheduler(k, compat ? { compat } : {});
+    const entity = sched.entityNew();
+    const engineLock = new SpinLock(k, '&engine->fence_lock', { key: 'test.engine_fence_lock' });
+    const d1 = new DmaFence(k, ops, engineLock, dmaFenceContextAlloc(k, 1), 1);
+    const d2 = new DmaFence(k, ops, engineLock, dmaFenceContextAlloc(k, 1), 1);
+    const job = sched.jobNew(entity);
+    job.addDependency(d1.get());
+    job.addDependency(d2.get());
+    DrmMockScheduler.submit(job);
+    const finished = job.finished.get();
+    k.kthreadRun('engine', async () => {
+      await msleep(k, 5);
+      d1.signal();
+      await msleep(k, 5);
+      d2.signal();
+    });
+    await msleep(k, 1);
+    await entity.fini(); // drm_sched_entity_fini kills the entity: the job never runs
+    await finished.wait(false);
+    expect(finished.error).toBe(-3); // -ESRCH
+    finished.put();
+    d1.put();
+    d2.put();
+    await sched.fini();
+  });
+  return rules(r.splats);
+}
+
+describe('DrmSchedCompat.killJobsCb', () => {
+  it("'v6.18+' (default): the callback schedules a work item; the killed job completes with -ESRCH", async () => {
+    expect(await killWithSharedLockDeps(undefined)).toEqual([]);
+  });
+
+  it("'v6.2-v6.17': adding the next dependency's callback inside the first one's recurses on the shared fence lock", async () => {
+    const rs = await killWithSharedLockDeps({ killJobsCb: 'v6.2-v6.17' });
+    // lockdep sees the recursion first; the CPU would then spin on its own lock (the thread is killed).
+    expect(rs.slice(0, 2)).toEqual(['lockdep.recursive', 'spinlock.recursion']);
+  });
+});
+
 describe('drm_sched_suspend_timeout / drm_sched_resume_timeout', () => {
   it('a suspended TDR does not fire; resumed with what was left, it fires that much later', async () => {
     const times: number[] = [];
