@@ -28,6 +28,8 @@ function emitAttach(attach: DmaBufAttachment, result: number): void {
   if (!k.events.active) return;
   k.emit('dmabuf-attach', {
     dmabuf: attach.dmabuf.id,
+    attachment: attach.id,
+    importer: attach.importerName,
     dev: attach.dev?.name ?? null,
     dynamic: attach.isDynamic,
     mapType: attach.mapType?.type.name ?? null,
@@ -165,7 +167,7 @@ export async function dmaBufDetach(dmabuf: DmaBuf, attach: DmaBufAttachment): Pr
   if (dmabuf.ops.detach) await dmabuf.ops.detach(dmabuf, attach);
   attach.detached = true;
   if (k.events.active)
-    k.emit('dmabuf-detach', { dmabuf: dmabuf.id, dev: attach.dev?.name ?? null });
+    k.emit('dmabuf-detach', { dmabuf: dmabuf.id, attachment: attach.id, dev: attach.dev?.name ?? null });
 }
 
 /**

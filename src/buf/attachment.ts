@@ -82,6 +82,9 @@ export class DmaBufMapping<T = unknown> {
  *
  * @kernel struct dma_buf_attachment (include/linux/dma-buf.h), attach->map_type (mapping-types RFC)
  */
+/** Attachment ordinals per buffer. */
+const attachIds = new WeakMap<DmaBuf, number>();
+
 export class DmaBufAttachment {
   /** `attach->dev`: the importing DMA device (filled after a scatter-table match). */
   dev: Device | null;
@@ -100,6 +103,9 @@ export class DmaBufAttachment {
   /** Set by detach; any later use is a use after free. */
   detached = false;
 
+  /** Ordinal of this attachment on its buffer (from 1), naming it in events. */
+  readonly id: number;
+
   constructor(
     readonly dmabuf: DmaBuf,
     dev: Device | null,
@@ -110,6 +116,20 @@ export class DmaBufAttachment {
   ) {
     this.dev = dev;
     this.peer2peer = importerOps?.allowPeer2peer ?? false;
+    this.id = (attachIds.get(dmabuf) ?? 0) + 1;
+    attachIds.set(dmabuf, this.id);
+  }
+
+  /**
+   * Who imports, for traces: the importer object's class (`importer_priv`)
+   * and the DMA device, whichever are known (an interconnect importer may
+   * have no `dev`).
+   */
+  get importerName(): string {
+    const p = this.importerPriv;
+    const cls = typeof p === 'object' && p !== null && p.constructor !== Object ? p.constructor.name : '';
+    const parts = [cls, this.dev?.name ?? ''].filter(Boolean);
+    return parts.length ? parts.join(' ') : `attachment ${this.id}`;
   }
 
   /** `dma_buf_attachment_is_dynamic`: the importer has `importer_ops`. */

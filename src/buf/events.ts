@@ -8,16 +8,25 @@
 declare module '../kernel/events.ts' {
   interface KernelEventMap {
     'dmabuf-export': { dmabuf: number; exporter: string; size: number };
+    /** `attachment`: ordinal on the buffer; `importer`: the importer's class and device (see `importerName`). */
     'dmabuf-attach': {
       dmabuf: number;
+      attachment: number;
+      importer: string;
       dev: string | null;
       dynamic: boolean;
       mapType: string | null;
       result: number;
     };
-    'dmabuf-detach': { dmabuf: number; dev: string | null };
-    'dmabuf-map': { dmabuf: number; dev: string | null; mapType: string; result: number };
-    'dmabuf-unmap': { dmabuf: number; dev: string | null; mapType: string };
+    'dmabuf-detach': { dmabuf: number; attachment: number; dev: string | null };
+    'dmabuf-map': {
+      dmabuf: number;
+      attachment: number;
+      dev: string | null;
+      mapType: string;
+      result: number;
+    };
+    'dmabuf-unmap': { dmabuf: number; attachment: number; dev: string | null; mapType: string };
     'dmabuf-move-notify': { dmabuf: number; attachments: number; revoked: boolean };
     'dmabuf-revoke': { dmabuf: number; revoked: boolean };
     'dmabuf-release': { dmabuf: number };

@@ -59,6 +59,7 @@ function emitMap(attach: DmaBufAttachment, type: AnyMappingType, result: number)
   if (k.events.active)
     k.emit('dmabuf-map', {
       dmabuf: attach.dmabuf.id,
+      attachment: attach.id,
       dev: attach.dev?.name ?? null,
       mapType: type.name,
       result,
@@ -83,6 +84,7 @@ function take(attach: DmaBufAttachment, result: unknown, op: string): DmaBufMapp
   if (k.events.active)
     k.emit('dmabuf-unmap', {
       dmabuf: attach.dmabuf.id,
+      attachment: attach.id,
       dev: attach.dev?.name ?? null,
       mapType: m.type.name,
     });

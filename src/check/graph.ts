@@ -1,4 +1,4 @@
-import type { LdWaitType, LockdepMap } from '../kernel/index.ts';
+import type { Backtrace, LdWaitType, LockdepMap } from '../kernel/index.ts';
 import { LOCKF_USED_IN_IRQ_ALL } from './usage.ts';
 
 /** `LD_WAIT_MAX`: the wait type of a context with nothing held (above every lock's). */
@@ -15,6 +15,8 @@ export interface LockSite {
   readonly step: number;
   /** TypeScript source location of the acquisition, when stack capture is on. */
   readonly site: string | null;
+  /** Its backtrace, when stack capture is on (reports attach it to the splat). */
+  readonly stack?: Backtrace | null;
   readonly run: number;
   readonly seed: number;
 }

@@ -15,3 +15,4 @@ export * from './annotations.ts';
 export * from './reclaim.ts';
 export * from './checked-kernel.ts';
 export * from './rules.ts';
+export * from './notation.ts';

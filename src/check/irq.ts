@@ -24,6 +24,7 @@ import {
   lockData,
   shortestPathText,
   siteData,
+  siteStack,
   siteText,
 } from './report.ts';
 import {
@@ -133,6 +134,10 @@ function inconsistent(
       registered: siteData(cls.usageSites[prevBit] ?? null),
       held: heldData(t.held, classes, depth),
     },
+    stacks: [
+      { label: `taking ${h.map.name} {${b}}`, thread: t.name, step: h.step, stack: h.stack },
+      siteStack(`{${a}} state registered`, cls.usageSites[prevBit]),
+    ],
   });
   return false;
 }
@@ -244,6 +249,11 @@ export function checkIrqUsage(
       unsafe: { ...classData(unsafe), bit: USAGE_STR[unsafeBit], at: siteData(unsafeAt ?? null) },
       held: heldData(t.held, classes, idx),
     },
+    stacks: [
+      { label: `acquiring ${next.map.name}`, thread: t.name, step: next.step, stack: next.stack },
+      siteStack(`${safe.name} became ${irqclass}-irq-safe`, safeAt),
+      siteStack(`${unsafe.name} became ${irqclass}-irq-unsafe`, unsafeAt),
+    ],
   });
   return false;
 }

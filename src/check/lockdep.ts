@@ -8,7 +8,7 @@ import { checkIrqUsage, markLock, markUsage } from './irq.ts';
 import { installLifetimeTracker } from './lifetime.ts';
 import { dmaResvLockdepPrime } from './priming.ts';
 import { READ_MASK, Usage } from './usage.ts';
-import { circularBody, classLabel, edgeData, heldData, heldListText, heldText, lockData, recursiveBody, siteText } from './report.ts';
+import { circularBody, classLabel, edgeData, heldData, heldListText, heldText, lockData, recursiveBody, siteStack, siteText } from './report.ts';
 
 /** Options of a `Lockdep` validator. */
 export interface LockdepOptions {
@@ -88,7 +88,7 @@ export class Lockdep implements LockValidator {
 
   /** @internal Where `h` was acquired, as recorded in edges and usage. */
   siteOf(t: Thread, h: HeldLock): LockSite {
-    return { thread: t.name, timeNs: h.timeNs, step: h.step, site: h.site, run: this.runOf(t.kernel), seed: t.kernel.seed };
+    return { thread: t.name, timeNs: h.timeNs, step: h.step, site: h.site, stack: h.stack ?? null, run: this.runOf(t.kernel), seed: t.kernel.seed };
   }
 
   /** @internal Report once per graph under `key`. */
@@ -293,6 +293,13 @@ export class Lockdep implements LockValidator {
         chain: path.slice(1).map((n) => edgeData(n.edge!)).reverse(),
         held: heldData(t.held, classes, idx),
       },
+      stacks: [
+        { label: `acquiring ${next.map.name}`, thread: t.name, step: next.step, stack: next.stack },
+        ...path
+          .slice(1)
+          .reverse()
+          .map((n) => siteStack(`${n.edge!.to.name} acquired while holding ${n.edge!.from.name}`, n.edge!.origin)),
+      ],
     });
   }
 

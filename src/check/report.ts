@@ -6,7 +6,7 @@
  *
  * @kernel kernel/locking/lockdep.c (print_* functions)
  */
-import type { HeldLock, Thread } from '../kernel/index.ts';
+import type { HeldLock, SplatStackInput, Thread } from '../kernel/index.ts';
 import type { BfsNode } from './bfs.ts';
 import { depNames } from './graph.ts';
 import type { LockClass, LockEdge, LockSite } from './graph.ts';
@@ -24,6 +24,11 @@ export function classLabel(cls: LockClass): string {
 export function siteText(s: LockSite, currentRun = 1): string {
   const run = s.run !== currentRun ? `, run ${s.run} (seed ${s.seed})` : '';
   return `${s.thread} at ${s.timeNs} ns (step ${s.step})${run}${s.site ? `, at ${s.site}` : ''}`;
+}
+
+/** A recorded site as a backtrace for `SplatInput.stacks` (skipped when it has none). */
+export function siteStack(label: string, s: LockSite | null | undefined): SplatStackInput {
+  return { label, thread: s?.thread ?? null, step: s?.step ?? null, stack: s?.stack ?? null };
 }
 
 /** Structured form of a site for `--json`. */

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import pc from 'picocolors';
 import { combineVerdicts, describeExpectation, listBuiltinScenarios } from '../explore/index.ts';
 import type { Expectation, Scenario, Verdict } from '../explore/index.ts';
+import { formatFolded, formatReportStack } from '../kernel/index.ts';
 import { displayPath } from './format.ts';
 import { writeReport, writeTrace } from './outputs.ts';
 import { progressSink } from './progress.ts';
@@ -34,6 +35,8 @@ interface SeedRun {
   verdict: Verdict | null;
   steps: number;
   problem: string | null;
+  /** For a run whose verdict differs: what it reported first and where (backtrace lines). */
+  where: string[] | null;
 }
 
 interface ScenarioLine {
@@ -116,7 +119,16 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     const runs: SeedRun[] = [];
     for (const seed of seedsFor(s.expect, opts.seeds)) {
       const trace = b === traced && seed === 1;
-      const o = await worker.run({ scenario: b.file, seed, trace, stacks: false, limits: {} });
+      const o = await worker.run({
+        scenario: b.file,
+        seed,
+        trace,
+        stacks: false,
+        // Locate what a scenario reports only when it is not what it expects.
+        restack: 'on-mismatch',
+        restackWithinMs: (opts.timeout * 1000) / 30,
+        limits: {},
+      });
       runs.push({
         seed,
         status: o.status,
@@ -124,6 +136,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
         verdict: o.verdict,
         steps: o.progress.steps,
         problem: problemOf(o),
+        where: o.verdict && !o.verdict.matches ? locate(o, s.expect) : null,
       });
       if (trace) {
         tracePath = resolve(join(opts.traceDir, `${s.name}.trace.json`));
@@ -166,9 +179,40 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     for (const l of differ) {
       const why = l.error ?? l.runs.find((r) => r.problem)?.problem;
       if (why) process.stdout.write(`\n${pc.red(l.name)}: ${why}\n`);
+      const where = l.runs.find((r) => r.where)?.where;
+      if (where)
+        process.stdout.write(
+          `${why ? '' : `\n${pc.red(l.name)}:\n`}${where.map((w) => `  ${w}`).join('\n')}\n`,
+        );
     }
   }
   return differ.length === 0 && lines.length > 0 ? Exit.OK : Exit.FINDINGS;
+}
+
+/**
+ * What a mismatching run reported first that was not expected, and where:
+ * the thread error's throw site, or the first unexpected splat's headline and
+ * first backtrace (present when the worker replayed the run with stacks).
+ */
+function locate(o: RunOutcome, expect: Expectation): string[] | null {
+  const f = o.result?.failure;
+  if (f?.stack?.length)
+    return [`thrown: ${f.message}`, ...formatFolded(f.stack).map((l) => `  ${l}`)];
+  const expected = expect.verdict === 'splat' ? expect.rules : [];
+  const s = o.splats.find(
+    (x) => x.severity !== 'info' && x.rule !== 'run.limit' && !expected.includes(x.rule),
+  );
+  if (!s) return o.result?.stacksNote ? [o.result.stacksNote] : null;
+  const first = s.stacks?.[0];
+  return [
+    `[${s.rule}] ${s.headline}`,
+    ...(first
+      ? formatReportStack(first)
+          .split('\n')
+          .map((l) => `  ${l}`)
+      : []),
+    ...(o.result?.stacksNote ? [o.result.stacksNote] : []),
+  ];
 }
 
 function printLine(l: ScenarioLine, width: number): void {

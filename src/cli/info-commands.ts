@@ -3,6 +3,10 @@ import pc from 'picocolors';
 import { describeExpectation, listBuiltinScenarios } from '../explore/index.ts';
 import { indent, printError, wrap } from './format.ts';
 import { allRules, explainRuleText } from './rules.ts';
+import { LOCKDEP_NOTATION, notationText } from '../check/index.ts';
+
+/** Words `explain` takes for the notation legend. */
+const NOTATION_IDS = ['notation', 'legend', 'usage', 'en', '[en]', '{+.+.}'];
 import { Exit } from './exit.ts';
 
 /** `dmabuf-lab list`: every built-in scenario with its expected verdict and description. */
@@ -45,19 +49,32 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
 
 /** `dmabuf-lab explain <rule-id>`: what the rule means and where it comes from in the kernel. */
 export function explainCommand(id: string, opts: { json?: boolean }): number {
+  if (NOTATION_IDS.includes(id.toLowerCase())) {
+    if (opts.json)
+      process.stdout.write(
+        `${JSON.stringify({ id: 'notation', notation: LOCKDEP_NOTATION }, null, 2)}\n`,
+      );
+    else process.stdout.write(`${pc.bold('lockdep notation')}\n\n${notationText()}\n`);
+    return Exit.OK;
+  }
   const r = explainRuleText(id);
   if (!r) {
     const ids = allRules().map((x) => x.id);
     printError(
-      `There is no rule "${id}". Known rules: ${ids.join(', ')}. Rule ids are printed in brackets in front of each splat, e.g. [sched.deadlock].`,
+      `There is no rule "${id}". Known rules: ${ids.join(', ')}. Rule ids are printed in brackets in front of each splat, e.g. [sched.deadlock]; \`dmabuf-lab explain notation\` explains lockdep's {+.+.} and [EN] marks.`,
     );
     return Exit.ERROR;
   }
+  const lockdep = r.id.startsWith('lockdep.');
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(lockdep ? { ...r, notation: LOCKDEP_NOTATION } : r, null, 2)}\n`,
+    );
     return Exit.OK;
   }
   process.stdout.write(`${pc.bold(r.id)}${r.title ? `: ${r.title}` : ''}\n\n${wrap(r.text, 90)}\n`);
   if (r.source) process.stdout.write(`\n${pc.cyan('kernel:')} ${r.source}\n`);
+  if (lockdep)
+    process.stdout.write(`\n${pc.cyan('notation in the report:')}\n\n${notationText()}\n`);
   return Exit.OK;
 }

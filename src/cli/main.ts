@@ -84,7 +84,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     )
     .option('--max-steps <n>', 'scheduling-step limit (default 5,000,000)', integer(1))
     .option('--max-time-ms <n>', 'virtual-time limit in ms (default 3,600,000)', integer(1))
-    .option('--stacks', 'capture TypeScript source locations of lock acquisitions (slower)')
+    .option(
+      '--stacks',
+      'capture backtraces from the start (by default a run that reports something is replayed with them)',
+    )
     .option('--save-schedule <file>', "save the run's decisions for `dmabuf-lab replay`")
     .option(
       '--report <file>',
@@ -106,7 +109,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--timeout <seconds>', 'wall-clock limit', seconds, DEFAULT_TIMEOUT_S)
     .option('--max-steps <n>', 'scheduling-step limit (default: as recorded)', integer(1))
     .option('--max-time-ms <n>', 'virtual-time limit in ms (default: as recorded)', integer(1))
-    .option('--stacks', 'capture TypeScript source locations of lock acquisitions')
+    .option(
+      '--stacks',
+      'capture backtraces from the start (by default a run that reports something is replayed with them)',
+    )
     .option('--report <file>', 'write a self-contained HTML report')
     .action(async (file, o) => {
       const { replayCommand } = await import('./run-command.ts');

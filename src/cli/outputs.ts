@@ -15,8 +15,8 @@ function ensureDir(file: string): void {
   mkdirSync(dirname(resolve(file)), { recursive: true });
 }
 
-/** The run's trace: whatever events it produced, even if it was stopped. */
-function traceOf(o: RunOutcome, replay: string): ChromeTrace {
+/** The run's events, with a watchdog mark when the run was stopped. */
+function eventsOf(o: RunOutcome): KernelEvent[] {
   const events: KernelEvent[] = [...(o.events ?? [])];
   if (o.status === 'timeout') {
     // Mark where the watchdog found the run, on the track of the thread that was running.
@@ -31,7 +31,12 @@ function traceOf(o: RunOutcome, replay: string): ChromeTrace {
     };
     events.push(mark as unknown as KernelEvent);
   }
-  const trace = toChromeTrace(events, {
+  return events;
+}
+
+/** The run's trace: whatever events it produced, even if it was stopped. */
+function traceOf(o: RunOutcome, replay: string): ChromeTrace {
+  const trace = toChromeTrace(eventsOf(o), {
     title: `dmabuf-lab ${o.info?.name ?? o.request.scenario} (seed ${o.request.seed})`,
     splats: o.splats,
     metadata: {
@@ -87,9 +92,13 @@ export function writeReport(file: string, o: RunOutcome, replay: string): void {
     title: `dmabuf-lab ${o.info?.name ?? o.request.scenario} (seed ${o.request.seed})`,
     summary,
     splats: o.splats,
-    trace: o.events ? traceOf(o, replay) : null,
+    events: o.events ? eventsOf(o) : null,
     decisions: r?.decisions ?? [],
     replay,
+    failure: r?.failure ?? null,
+    stacksNote:
+      r?.stacksNote ??
+      'No backtraces: stack capture was off for this run (run it again with --stacks).',
   });
   ensureDir(file);
   writeFileSync(file, html);

@@ -4,7 +4,14 @@
  * be stopped from outside: the main thread keeps a wall-clock watchdog and
  * reads, from shared memory, which thread was running when it fired.
  */
-import type { Decision, KernelEvent, KernelLimits, RunEnd, Splat } from '../kernel/index.ts';
+import type {
+  Decision,
+  FoldedFrame,
+  KernelEvent,
+  KernelLimits,
+  RunEnd,
+  Splat,
+} from '../kernel/index.ts';
 import type { Expectation, Verdict } from '../explore/index.ts';
 
 /** One run asked of the worker. */
@@ -17,7 +24,19 @@ export interface RunRequest {
   readonly decisions?: readonly Decision[];
   /** Stream the events back (for a trace). */
   readonly trace: boolean;
+  /** Capture stacks from the start. */
   readonly stacks: boolean;
+  /**
+   * Otherwise, when to replay the run from its recorded schedule with stack
+   * capture on, so its reports carry source locations: after a run that
+   * reported a splat or a thread error (`on-report`), only after one whose
+   * verdict differs from the expected one (`on-mismatch`), or never.
+   */
+  readonly restack?: 'on-report' | 'on-mismatch' | 'never';
+  /** Skip that replay when the run itself took longer than this (ms): the watchdog must not stop it. */
+  readonly restackWithinMs?: number;
+  /** Hash the event stream (`eventHash`) while the run goes on. */
+  readonly hash?: boolean;
   readonly limits: Partial<KernelLimits>;
 }
 
@@ -41,6 +60,8 @@ export interface RunSummaryData {
     readonly kind: string;
     readonly message: string;
     readonly thread: string | null;
+    /** Where it was thrown (user frames, library folded). */
+    readonly stack?: readonly FoldedFrame[];
   } | null;
   readonly timeNs: number;
   readonly steps: number;
@@ -50,6 +71,16 @@ export interface RunSummaryData {
   readonly exits: Readonly<Record<string, number>>;
   /** Decisions of a replayed schedule that the run did not use. */
   readonly unusedDecisions: number;
+  /** sha256 of the event stream (when hashed), of the run as first made. */
+  readonly eventHash: string | null;
+  /**
+   * Where the splats' backtraces come from: `captured` (stacks were on from
+   * the start), `replayed` (the run was replayed from its schedule with
+   * stacks on), `off` (nothing to locate, or not asked).
+   */
+  readonly stacks: 'captured' | 'replayed' | 'off';
+  /** Why a replay with stacks was skipped or not used, when it was. */
+  readonly stacksNote: string | null;
 }
 
 /** What the worker sends back while a request runs (in this order: phase, loaded, then threads / splats / events, then done or error). */

@@ -28,6 +28,13 @@ export interface RunOptions {
   report?: string;
 }
 
+/**
+ * The replay with stack capture happens only after a run that took at most
+ * this share of the wall-clock timeout: capture makes lock-heavy runs up to
+ * about 15 times slower (measured on gpu-seqno-wrap), and the watchdog covers both.
+ */
+const RESTACK_SHARE = 30;
+
 function limitsOf(o: RunOptions): Partial<KernelLimits> {
   return {
     ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
@@ -96,6 +103,10 @@ async function execute(x: Execution): Promise<number> {
     seed: x.seed,
     trace: opts.trace !== undefined || opts.report !== undefined,
     stacks: opts.stacks ?? false,
+    // A run that reports something is replayed with stacks on, unless it was long.
+    restack: 'on-report',
+    restackWithinMs: (opts.timeout * 1000) / RESTACK_SHARE,
+    hash: true,
     limits: x.limits,
     ...(x.decisions ? { decisions: x.decisions } : {}),
   });
@@ -156,7 +167,9 @@ async function execute(x: Execution): Promise<number> {
     tracePath,
     reportPath,
     schedulePath,
-    eventHash: outcome.events && outcome.status === 'done' ? eventStreamHash(outcome.events) : null,
+    eventHash:
+      outcome.result?.eventHash ??
+      (outcome.events && outcome.status === 'done' ? eventStreamHash(outcome.events) : null),
   };
   if (opts.json) {
     process.stdout.write(

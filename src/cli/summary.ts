@@ -6,6 +6,7 @@ import pc from 'picocolors';
 import type { RunOutcome } from './supervisor.ts';
 import { displayPath, formatCount, formatNs, indent, plural } from './format.ts';
 import { Exit } from './exit.ts';
+import { formatFolded, formatReportStack } from '../kernel/index.ts';
 
 /** Where a run's outputs went, for the summary. */
 export interface SummaryExtras {
@@ -47,8 +48,9 @@ export function problemOf(o: RunOutcome): string | null {
     const fix: Record<string, string> = {
       'foreign-await':
         'Replace it with a kernel operation: msleep(k, ms) or usleepRange for delays, a Completion or a WaitQueueHead to wait for another simulated thread.',
-      'thread-exception':
-        'Fix the exception in the scenario (run again with --stacks for lock acquisition sites).',
+      'thread-exception': r.failure.stack?.length
+        ? 'Fix the exception in the scenario (where it was thrown is listed under "thrown").'
+        : 'Fix the exception in the scenario.',
       'replay-divergence':
         'The scenario changed since the schedule was recorded, or it is not deterministic (it must not use Math.random, Date.now or host timers). Record a new schedule.',
       misuse: 'The message says how to call the library correctly.',
@@ -118,12 +120,23 @@ export function formatSummary(o: RunOutcome, x: SummaryExtras): string {
   );
   out.push(`${label('checkers')}lockdep ${o.lockdep ? 'on' : 'off'}`);
   out.push(`${label('result')}${resultLine(o)}`);
+  const thrown = o.result?.failure?.stack;
+  if (thrown?.length) {
+    out.push(`${label('thrown')}${o.result!.failure!.message}`);
+    out.push(indent(formatFolded(thrown).join('\n'), 10));
+  }
   for (const n of o.notes) out.push(`${label('note')}${n}`);
   out.push(`${label('splats')}${o.splats.length === 0 ? 'none' : o.splats.length}`);
   for (const s of o.splats) {
     const colour = s.severity === 'info' ? pc.yellow : pc.red;
     out.push(indent(`${colour(`[${s.rule}]`)} ${s.headline}`, 2));
     if (s.body) out.push(indent(s.body, 6));
+    if (s.stacks?.length) {
+      out.push(
+        indent(pc.cyan(`backtraces (innermost first, library frames folded${stackOrigin(o)}):`), 6),
+      );
+      for (const st of s.stacks) out.push(indent(formatReportStack(st), 8));
+    }
     out.push(
       indent(
         pc.dim(
@@ -152,12 +165,20 @@ export function formatSummary(o: RunOutcome, x: SummaryExtras): string {
   if (x.reportPath)
     out.push(`${label('report')}${displayPath(x.reportPath)} (open it in a browser)`);
   if (x.eventHash) out.push(`${label('events')}sha256 ${x.eventHash.slice(0, 16)}`);
+  if (o.result?.stacksNote) out.push(`${label('stacks')}${o.result.stacksNote}`);
   if (x.schedulePath)
     out.push(
       `${label('schedule')}${displayPath(x.schedulePath)} (dmabuf-lab replay ${displayPath(x.schedulePath)})`,
     );
   out.push(`${label('replay')}${x.replay}`);
   return out.join('\n');
+}
+
+/** Where the backtraces of a run's splats come from, for their heading. */
+function stackOrigin(o: RunOutcome): string {
+  return o.result?.stacks === 'replayed'
+    ? '; from a replay of this schedule with stack capture'
+    : '';
 }
 
 function label(s: string): string {
@@ -224,6 +245,8 @@ export function summaryJson(
     report: x.reportPath,
     schedule: x.schedulePath,
     eventHash: x.eventHash,
+    stacks: o.result?.stacks ?? 'off',
+    stacksNote: o.result?.stacksNote ?? null,
     replay: x.replay,
     exitCode,
   };

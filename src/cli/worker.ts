@@ -5,8 +5,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ReplayChooser } from '../kernel/index.ts';
-import type { Kernel, KernelEvent, Splat } from '../kernel/index.ts';
+import type { Kernel, KernelEvent, RunResult, Splat } from '../kernel/index.ts';
 import { describeExpectation, loadScenario, runScenario, ScenarioError } from '../explore/index.ts';
+import type { Scenario, ScenarioRun } from '../explore/index.ts';
+import { EventHasher } from '../trace/index.ts';
 import { registerScenarioHook } from './esm-hook.ts';
 import { SLOT_STEPS, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
 import type { RunRequest, WorkerMessage } from './protocol.ts';
@@ -40,7 +42,9 @@ async function handle(req: RunRequest): Promise<void> {
     ? new ReplayChooser({ seed: req.seed, decisions: req.decisions })
     : undefined;
 
+  const hasher = req.hash ? new EventHasher() : null;
   const onEvent = (e: KernelEvent, k: Kernel): void => {
+    hasher?.add(e);
     if (e.type === 'switch') {
       Atomics.store(tidSlot, SLOT_TID, e.tid);
       numbers[SLOT_STEPS] = e.step;
@@ -58,6 +62,7 @@ async function handle(req: RunRequest): Promise<void> {
     if (req.trace) post({ type: 'event', id, event: e });
   };
 
+  const started = performance.now();
   const run = await runScenario(scenario, {
     seed: req.seed,
     trace: false,
@@ -87,6 +92,11 @@ async function handle(req: RunRequest): Promise<void> {
     },
   });
   const r = run.result;
+  const eventHash = hasher?.digest() ?? null;
+  const located = req.stacks
+    ? { result: r, stacks: 'captured' as const, note: null }
+    : await restack(req, scenario, run, eventHash, performance.now() - started);
+  const shown = located.result;
   post({
     type: 'done',
     id,
@@ -94,9 +104,14 @@ async function handle(req: RunRequest): Promise<void> {
     verdict: run.verdict,
     result: {
       end: r.end,
-      splats: r.splats.map(plainSplat),
-      failure: r.failure
-        ? { kind: r.failure.kind, message: r.failure.message, thread: r.failure.thread }
+      splats: shown.splats.map(plainSplat),
+      failure: shown.failure
+        ? {
+            kind: shown.failure.kind,
+            message: shown.failure.message,
+            thread: shown.failure.thread,
+            ...(shown.failure.stack ? { stack: shown.failure.stack } : {}),
+          }
         : null,
       timeNs: r.timeNs,
       steps: r.steps,
@@ -105,8 +120,88 @@ async function handle(req: RunRequest): Promise<void> {
       decisions: r.schedule.decisions.map((d) => ({ kind: d.kind, label: d.label })),
       exits: Object.fromEntries(r.exits),
       unusedDecisions: chooser?.remaining ?? 0,
+      eventHash,
+      stacks: located.stacks,
+      stacksNote: located.note,
     },
   });
+}
+
+/**
+ * The run's result with source locations: when it reported a splat (other
+ * than a run limit) or a thread error and stacks were off, replay it from
+ * its recorded schedule with stack capture on and take that replay's
+ * reports, provided the replay is the same run (same end, steps, rules and,
+ * when hashed, the same events). Capture never changes what a run does, so
+ * a difference means the scenario is not deterministic: keep the first
+ * reports and say so.
+ */
+async function restack(
+  req: RunRequest,
+  scenario: Scenario,
+  run: ScenarioRun,
+  eventHash: string | null,
+  tookMs: number,
+): Promise<{ result: RunResult; stacks: 'replayed' | 'off'; note: string | null }> {
+  const r = run.result;
+  const mode = req.restack ?? 'never';
+  const reported =
+    r.splats.some((s) => s.severity !== 'info' && s.rule !== 'run.limit') ||
+    r.failure?.kind === 'thread-exception' ||
+    r.failure?.kind === 'misuse';
+  const wanted =
+    mode === 'on-report'
+      ? reported
+      : mode === 'on-mismatch'
+        ? reported && !run.verdict.matches
+        : false;
+  if (!wanted) return { result: r, stacks: 'off', note: null };
+  if (req.restackWithinMs !== undefined && tookMs > req.restackWithinMs) {
+    return {
+      result: r,
+      stacks: 'off',
+      note: `no source locations: the run took ${(tookMs / 1000).toFixed(1)} s, too long to replay with stack capture within the timeout; run it again with --stacks (and a larger --timeout)`,
+    };
+  }
+  const hasher = eventHash !== null ? new EventHasher() : null;
+  let again: ScenarioRun;
+  try {
+    again = await runScenario(scenario, {
+      seed: req.seed,
+      limits: req.limits,
+      captureStacks: true,
+      chooser: new ReplayChooser(r.schedule),
+      ...(hasher
+        ? {
+            onEvent: (e: KernelEvent) => {
+              hasher.add(e);
+            },
+          }
+        : {}),
+    });
+  } catch (e) {
+    return {
+      result: r,
+      stacks: 'off',
+      note: `the replay with stack capture failed: ${e instanceof Error ? e.message : String(e)}`,
+    };
+  }
+  const a = again.result;
+  const same =
+    a.end === r.end &&
+    a.steps === r.steps &&
+    a.splats.length === r.splats.length &&
+    a.splats.every((s, i) => s.rule === r.splats[i]!.rule && s.step === r.splats[i]!.step) &&
+    (a.failure?.kind ?? null) === (r.failure?.kind ?? null) &&
+    (hasher === null || hasher.digest() === eventHash);
+  if (!same) {
+    return {
+      result: r,
+      stacks: 'off',
+      note: 'no source locations: replaying the run with stack capture did not reproduce it (is the scenario deterministic? it must not use Math.random, Date.now or host timers)',
+    };
+  }
+  return { result: a, stacks: 'replayed', note: null };
 }
 
 /** A splat with its data as plain JSON (objects in it may hold functions or cycles). */

@@ -189,24 +189,32 @@ const allocIds = new WeakMap<Kernel, number>();
  * @kernel kmalloc, kzalloc, kvmalloc (mm/slub.c)
  */
 export function kmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
+  return allocAt(k, size, gfp, site ?? 'kmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kmalloc'));
+}
+
+/**
+ * The allocation itself. The injection site and the event use `where` (the
+ * site as given), never the captured source line `shown`: a replay with
+ * stacks on must see the same schedule and the same events.
+ */
+function allocAt(k: Kernel, size: number, gfp: number, where: string, shown: string): KBuffer | null {
   mightAlloc(k, gfp);
-  const where = site ?? (k.captureStacks ? callerSite(1) : 'kmalloc');
   const fail = (gfp & GFP.__GFP_NOFAIL) === 0 && k.inject('alloc', where);
   if (k.events.active) k.emit('alloc', { size, gfp: gfpName(gfp), ok: !fail, site: where });
   if (fail) return null;
   const id = (allocIds.get(k) ?? 0) + 1;
   allocIds.set(k, id);
-  return new KBuffer(id, size, gfp, where);
+  return new KBuffer(id, size, gfp, shown);
 }
 
 /** `kzalloc`: zeroed `kmalloc`. */
 export function kzalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
-  return kmalloc(k, size, gfp | GFP.__GFP_ZERO, site ?? (k.captureStacks ? callerSite(1) : 'kzalloc'));
+  return allocAt(k, size, gfp | GFP.__GFP_ZERO, site ?? 'kzalloc', site ?? (k.captureStacks ? callerSite(1) : 'kzalloc'));
 }
 
 /** `kvmalloc`: may fall back to vmalloc; same rules as `kmalloc` in the model. */
 export function kvmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
-  return kmalloc(k, size, gfp, site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
+  return allocAt(k, size, gfp, site ?? 'kvmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
 }
 
 /** `kfree`: free a buffer; a double free is a BUG splat. `null` is ignored, as in the kernel. */

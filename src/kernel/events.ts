@@ -27,6 +27,20 @@ export interface KernelEventMap {
   alloc: { size: number; gfp: string; ok: boolean; site: string };
   signal: { thread: string };
   splat: { rule: string; headline: string };
+  /**
+   * A recorded decision (emitted only while someone listens): its index in
+   * the schedule, the option taken and the options offered (at most 16,
+   * the chosen one always; `more` counts the others), with the operation
+   * each listed thread was waiting at (`ops`, for thread choices).
+   */
+  choice: {
+    kind: string;
+    decision: number;
+    chosen: string;
+    options: readonly string[];
+    more: number;
+    ops: readonly string[] | null;
+  };
   'run-end': { steps: number; reason: string };
 }
 

@@ -11,6 +11,7 @@ export * from './events.ts';
 export * from './splat.ts';
 export * from './thread.ts';
 export * from './lockdep-map.ts';
+export * from './stack.ts';
 export * from './kernel.ts';
 export * from './spinlock.ts';
 export * from './mutex.ts';

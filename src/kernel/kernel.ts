@@ -3,9 +3,11 @@ import type { ChoiceKind, ChoiceOption, Chooser } from './chooser.ts';
 import { EventStream } from './events.ts';
 import type { KernelEvent, KernelEventMap, KernelEventType } from './events.ts';
 import { hostMacrotask } from './host.ts';
-import { acquireSite, callerSite } from './lockdep-map.ts';
+import { callerSite } from './lockdep-map.ts';
+import { captureStack, foldStack, parseStack, siteOfStack } from './stack.ts';
+import type { FoldedFrame, ReportStack } from './stack.ts';
 import type { HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
-import type { Splat, SplatInput } from './splat.ts';
+import type { Splat, SplatInput, SplatStackInput } from './splat.ts';
 import { RecordedSchedule } from './schedule-record.ts';
 import { TimerHeap } from './timer-heap.ts';
 import {
@@ -25,6 +27,24 @@ import type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from 
 
 export { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
 export type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
+
+/** Folded frames compared without library-run lengths (two captures of one call differ only there). */
+function foldKey(frames: readonly FoldedFrame[]): string {
+  return frames
+    .map((f) => (f.kind === 'user' ? `${f.file}:${f.line}:${f.col}` : `[${f.inner.file}:${f.inner.line}|${f.outer.file}:${f.outer.line}]`))
+    .join(' ');
+}
+
+/** Where a thread's uncaught throw came from (its own stack): a scenario error, not a divergence. */
+function throwSite(kind: RunFailure['kind'], error: unknown): FoldedFrame[] | null {
+  if (kind !== 'thread-exception' && kind !== 'misuse') return null;
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return null;
+  const frames = foldStack(parseStack(error.stack));
+  return frames.length ? frames : null;
+}
+
+/** Options a `choice` event lists (the rest are counted in `more`). */
+const CHOICE_LISTED = 16;
 
 /** Scheduling steps between deliberate hand-offs to the host event loop. */
 const HOST_YIELD_STEPS = 4096;
@@ -68,6 +88,7 @@ export class Kernel {
   private finish: ((r: RunResult) => void) | null = null;
   private endReason: RunEnd = 'completed';
   private failure: RunFailure | null = null;
+  private savedTraceLimit: number | null = null;
   private readonly clearHandoff = (): void => {
     this.handoff = false;
   };
@@ -343,6 +364,7 @@ export class Kernel {
     t.state = 'blocked';
     t.blocker = blocker;
     t.interruptible = opts?.interruptible ?? false;
+    if (this.captureStacks) t.blockStack = captureStack();
     const seq = ++t.waitSeq;
     const timeoutNs = opts?.timeoutNs ?? Number.POSITIVE_INFINITY;
     if (timeoutNs !== Number.POSITIVE_INFINITY) {
@@ -428,6 +450,7 @@ export class Kernel {
       i = this.chooser.choose('thread', rq);
       this.recorded.kinds.push(0);
       this.recorded.labels.push(rq[i]!.name);
+      if (this.events.active) this.emitChoice('thread', i, rq);
     } else if (this.recordAll) {
       this.recorded.push('thread', rq[0]!.name);
     }
@@ -468,7 +491,9 @@ export class Kernel {
     const i = this.chooser.choose(kind, options);
     const o = options[i];
     if (o === undefined) throw new Error(`chooser returned ${i} for ${options.length} options`);
-    this.recorded.push(kind, optionLabel(options, i));
+    const label = optionLabel(options, i);
+    this.recorded.push(kind, label);
+    if (this.events.active) this.emitChoice(kind, i, options);
     return o;
   }
 
@@ -485,9 +510,29 @@ export class Kernel {
     const n = (this.injectSites.get(key) ?? 0) + 1;
     this.injectSites.set(key, n);
     if (!this.chooser.inject(kind, site)) return false;
-    this.recorded.push(kind, injectLabel(site, n));
+    const label = injectLabel(site, n);
+    this.recorded.push(kind, label);
+    if (this.events.active) this.emitChoice(kind, 0, [{ label }, { label: 'no fault' }]);
     return true;
   }
+
+  /** The `choice` event of the decision just recorded (schedule views show what else was possible). */
+  private emitChoice(kind: ChoiceKind, chosen: number, options: readonly ChoiceOption[]): void {
+    // A long run queue is listed in part (the chosen option always), so an event stays small.
+    const idx = Array.from({ length: Math.min(options.length, CHOICE_LISTED) }, (_, j) => j);
+    if (chosen >= idx.length) idx[idx.length - 1] = chosen;
+    const listed = idx.map((j) => options[j]!);
+    this.emit('choice', {
+      kind,
+      decision: this.recorded.labels.length - 1,
+      chosen: optionLabel(options, chosen),
+      options: idx.map((j) => optionLabel(options, j)),
+      more: options.length - idx.length,
+      // What each listed thread is waiting at (the operation its scheduling point is in).
+      ops: listed.every((o) => o instanceof Thread) ? listed.map((t) => t.op) : null,
+    });
+  }
+
 
   // ---------------------------------------------------------------- timers
 
@@ -568,6 +613,11 @@ export class Kernel {
         'Kernel.run() can be called once per kernel; create a new Kernel for another run',
       );
     this.phase = 'running';
+    // Deeper stacks for what a thread throws while this run captures stacks (restored at the end).
+    if (this.captureStacks) {
+      this.savedTraceLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 48);
+    }
     return new Promise<RunResult>((resolve) => {
       this.finish = resolve;
       this.armHost();
@@ -604,7 +654,8 @@ export class Kernel {
   /** Stop the run because the simulation cannot go on (scenario error). */
   fail(kind: RunFailure['kind'], message: string, t: Thread | null, error?: unknown): void {
     if (this.phase !== 'running') return;
-    this.failure = { kind, message, thread: t?.name ?? null, error };
+    const stack = throwSite(kind, error);
+    this.failure = { kind, message, thread: t?.name ?? null, error, ...(stack ? { stack } : {}) };
     this.end('failed');
   }
 
@@ -619,6 +670,10 @@ export class Kernel {
     }
     this.phase = 'ended';
     this.running = null;
+    if (this.savedTraceLimit !== null) {
+      Error.stackTraceLimit = this.savedTraceLimit;
+      this.savedTraceLimit = null;
+    }
     if (this.events.active) {
       this.events.emit({
         type: 'run-end',
@@ -656,7 +711,17 @@ export class Kernel {
   }
 
   private reportDeadlock(): void {
-    this.splat(deadlockSplat(this.threads.filter((t) => t.state === 'blocked' && !t.daemon)));
+    const blocked = this.threads.filter((t) => t.state === 'blocked' && !t.daemon);
+    const stacks: SplatStackInput[] = [];
+    if (this.captureStacks) {
+      for (const t of blocked) {
+        stacks.push({ label: `${t.name} blocked in ${t.op}`, thread: t.name, step: null, stack: t.blockStack });
+        for (const h of t.held)
+          if (h.map !== t.blocker?.lockMap)
+            stacks.push({ label: `${t.name} holding ${h.map.name}, acquired`, thread: t.name, step: h.step, stack: h.stack });
+      }
+    }
+    this.splat({ ...deadlockSplat(blocked), stacks });
   }
 
   private reportLimit(reason: 'step-limit' | 'time-limit'): void {
@@ -677,10 +742,37 @@ export class Kernel {
       timeNs: this.nowNsValue,
       step: this.stepCount,
       ...(s.data ? { data: s.data } : {}),
+      ...(this.captureStacks ? { stacks: this.reportStacks(t, s.stacks ?? []) } : {}),
     };
     this.splats.push(splat);
     if (this.events.active) this.emit('splat', { rule: s.rule, headline: s.headline });
     return splat;
+  }
+
+  /**
+   * The backtraces a splat carries when stacks are captured: the reporter's
+   * own (an edge of a lockdep chain, an earlier access), then where the
+   * report was made, then the locks the reporting thread holds; a stack
+   * that folds like an earlier one is left out.
+   */
+  private reportStacks(t: Thread | null, given: readonly SplatStackInput[]): ReportStack[] {
+    const all: SplatStackInput[] = [...given];
+    if (t && this.running === t) all.push({ label: 'reported here', thread: t.name, step: this.stepCount, stack: captureStack() });
+    if (t) {
+      for (const h of t.held)
+        all.push({ label: `holding ${h.map.name}, acquired`, thread: t.name, step: h.step, stack: h.stack });
+    }
+    const out: ReportStack[] = [];
+    const seen = new Set<string>();
+    for (const s of all) {
+      if (!s.stack) continue;
+      const frames = foldStack(s.stack);
+      const key = foldKey(frames);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ label: s.label, thread: s.thread ?? null, step: s.step ?? null, frames });
+    }
+    return out;
   }
 
   /**
@@ -727,6 +819,7 @@ export class Kernel {
     nestLock: LockdepMap | null = null,
     t: Thread = this.current,
   ): void {
+    const stack = this.captureStacks ? captureStack() : null;
     const held: HeldLock = {
       map,
       subclass,
@@ -737,7 +830,8 @@ export class Kernel {
       refs: 1,
       timeNs: this.nowNsValue,
       step: this.stepCount,
-      site: this.captureStacks ? acquireSite() : null,
+      site: stack ? siteOfStack(stack) : null,
+      stack,
       hardirqsOn: t.hardirqsEnabled,
       softirqsOn: t.softirqsEnabled,
       validatorSlot: null,

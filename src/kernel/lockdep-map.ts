@@ -1,3 +1,4 @@
+import type { Backtrace } from './stack.ts';
 import type { Thread } from './thread.ts';
 
 /**
@@ -60,8 +61,10 @@ export interface HeldLock {
   refs: number;
   readonly timeNs: number;
   readonly step: number;
-  /** Source location of the acquisition when stack capture is on. */
+  /** Source location of the acquisition when stack capture is on (`siteOfStack(stack)`). */
   readonly site: string | null;
+  /** The acquisition's backtrace when stack capture is on. */
+  readonly stack?: Backtrace | null;
   /** Hard IRQs were enabled at acquisition (for IRQ usage states). */
   readonly hardirqsOn: boolean;
   /** Soft IRQs were enabled at acquisition. */
@@ -94,45 +97,5 @@ export interface LockValidator {
   leaked?(t: Thread, what: string): void;
 }
 
-/**
- * Source location of the caller `skip` frames above the function calling
- * this, as `file:line:col` relative to the working directory. Used for
- * per-creation-site lock classes and for acquisition sites in reports.
- */
-export function callerSite(skip: number): string {
-  const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = skip + 2;
-  const stack = new Error().stack ?? '';
-  Error.stackTraceLimit = saved;
-  const lines = stack.split('\n');
-  const line = lines[skip + 2] ?? '';
-  const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(line);
-  if (!m) return '<unknown>';
-  let loc = m[1]!.replace(/^file:\/\//, '');
-  const cwd = process.cwd() + '/';
-  if (loc.startsWith(cwd)) loc = loc.slice(cwd.length);
-  return loc;
-}
-
-/**
- * Where a lock was taken, for reports: the first stack frame outside the
- * lock and checker code (`src/kernel/`, `src/check/`), so the site names the
- * driver or scenario line (or the line of another layer, e.g. the fence
- * code, that took it) rather than the lock implementation.
- */
-export function acquireSite(): string {
-  const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = 24;
-  const stack = new Error().stack ?? '';
-  Error.stackTraceLimit = saved;
-  const cwd = process.cwd() + '/';
-  for (const line of stack.split('\n').slice(1)) {
-    const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(line);
-    if (!m) continue;
-    let loc = m[1]!.replace(/^file:\/\//, '');
-    if (loc.startsWith(cwd)) loc = loc.slice(cwd.length);
-    if (loc.startsWith('node:') || /(^|\/)src\/(kernel|check)\//.test(loc)) continue;
-    return loc;
-  }
-  return '<unknown>';
-}
+// Site capture lives in stack.ts; these re-exports keep the older import path working.
+export { acquireSite, callerSite } from './stack.ts';

@@ -1,6 +1,7 @@
 import type { Chooser, FaultRates, Schedule } from './chooser.ts';
 import type { LockValidator } from './lockdep-map.ts';
 import type { Splat } from './splat.ts';
+import type { FoldedFrame } from './stack.ts';
 
 /*
  * A run's configuration (options and limits) and what it produces (result,
@@ -32,7 +33,11 @@ export interface KernelOptions {
   faults?: FaultRates;
   /** Lock validator (lockdep from the checker layer). */
   validator?: LockValidator | null;
-  /** Capture TypeScript source locations of lock acquisitions (slower; on for replays of failures). */
+  /**
+   * Capture TypeScript backtraces of lock acquisitions, blocking waits and
+   * reports (slower; the CLI turns it on when it replays a run that
+   * reported something). Never changes the event stream or the schedule.
+   */
   captureStacks?: boolean;
   /** Record every decision, including those with one option, for debugging (default false). */
   recordAll?: boolean;
@@ -51,6 +56,8 @@ export interface RunFailure {
   readonly message: string;
   readonly thread: string | null;
   readonly error?: unknown;
+  /** Where it was thrown (from the error's own stack, so always present for a throw): user frames, library folded. */
+  readonly stack?: readonly FoldedFrame[];
 }
 
 /** What `Kernel.run` returns. */

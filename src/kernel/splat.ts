@@ -1,3 +1,4 @@
+import type { Backtrace, ReportStack } from './stack.ts';
 import type { Thread } from './thread.ts';
 
 /** Severity in the kernel's terms: BUG kills the offending thread, WARN and lockdep record and continue. */
@@ -25,6 +26,20 @@ export interface Splat {
   readonly step: number;
   /** Structured details for `--json` consumers; shape depends on the rule. */
   readonly data?: Readonly<Record<string, unknown>>;
+  /**
+   * Backtraces of the acquisitions, accesses and the report itself, when the
+   * run captured stacks (`captureStacks`): user frames one by one, library
+   * frames folded. Absent otherwise.
+   */
+  readonly stacks?: readonly ReportStack[];
+}
+
+/** A backtrace a reporter attaches to its splat (`SplatInput.stacks`); null stacks are skipped. */
+export interface SplatStackInput {
+  readonly label: string;
+  readonly thread?: string | null;
+  readonly step?: number | null;
+  readonly stack: Backtrace | null | undefined;
 }
 
 /** What a layer passes to `Kernel.splat`; the kernel fills in thread, time and step. */
@@ -35,4 +50,10 @@ export interface SplatInput {
   body?: string;
   thread?: Thread | null;
   data?: Record<string, unknown>;
+  /**
+   * Backtraces of what the report is about (the other acquisitions of a
+   * lockdep chain, an earlier access). The kernel adds the reporting
+   * thread's current stack and its held locks' by itself.
+   */
+  stacks?: readonly SplatStackInput[];
 }

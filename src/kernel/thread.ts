@@ -3,6 +3,7 @@ import { LdWait } from './lockdep-map.ts';
 import type { HeldLock, LdWaitType, LockdepMap } from './lockdep-map.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import type { ChoiceOption } from './chooser.ts';
+import type { Backtrace } from './stack.ts';
 
 /** Execution context of a thread: process, softirq (timers, tasklets) or hardirq. */
 export type ContextKind = 'process' | 'softirq' | 'hardirq';
@@ -59,6 +60,8 @@ export class Thread implements ChoiceOption {
   blocker: Blocker | null = null;
   /** Label of the kernel operation the thread last entered (scheduling decisions name it). */
   op = 'start';
+  /** Backtrace of the thread's last blocking wait, when the kernel captures stacks (deadlock reports). */
+  blockStack: Backtrace | null = null;
   /** Scheduling points this thread has passed. */
   points = 0;
   /** Slot for the lockdep validator's per-task state. */

@@ -25,6 +25,7 @@
  * their order and slices get a width. Exact virtual time is in `args.vt_ns`;
  * `spacingNs: 0` gives pure virtual time.
  */
+import { formatReportStack } from '../kernel/index.ts';
 import type { KernelEvent, Splat } from '../kernel/index.ts';
 import { FLOW_RULES, SPAN_RULES } from './known.ts';
 
@@ -98,6 +99,10 @@ class Builder {
   private readonly flowSources = new Map<string, { tid: number; ts: number }>();
   private splatIndex = 0;
   private lastTs = 0;
+  /** Open fences (init seen, signal not yet): fence id → async slice id. */
+  private readonly fences = new Map<number, number>();
+  /** What the running thread last did that wakes others (a signal, an unlock), to name wake flows. */
+  private readonly cause = new Map<number, { step: number; what: string }>();
 
   constructor(private readonly opts: ChromeTraceOptions) {
     this.spacing = opts.spacingNs ?? 100;
@@ -170,8 +175,15 @@ class Builder {
       case 'wake': {
         const tid = this.tidFor(e.thread);
         this.close(this.blocked, tid, ts, { reason: e.reason });
-        this.instant(src, ts, `wake ${e.thread}`, 'sched', { ...vt, reason: e.reason });
-        this.flowOutAt(src, ts, 'wake', tid);
+        const c = this.cause.get(src);
+        const by =
+          e.reason === 'woken' && c?.step === e.step
+            ? c.what
+            : e.reason === 'woken'
+              ? 'wake'
+              : e.reason;
+        this.instant(src, ts, `wake ${e.thread}`, 'sched', { ...vt, reason: e.reason, by });
+        this.flowOutAt(src, ts, by, tid);
         break;
       }
       case 'thread-exit': {
@@ -207,6 +219,7 @@ class Builder {
         break;
       }
       case 'lock-release': {
+        this.cause.set(src, { step: e.step, what: `unlock ${e.lock}` });
         const id = this.holds.get(`${src}\u0000${e.lock}`)?.pop();
         if (id === undefined)
           this.instant(src, ts, `release of unheld ${e.lock}`, 'lock', { ...vt, class: e.cls });
@@ -228,6 +241,9 @@ class Builder {
             rule: e.rule,
             thread: full ? full.thread : (this.names.get(src) ?? null),
             body: full?.body ?? '',
+            ...(full?.stacks?.length
+              ? { backtraces: full.stacks.map((st) => formatReportStack(st)).join('\n') }
+              : {}),
           },
         });
         break;
@@ -245,11 +261,68 @@ class Builder {
     }
   }
 
+  /**
+   * A fence context's track: one async slice per fence from init to signal
+   * (grouped by name, so Perfetto shows one track per context), with the
+   * error of a fence that signals with one.
+   */
+  private fence(type: string, p: Record<string, unknown>, src: number, ts: number): void {
+    const fence = typeof p.fence === 'number' ? p.fence : -1;
+    if (type === 'fence-init') {
+      const id = this.nextHold++;
+      const b: TraceEvent = {
+        name: `fences: context ${String(p.context)} (${String(p.driver)} ${String(p.timeline)})`,
+        ph: 'b',
+        cat: 'fence',
+        id,
+        pid: TRACE_PID,
+        tid: src,
+        ts,
+        args: { seqno: p.seqno, fence, context: p.context },
+      };
+      this.holdStart.set(id, b);
+      this.out.push(b);
+      this.fences.set(fence, id);
+    } else if (type === 'fence-signal') {
+      this.cause.set(src, { step: -1, what: `signal ${String(p.context)}:${String(p.seqno)}` });
+      const id = this.fences.get(fence);
+      if (id === undefined) return;
+      this.fences.delete(fence);
+      const err = typeof p.error === 'number' ? p.error : 0;
+      const b = this.holdStart.get(id)!;
+      b.args = { ...b.args, signalled_vt_ns: p.timestampNs, ...(err ? { error: err } : {}) };
+      this.endHold(id, ts);
+    } else if (type === 'fence-destroy' && p.signalled === false) {
+      const id = this.fences.get(fence);
+      if (id === undefined) return;
+      this.fences.delete(fence);
+      this.holdStart.get(id)!.args!.destroyedUnsignalled = true;
+      this.endHold(id, ts);
+    }
+  }
+
   /** Any other event: an instant named after its type, payload as args, generic flows. */
   private generic(e: KernelEvent, src: number, ts: number): void {
     const { type, tNs, step, tid: _tid, ...payload } = e as KernelEvent & Record<string, unknown>;
+    if (type.startsWith('fence-')) {
+      this.fence(type, payload, src, ts);
+      // the signal's step, for naming the wake-ups it causes
+      if (type === 'fence-signal') this.cause.get(src)!.step = step;
+    }
     const label = describe(type, payload);
     this.instant(src, ts, label, type.split('-')[0] ?? type, { vt_ns: tNs, step, ...payload });
+    // Revocation and invalidation also as process-wide instants: they reach every importer.
+    if (type === 'dmabuf-revoke' || type === 'dmabuf-move-notify')
+      this.out.push({
+        name: label,
+        ph: 'i',
+        s: 'p',
+        cat: 'dmabuf',
+        pid: TRACE_PID,
+        tid: src,
+        ts,
+        args: { vt_ns: tNs, step, ...payload },
+      });
     const out = payload.flowOut;
     if (typeof out === 'string' || typeof out === 'number')
       this.flowSources.set(String(out), { tid: src, ts });
@@ -394,7 +467,9 @@ class Builder {
     this.endRun(ts);
     for (const tid of [...this.blocked.keys()]) this.close(this.blocked, tid, ts, { atEnd: true });
     for (const id of [...this.holdStart.keys()]) {
-      this.holdStart.get(id)!.args!.heldAtEnd = true;
+      const b = this.holdStart.get(id)!;
+      if (b.cat === 'fence') b.args!.unsignalledAtEnd = true;
+      else b.args!.heldAtEnd = true;
       this.endHold(id, ts);
     }
   }
@@ -437,8 +512,25 @@ function round(us: number): number {
   return Math.round(us * 1000) / 1000;
 }
 
+/** Labels of the event types whose payload says more than its first string. */
+const LABELS: Record<string, (p: Record<string, unknown>) => string> = {
+  'dmabuf-revoke': (p) => `${p.revoked ? 'revoke' : 'restore'} dma-buf ${String(p.dmabuf)}`,
+  'dmabuf-move-notify': (p) =>
+    `move_notify dma-buf ${String(p.dmabuf)} (${String(p.attachments)} attachment(s)${p.revoked ? ', revoked' : ''})`,
+  'dmabuf-map': (p) =>
+    `map dma-buf ${String(p.dmabuf)} for ${String(p.dev)} (${String(p.mapType)})${typeof p.result === 'number' && p.result ? ` = ${p.result}` : ''}`,
+  'dmabuf-unmap': (p) => `unmap dma-buf ${String(p.dmabuf)} for ${String(p.dev)}`,
+  'fence-init': (p) => `fence init ${String(p.context)}:${String(p.seqno)}`,
+  'fence-signal': (p) =>
+    `fence signal ${String(p.context)}:${String(p.seqno)}${typeof p.error === 'number' && p.error ? ` error ${p.error}` : ''}`,
+  choice: (p) =>
+    `choose ${String(p.kind)}: ${String(p.chosen)} (of ${Array.isArray(p.options) ? p.options.length : '?'})`,
+};
+
 /** A short label for an event of a type this writer does not know. */
 function describe(type: string, payload: Record<string, unknown>): string {
+  const known = LABELS[type];
+  if (known) return known(payload);
   const first = Object.entries(payload).find(
     ([k, v]) => typeof v === 'string' && k !== 'flowOut' && k !== 'flowIn',
   );

@@ -1,125 +1,123 @@
 /**
  * The self-contained HTML report of a run: one static file (inline CSS and
- * script, run data embedded as JSON) that opens from disk or as a CI
- * artefact. It shows the summary, every splat with its full body, a
- * timeline of the threads (the same slices as the Chrome trace), the
- * schedule, and the replay command.
+ * script, the run's data embedded as JSON) that opens from disk or as a CI
+ * artefact, without network. It shows the summary, every splat with its
+ * body and backtraces (editor links), a thread error with its throw site,
+ * the timeline (lanes for threads, locks, fences, jobs, dma-bufs, IRQs;
+ * wake-up arrows; splat markers), the schedule with the options each
+ * decision had, the legend, and the replay command.
+ *
+ * Its entry point takes events and a summary, so runs and parsed kernel
+ * traces produce the same report.
  */
-import type { Decision, Splat } from '../kernel/index.ts';
-import type { ChromeTrace } from './chrome.ts';
+import type { Decision, FoldedFrame, KernelEvent, Splat } from '../kernel/index.ts';
+import { REPORT_SCRIPT } from './html-client.ts';
+import { timelineData } from './html-data.ts';
+import { encodeTimeline, STYLE_KEYS } from './html-model.ts';
+import type { TimelineData } from './html-model.ts';
+import { esc, failureHtml, legendHtml, splatsHtml, summaryHtml } from './html-sections.ts';
+import { REPORT_CSS } from './html-style.ts';
 
 /** What the report shows. */
 export interface HtmlReportInput {
   readonly title: string;
-  /** `key: value` lines at the top (limits, seed, result, verdict). */
+  /** `key: value` lines at the top (limits, seed, result, verdict, notes). */
   readonly summary: readonly (readonly [string, string])[];
   readonly splats: readonly Splat[];
-  /** The run's trace (from `toChromeTrace`); its slices draw the timeline. */
-  readonly trace: ChromeTrace | null;
+  /** The run's events (the timeline and the schedule's details come from them); null when none were recorded. */
+  readonly events: readonly KernelEvent[] | null;
   readonly decisions: readonly Decision[];
   readonly replay: string;
+  /** A run that failed (a thread threw): what and where. */
+  readonly failure?: {
+    readonly kind: string;
+    readonly message: string;
+    readonly stack?: readonly FoldedFrame[];
+  } | null;
+  /** Shown where a splat has no backtraces (why they are missing, how to get them). */
+  readonly stacksNote?: string;
+  /** Directory that relative source paths are relative to (default: the working directory). */
+  readonly cwd?: string;
 }
 
-/** Decisions listed in full up to this many; the rest are counted. */
-const MAX_DECISIONS = 5000;
-
-function esc(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
-
-/** JSON safe to embed in a script element. */
-function embed(v: unknown): string {
+/**
+ * JSON safe to embed in a script element: `<` escaped (no `</script>`, no
+ * `<!--`), and U+2028 / U+2029 escaped for old parsers.
+ */
+export function embedJson(v: unknown): string {
   return JSON.stringify(v)
     .replace(/</g, '\\u003c')
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
 }
 
-const STYLE = `
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d1d1f;background:#fafafa}
-h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:28px 0 8px}
-table.kv td{padding:1px 14px 1px 0;vertical-align:top}table.kv td:first-child{color:#666}
-pre{background:#fff;border:1px solid #ddd;padding:10px;overflow:auto;font:12px/1.4 ui-monospace,monospace}
-.splat h3{font-size:14px;margin:14px 0 4px}.rule{font:12px ui-monospace,monospace;background:#fde2e1;color:#a1251b;padding:1px 6px;border-radius:3px}
-.rule.info{background:#fff3cd;color:#7a5a00}.meta{color:#666;font-size:12px}
-#timeline{overflow-x:auto;background:#fff;border:1px solid #ddd}
-#timeline svg text{font:11px ui-monospace,monospace}
-code{font:13px ui-monospace,monospace;background:#eee;padding:2px 5px;border-radius:3px}
-ol.sched{font:12px ui-monospace,monospace;columns:3;max-height:420px;overflow:auto;background:#fff;border:1px solid #ddd;padding:8px 8px 8px 48px}
-`;
-
-/* The timeline script: one lane per thread track; run slices dark, blocked
- * slices light, splats as red lines; hover for names. Display time follows
- * the trace (virtual time plus a small per-event spacing). */
-const SCRIPT = `
-(function(){
-  var data = JSON.parse(document.getElementById('trace-data').textContent);
-  var host = document.getElementById('timeline');
-  if (!data) { host.textContent = 'no trace recorded for this run'; return; }
-  var ev = data.traceEvents, names = {}, order = [];
-  ev.forEach(function(e){ if (e.ph === 'M' && e.name === 'thread_name') { names[e.tid] = e.args.name; order.push(e.tid); } });
-  var xs = ev.filter(function(e){ return e.ph === 'X'; });
-  var marks = ev.filter(function(e){ return e.ph === 'i' && e.s === 'g'; });
-  var t0 = Infinity, t1 = -Infinity;
-  xs.concat(marks).forEach(function(e){ t0 = Math.min(t0, e.ts); t1 = Math.max(t1, e.ts + (e.dur || 0)); });
-  if (!isFinite(t0)) { host.textContent = 'the trace has no slices'; return; }
-  var lane = 22, left = 200, width = Math.max(900, Math.min(20000, xs.length * 6));
-  var scale = width / Math.max(t1 - t0, 1e-3);
-  var ns = 'http://www.w3.org/2000/svg';
-  var svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('width', left + width + 20); svg.setAttribute('height', order.length * lane + 10);
-  function el(tag, attrs, title){ var n = document.createElementNS(ns, tag); for (var k in attrs) n.setAttribute(k, attrs[k]);
-    if (title) { var t = document.createElementNS(ns, 'title'); t.textContent = title; n.appendChild(t); } svg.appendChild(n); return n; }
-  order.forEach(function(tid, i){ var y = i * lane + 4; el('text', { x: 4, y: y + 13 }).textContent = names[tid]; el('line', { x1: left, x2: left + width, y1: y + lane - 3, y2: y + lane - 3, stroke: '#eee' }); });
-  xs.forEach(function(e){ var i = order.indexOf(e.tid); if (i < 0) return;
-    var fill = e.cat === 'run' ? '#3b6fb6' : e.cat === 'blocked' ? '#c9d6ea' : '#999';
-    el('rect', { x: left + (e.ts - t0) * scale, y: i * lane + 6, width: Math.max(1, (e.dur || 0) * scale), height: lane - 10, fill: fill },
-      names[e.tid] + ': ' + e.name + ' @ ' + (e.args && e.args.vt_ns !== undefined ? e.args.vt_ns + ' ns' : e.ts + ' us') + (e.args && e.args.on ? ' on ' + e.args.on : ''));
-  });
-  marks.forEach(function(e){ var x = left + (e.ts - t0) * scale;
-    el('line', { x1: x, x2: x, y1: 0, y2: order.length * lane + 6, stroke: '#d93025', 'stroke-width': 2 }, '[' + e.args.rule + '] ' + e.name); });
-  host.appendChild(svg);
-})();
-`;
+/** The style keys a timeline draws (for a legend without unused entries). */
+function usedStyles(d: TimelineData): Set<string> {
+  const keys = new Set<string>();
+  for (const k of d.iv.k) keys.add(STYLE_KEYS[k]!);
+  for (const k of d.mk.k) keys.add(STYLE_KEYS[k]!);
+  if (d.ar.fl.length) keys.add('wake');
+  if (d.sp.at.length) keys.add('splat');
+  return keys;
+}
 
 /** The report as one HTML document. */
 export function toHtmlReport(r: HtmlReportInput): string {
-  const rows = r.summary.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('');
-  const splats = r.splats.length
-    ? r.splats
-        .map(
-          (s) =>
-            `<div class="splat"><h3><span class="rule${s.severity === 'info' ? ' info' : ''}">${esc(s.rule)}</span> ${esc(s.headline)}</h3>` +
-            `<div class="meta">thread ${esc(s.thread ?? '-')}, virtual time ${s.timeNs} ns, step ${s.step}</div>` +
-            (s.body ? `<pre>${esc(s.body)}</pre>` : '') +
-            '</div>',
-        )
-        .join('')
-    : '<p>No splats: the run reported nothing.</p>';
-  const shown = r.decisions.slice(0, MAX_DECISIONS);
-  const more = r.decisions.length - shown.length;
-  const sched = r.decisions.length
-    ? `<ol class="sched">${shown.map((d) => `<li>${esc(d.kind)}: ${esc(d.label)}</li>`).join('')}</ol>` +
-      (more > 0
-        ? `<p>... and ${more} more decisions (save the schedule with --save-schedule to see them all).</p>`
-        : '')
-    : '<p>No decisions with more than one option were made.</p>';
+  const cwd = r.cwd ?? process.cwd();
+  const timeline = r.events ? timelineData(r.events) : null;
+  // With a choice event for every decision the schedule comes from them; the plain list is the fallback.
+  const complete = timeline !== null && timeline.choices.length === r.decisions.length;
+  const data = {
+    timeline: timeline ? encodeTimeline(timeline) : null,
+    decisions: complete ? [] : r.decisions.map((d) => ({ kind: d.kind, label: d.label })),
+    splats: r.splats.map((s) => ({
+      rule: s.rule,
+      headline: s.headline,
+      timeNs: s.timeNs,
+      step: s.step,
+    })),
+  };
+  const stacksNote =
+    r.stacksNote ?? 'No backtraces: run with --stacks (or replay this schedule) to capture them.';
+  const failure = r.failure
+    ? `<section id="failure"><h2>The run failed</h2>${failureHtml(r.failure, cwd)}</section>`
+    : '';
+  const nDecisions = complete ? timeline.choices.length : r.decisions.length;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>${REPORT_CSS}</style></head>
 <body>
-<h1>${esc(r.title)}</h1>
-<table class="kv">${rows}</table>
-<h2>Replay</h2><p><code>${esc(r.replay)}</code></p>
-<h2>Splats (${r.splats.length})</h2>${splats}
-<h2>Timeline</h2><div id="timeline"></div>
-<p class="meta">Dark: running; light: blocked; red: splats. Hover for details. For the full trace open the .trace.json file in Perfetto UI.</p>
-<h2>Schedule (${r.decisions.length} decisions)</h2>${sched}
-<script type="application/json" id="trace-data">${embed(r.trace)}</script>
-<script>${SCRIPT}</script>
+<header class="top"><h1>${esc(r.title)}</h1><nav><a href="#splats">splats (${r.splats.length})</a><a href="#timeline-section">timeline</a><a href="#schedule">schedule</a><a href="#legend">legend</a><a href="#replay">replay</a></nav></header>
+<main>
+<section id="summary">${summaryHtml(r.summary)}</section>
+${failure}
+<section id="splats"><h2>Splats (${r.splats.length})</h2>${splatsHtml(r.splats, cwd, stacksNote)}</section>
+<section id="timeline-section"><h2>Timeline</h2>
+<div class="toolbar">
+<label>layout <select id="tl-layout"><option value="compact" selected>idle time collapsed</option><option value="time">virtual time</option><option value="step">by step</option></select></label>
+<span><button id="tl-zoom-in" title="zoom in (W, wheel)">+</button> <button id="tl-zoom-out" title="zoom out (S, wheel)">−</button> <button id="tl-reset" title="show everything (0)">reset</button></span>
+<label><input type="checkbox" id="tl-arrows" checked> wake-up arrows</label>
+<span class="range" id="tl-range"></span>
+</div>
+<div class="toolbar"><span class="meta">lanes:</span><span class="groups" id="tl-groups"></span></div>
+<div id="timeline" tabindex="0" aria-label="timeline: wheel zooms, drag pans, W/S/A/D, 0 resets">
+<div id="tl-markers"></div>
+<div id="tl-scroll"><canvas id="tl-canvas"></canvas><div id="tl-spacer"></div></div>
+<div id="tl-tip"></div>
+</div>
+<p class="meta">Wheel over the lanes zooms around the pointer (over the names it scrolls; shift+wheel scrolls too), drag pans, keys W/S zoom, A/D pan, 0 resets. Hover for details (times in ms, exact ns in brackets). Red dots are splats: click one for its report. For every event, open the .trace.json file in Perfetto UI.</p>
+</section>
+<section id="schedule"><h2>Schedule (${nDecisions} decisions)</h2>
+<p class="meta">Each decision the run made among several options: which thread ran (and the operation it was waiting at), which timer fired first, which fault was injected; the alternatives are what else could have happened at that point, the interleavings an explorer would try.</p>
+<div id="sched-wrap"><table class="sched"><thead><tr><th>#</th><th>step</th><th>virtual time</th><th>kind</th><th>chosen</th><th>waiting at</th><th>alternatives (waiting at)</th></tr></thead><tbody id="sched-body"></tbody></table></div>
+<button id="sched-more" class="link" style="display:none"></button>
+</section>
+<section id="legend"><h2>Legend</h2>${legendHtml(timeline ? usedStyles(timeline) : null)}</section>
+<section id="replay"><h2>Replay</h2><p><code>${esc(r.replay)}</code></p></section>
+</main>
+<script type="application/json" id="run-data">${embedJson(data)}</script>
+<script>${REPORT_SCRIPT}</script>
 </body></html>
 `;
 }

@@ -35,6 +35,13 @@ const s = (v: unknown): string =>
 
 export const SPAN_RULES: readonly SpanRule[] = [
   {
+    begin: 'sched-job-queue',
+    end: 'sched-job-run',
+    group: (p) => `sched ${s(p.sched)} queued`,
+    key: (p) => `${s(p.sched)}/${s(p.job)}`,
+    label: (p) => `job ${s(p.job)} queued`,
+  },
+  {
     begin: 'sched-job-run',
     end: 'sched-job-done',
     group: (p) => `sched ${s(p.sched)}`,

@@ -61,13 +61,33 @@ describe('Chrome trace of a run', () => {
     expect(String(splat?.args?.body)).toContain('thread_ab');
   });
 
-  test('links a wake-up to the woken thread with a flow', async () => {
+  test("a splat's backtraces go into its instant when the run captured them", async () => {
+    const { scenario } = await loadScenario('mutex-abba');
+    const run = await runScenario(scenario, { seed: 2, trace: true, captureStacks: true });
+    const trace = toChromeTrace(run.events!, { splats: run.result.splats });
+    const splat = trace.traceEvents.find(
+      (e) => e.cat === 'splat' && e.args?.rule === 'lockdep.circular',
+    )!;
+    expect(String(splat.args!.backtraces)).toMatch(
+      /^acquiring lock_b \(thread_ab, step 6\):\n .*\n {2}<thread body> \(scenarios\/mutex-abba\.ts:25:15\)/,
+    );
+  });
+
+  test('links a wake-up to the woken thread with a flow named after its cause', async () => {
     const run = await deadlockRun();
     const trace = toChromeTrace(run.events!);
-    const starts = trace.traceEvents.filter((e) => e.ph === 's' && e.name === 'wake');
-    expect(starts.length).toBeGreaterThan(0);
-    for (const s of starts)
-      expect(trace.traceEvents.some((e) => e.ph === 'f' && e.id === s.id)).toBe(true);
+    const wakes = trace.traceEvents.filter((e) => e.cat === 'sched' && e.name.startsWith('wake '));
+    expect(wakes.length).toBeGreaterThan(0);
+    for (const w of wakes) {
+      // the flow leaves the waker 1 ns after the wake-up and is named by what woke it (here the msleep timer)
+      const s = trace.traceEvents.find(
+        (e) =>
+          e.ph === 's' && e.tid === w.tid && e.ts === Math.round((w.ts! + 0.001) * 1000) / 1000,
+      );
+      expect(s?.name).toBe(String(w.args!.by));
+      expect(trace.traceEvents.some((e) => e.ph === 'f' && e.id === s!.id)).toBe(true);
+    }
+    expect(wakes.map((w) => w.args!.by)).toContain('timeout');
   });
 
   test('maps virtual time to microseconds and keeps the exact value in args', async () => {
@@ -139,6 +159,7 @@ describe("traces of other layers' events", () => {
       at(0, 1, 'switch', { from: null, to: 'waiter', op: 'start' }),
       at(0, 1, 'sched-job-queue', { sched: 'ring0', entity: 'e', job: 7, fence: 'f' }),
       at(0, 1, 'sched-job-run', { sched: 'ring0', job: 7, fence: 'f', credits: 1 }),
+      at(0, 1, 'fence-init', { fence: 5, context: 1, seqno: 1, driver: 'drv', timeline: 'tl' }),
       at(0, 1, 'fence-wait-start', {
         fence: 5,
         context: 1,
@@ -174,11 +195,17 @@ describe("traces of other layers' events", () => {
     const trace = toChromeTrace(events);
     expect(traceProblems(trace)).toEqual([]);
     const spans = trace.traceEvents.filter((e) => e.ph === 'b').map((e) => `${e.cat}:${e.name}`);
-    expect(spans).toEqual(['sched-job-run:sched ring0', 'fence-wait-start:fence wait']);
+    expect(spans).toEqual([
+      'sched-job-queue:sched ring0 queued',
+      'sched-job-run:sched ring0',
+      'fence:fences: context 1 (drv tl)',
+      'fence-wait-start:fence wait',
+    ]);
     const flows = trace.traceEvents.filter((e) => e.ph === 's').map((e) => e.name);
     expect(flows.filter((n) => n === 'signal')).toHaveLength(2);
     expect(flows).toContain('job');
-    expect(flows).toContain('wake');
+    // the wake-up is named after the signal that caused it
+    expect(flows).toContain('signal 1:1');
   });
 
   test('every built-in scenario gives a well-formed trace, also when a limit cuts the run short', async () => {
@@ -222,5 +249,40 @@ describe('the trace validator used above', () => {
     expect(p).toMatch(/overlaps/);
     expect(p).toMatch(/never ended/);
     expect(p).toMatch(/missing its f/);
+  });
+});
+
+describe('the Perfetto tracks a driver developer looks for', () => {
+  test('a track per fence context with one slice per fence from init to signal, and queued and running job slices', async () => {
+    const { scenario } = await loadScenario('npu-submit');
+    const run = await runScenario(scenario, { trace: true });
+    const trace = toChromeTrace(run.events!);
+    expect(traceProblems(trace)).toEqual([]);
+    const fences = trace.traceEvents.filter((e) => e.ph === 'b' && e.cat === 'fence');
+    const contexts = new Set(fences.map((e) => e.name));
+    expect(contexts.size).toBeGreaterThanOrEqual(2);
+    for (const c of contexts) expect(c).toMatch(/^fences: context \d+ \(.+\)$/);
+    // every fence slice ends (at its signal) and names its seqno
+    for (const b of fences) {
+      expect(typeof b.args!.seqno).toBe('number');
+      expect(
+        trace.traceEvents.some((e) => e.ph === 'e' && e.cat === 'fence' && e.id === b.id),
+      ).toBe(true);
+    }
+    const jobs = trace.traceEvents.filter((e) => e.ph === 'b' && e.cat?.startsWith('sched-job'));
+    expect(new Set(jobs.map((e) => e.cat))).toEqual(new Set(['sched-job-queue', 'sched-job-run']));
+    // a thread woken by a fence signal gets a flow named after the signal
+    const flows = trace.traceEvents.filter((e) => e.ph === 's').map((e) => e.name);
+    expect(flows.some((n) => /^signal \d+:\d+$/.test(n))).toBe(true);
+  });
+
+  test('revocation and move_notify are process-wide instants, one per FLR step', async () => {
+    const { scenario } = await loadScenario('vfio-flr-revoke');
+    const run = await runScenario(scenario, { trace: true });
+    const trace = toChromeTrace(run.events!);
+    const global = trace.traceEvents.filter((e) => e.ph === 'i' && e.s === 'p').map((e) => e.name);
+    expect(global).toContain('revoke dma-buf 1');
+    expect(global).toContain('restore dma-buf 1');
+    expect(global).toContain('move_notify dma-buf 1 (3 attachment(s), revoked)');
   });
 });
