@@ -15,4 +15,5 @@ export * from './annotations.ts';
 export * from './reclaim.ts';
 export * from './checked-kernel.ts';
 export * from './rules.ts';
+export * from './event-rules.ts';
 export * from './notation.ts';

@@ -1,5 +1,5 @@
 /**
- * The `dmabuf-lab` command: run, replay, check, list, explain.
+ * The `dmabuf-lab` command: run, replay, check, list, explain, trace-check.
  *
  * Exit codes: 0 clean (or every verdict as expected), 1 splats found, a limit
  * reached, or a verdict that differs, 2 usage or scenario error (with a
@@ -30,6 +30,16 @@ function seconds(v: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new InvalidArgumentError(`expected a number of seconds > 0, got "${v}".`);
   return n;
+}
+
+function duration(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$/.exec(v);
+  if (!m)
+    throw new InvalidArgumentError(`expected a duration such as 100ms, 2s or 500us, got "${v}".`);
+  const unit = m[2] ?? 'ms';
+  const scale =
+    unit === 'ns' ? 1 : unit === 'us' || unit === 'µs' ? 1e3 : unit === 'ms' ? 1e6 : 1e9;
+  return Math.round(Number(m[1]) * scale);
 }
 
 function version(): string {
@@ -93,6 +103,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
       '--report <file>',
       'write a self-contained HTML report (summary, splats, timeline, schedule)',
     )
+    .option(
+      '--ftrace <file>',
+      'write the run as kernel trace text (dma_fence and 6.17 gpu_scheduler events; trace-check reads it)',
+    )
     .action(async (scenario, o) => {
       // Commands load on demand: the run itself happens in a worker, so the
       // main thread of `run` never loads the model.
@@ -114,6 +128,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       'capture backtraces from the start (by default a run that reports something is replayed with them)',
     )
     .option('--report <file>', 'write a self-contained HTML report')
+    .option('--ftrace <file>', 'write the run as kernel trace text')
     .action(async (file, o) => {
       const { replayCommand } = await import('./run-command.ts');
       setCode(await replayCommand(file, o));
@@ -136,6 +151,25 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (o) => {
       const { checkCommand } = await import('./check-command.ts');
       setCode(await checkCommand(o));
+    });
+
+  program
+    .command('trace-check')
+    .description(
+      'check a real kernel trace of dma_fence / gpu_scheduler events (ftrace, trace_pipe, trace-cmd report, perf script, Perfetto text proto) with the rules runs are checked with',
+    )
+    .argument('<file>', 'the trace file, or - for standard input')
+    .option('--json', 'print every finding (with its line numbers and fence identity) as JSON')
+    .option(
+      '--slow-wait <duration>',
+      'report fence waits longer than this (e.g. 100ms, 2s)',
+      duration,
+    )
+    .option('--trace <file>', 'write the trace as Chrome Trace Event JSON (opens in Perfetto UI)')
+    .option('--report <file>', 'write a self-contained HTML report')
+    .action(async (file, o) => {
+      const { traceCheckCommand } = await import('./trace-check-command.ts');
+      setCode(await traceCheckCommand(file, o));
     });
 
   program

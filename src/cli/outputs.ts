@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Decision, KernelEvent, KernelLimits } from '../kernel/index.ts';
-import { chromeTraceJson, toChromeTrace, toHtmlReport } from '../trace/index.ts';
+import { chromeTraceJson, toChromeTrace, toFtraceText, toHtmlReport } from '../trace/index.ts';
 import type { ChromeTrace } from '../trace/index.ts';
 import { formatCount, formatNs } from './format.ts';
 import { problemOf } from './summary.ts';
@@ -102,6 +102,15 @@ export function writeReport(file: string, o: RunOutcome, replay: string): void {
   });
   ensureDir(file);
   writeFileSync(file, html);
+}
+
+/** Write the run as kernel trace text (`run --ftrace`): what `dmabuf-lab trace-check` reads. */
+export function writeFtrace(file: string, events: readonly KernelEvent[], replay: string): void {
+  ensureDir(file);
+  writeFileSync(
+    file,
+    toFtraceText(events, `dmabuf-lab model run, virtual time as timestamps: ${replay}`),
+  );
 }
 
 /** What `--save-schedule` writes and `replay` reads. */

@@ -8,7 +8,7 @@ import pc from 'picocolors';
 import type { Decision, KernelLimits } from '../kernel/index.ts';
 import { eventStreamHash } from '../trace/index.ts';
 import { displayPath, forTerminal, printError, shellWord } from './format.ts';
-import { loadSchedule, saveSchedule, writeReport, writeTrace } from './outputs.ts';
+import { loadSchedule, saveSchedule, writeFtrace, writeReport, writeTrace } from './outputs.ts';
 import { progressSink } from './progress.ts';
 import { Exit } from './exit.ts';
 import { exitCodeOf, formatSummary, problemOf, summaryJson } from './summary.ts';
@@ -26,6 +26,8 @@ export interface RunOptions {
   stacks?: boolean;
   saveSchedule?: string;
   report?: string;
+  /** Write the run as kernel trace text (`dma_fence` and 6.17 `gpu_scheduler` events). */
+  ftrace?: string;
 }
 
 /**
@@ -101,7 +103,7 @@ async function execute(x: Execution): Promise<number> {
   const outcome = await worker.run({
     scenario: x.scenario,
     seed: x.seed,
-    trace: opts.trace !== undefined || opts.report !== undefined,
+    trace: opts.trace !== undefined || opts.report !== undefined || opts.ftrace !== undefined,
     stacks: opts.stacks ?? false,
     // A run that reports something is replayed with stacks on, unless it was long.
     restack: 'on-report',
@@ -147,6 +149,18 @@ async function execute(x: Execution): Promise<number> {
       reportPath = null;
     }
   }
+  let ftracePath: string | null = null;
+  if (opts.ftrace !== undefined && outcome.events) {
+    ftracePath = resolve(opts.ftrace);
+    try {
+      writeFtrace(ftracePath, outcome.events, replay);
+    } catch (e) {
+      notes.push(
+        `the kernel trace could not be written to ${opts.ftrace}: ${(e as Error).message}`,
+      );
+      ftracePath = null;
+    }
+  }
   let schedulePath: string | null = null;
   if (opts.saveSchedule !== undefined) {
     if (outcome.result) {
@@ -166,6 +180,7 @@ async function execute(x: Execution): Promise<number> {
     replay,
     tracePath,
     reportPath,
+    ftracePath,
     schedulePath,
     eventHash:
       outcome.result?.eventHash ??

@@ -14,6 +14,8 @@ export interface SummaryExtras {
   readonly replay: string;
   readonly tracePath: string | null;
   readonly reportPath: string | null;
+  /** `--ftrace`: the run as kernel trace text. */
+  readonly ftracePath?: string | null;
   readonly schedulePath: string | null;
   readonly eventHash: string | null;
 }
@@ -164,6 +166,10 @@ export function formatSummary(o: RunOutcome, x: SummaryExtras): string {
     );
   if (x.reportPath)
     out.push(`${label('report')}${displayPath(x.reportPath)} (open it in a browser)`);
+  if (x.ftracePath)
+    out.push(
+      `${label('ftrace')}${displayPath(x.ftracePath)} (dmabuf-lab trace-check ${displayPath(x.ftracePath)})`,
+    );
   if (x.eventHash) out.push(`${label('events')}sha256 ${x.eventHash.slice(0, 16)}`);
   if (o.result?.stacksNote) out.push(`${label('stacks')}${o.result.stacksNote}`);
   if (x.schedulePath)
@@ -243,6 +249,7 @@ export function summaryJson(
     problem: problemOf(o),
     trace: x.tracePath,
     report: x.reportPath,
+    ftrace: x.ftracePath ?? null,
     schedule: x.schedulePath,
     eventHash: x.eventHash,
     stacks: o.result?.stacks ?? 'off',

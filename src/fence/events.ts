@@ -15,7 +15,20 @@ declare module '../kernel/events.ts' {
       seqno: number;
       driver: string;
       timeline: string;
+      /** Seqnos compare as plain 64-bit numbers (`dma_fence_init64`); else the 32-bit wrap rule. */
+      seqno64: boolean;
+      /** The context signals in seqno order (checked by `fence.context_out_of_order`). */
+      inOrder: boolean;
     };
+    /** `trace_dma_fence_emit`: handed to the hardware (msm, virtio_gpu, nouveau, qxl; real traces only). */
+    'fence-emit': { fence: number; context: number; seqno: number };
+    /**
+     * The driver's cached completed seqno of a context (a hardware ring's
+     * seqno location as the driver reads it, a sw_sync timeline's value).
+     * No tracepoint: the model's drivers report it so the rule book can
+     * place the context's position (`fence.completed_seqno_backwards`).
+     */
+    'fence-completed': { context: number; seqno: number; seqno64: boolean; timeline: string };
     /** `trace_dma_fence_enable_signal`: the driver's enable_signaling op is about to run. */
     'fence-enable-signal': { fence: number; context: number; seqno: number };
     /** `trace_dma_fence_signaled`: emitted before the callbacks run. */
@@ -46,7 +59,14 @@ declare module '../kernel/events.ts' {
       result: number | null;
     };
     /** `trace_dma_fence_destroy`: the last reference was dropped. */
-    'fence-destroy': { fence: number; context: number; seqno: number; signalled: boolean };
+    'fence-destroy': {
+      fence: number;
+      context: number;
+      seqno: number;
+      signalled: boolean;
+      /** Callbacks still queued on the unsignalled fence (release will WARN and signal it); null when unknown (traces). */
+      pendingCallbacks: boolean | null;
+    };
   }
 }
 

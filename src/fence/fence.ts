@@ -8,26 +8,19 @@ import {
   checkU64,
   ENABLE_SIGNAL,
   MAX_ERRNO,
-  MODEL_IN_ORDER,
   MODEL_INITIALIZED,
+  MODEL_RULED,
   MODEL_OBSERVED,
   SEQNO64,
   SIGNALED,
   TIMESTAMP,
 } from './flags.ts';
-import {
-  checkInOrderSignal,
-  checkSignalledEarly,
-  fenceName,
-  fenceSplat,
-  trackInOrder,
-  unobserve,
-} from './rules.ts';
+import { checkSignalledEarly, fenceName, fenceSplat, unobserve } from './rules.ts';
 import { fenceLock, fenceUnlock } from './lock.ts';
 import type { DmaFenceOps } from './ops.ts';
 import { dmaFenceRelease } from './release.ts';
 import { dmaFenceIsLater } from './ordering.ts';
-import { fenceId } from './state.ts';
+import { fenceId, fenceState } from './state.ts';
 import { dmaFenceDefaultWait, dmaFenceWaitTimeout } from './wait.ts';
 
 /** Kref that knows its fence, so one release function serves every fence. */
@@ -140,9 +133,13 @@ export class DmaFence {
     if (!(Number.isSafeInteger(this.context) && this.context >= 0))
       checkU64('dma_fence context', this.context);
     this.flags |= MODEL_INITIALIZED;
-    if (ops.inOrder) trackInOrder(this);
     const k = this.kernel;
-    if (k.events.active) {
+    // The fence layer's state installs the rule book's fence consumers on first use.
+    fenceState(k);
+    // The rule book reads the events of in-order fences always, of the others when traced.
+    if (ops.inOrder === true) this.flags |= MODEL_RULED;
+    const ruled = ops.inOrder === true;
+    if (k.events.active || (ruled && k.events.wants('fence-init'))) {
       let driver: string;
       let timeline: string;
       try {
@@ -155,13 +152,19 @@ export class DmaFence {
           { cause: e },
         );
       }
-      k.emit('fence-init', {
-        fence: fenceId(this),
-        context: this.context,
-        seqno: this.seqno,
-        driver,
-        timeline,
-      });
+      k.emit(
+        'fence-init',
+        {
+          fence: fenceId(this),
+          context: this.context,
+          seqno: this.seqno,
+          driver,
+          timeline,
+          seqno64: (this.flags & SEQNO64) !== 0,
+          inOrder: ruled,
+        },
+        ruled,
+      );
     }
   }
 
@@ -331,13 +334,13 @@ export class DmaFence {
     this.cbHead = this.cbTail = null;
     this.timestampNs = timestampNs;
     this.flags = flags | TIMESTAMP;
-    if ((flags & (MODEL_IN_ORDER | MODEL_OBSERVED)) !== 0) {
-      if ((flags & MODEL_IN_ORDER) !== 0) checkInOrderSignal(this);
-      if ((flags & MODEL_OBSERVED) !== 0) unobserve(this);
-    }
+    if ((flags & MODEL_OBSERVED) !== 0) unobserve(this);
     if (this.ops.hwCompleted) checkSignalledEarly(this);
+    // Ruled fences, and any fence signalled after its release (the rule book reports it).
+    const ruled = (flags & MODEL_RULED) !== 0 || this.refcount.refcount <= 0;
+    if (k.events.active || (ruled && k.events.wants('fence-signal')))
+      this.emitSignal(cb, timestampNs, ruled);
     const tracing = k.events.active;
-    if (tracing) this.emitSignal(cb, timestampNs);
     let index = 0;
     while (cb !== null) {
       const next = cb.next;
@@ -356,17 +359,21 @@ export class DmaFence {
     return 0;
   }
 
-  private emitSignal(head: DmaFenceCb | null, timestampNs: number): void {
+  private emitSignal(head: DmaFenceCb | null, timestampNs: number, ruled: boolean): void {
     let n = 0;
     for (let c = head; c !== null; c = c.next) n++;
-    this.kernel.emit('fence-signal', {
-      fence: fenceId(this),
-      context: this.context,
-      seqno: this.seqno,
-      error: this.error,
-      timestampNs,
-      callbacks: n,
-    });
+    this.kernel.emit(
+      'fence-signal',
+      {
+        fence: fenceId(this),
+        context: this.context,
+        seqno: this.seqno,
+        error: this.error,
+        timestampNs,
+        callbacks: n,
+      },
+      ruled,
+    );
   }
 
   /** `dma_fence_signal_locked`: fence lock held; 0, or -EINVAL if already signalled. */
@@ -417,7 +424,7 @@ export class DmaFence {
     const ops = this.ops;
     if ((flags & ENABLE_SIGNAL) === 0 && ops.enableSignaling) {
       const k = this.kernel;
-      if (k.events.active)
+      if (k.events.wants('fence-enable-signal'))
         k.emit('fence-enable-signal', {
           fence: fenceId(this),
           context: this.context,

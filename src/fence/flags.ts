@@ -23,8 +23,12 @@ export const ENABLE_SIGNAL = 1 << DmaFenceFlag.ENABLE_SIGNAL_BIT;
 
 /** @internal model bookkeeping: the fence is in the indefinite-fence registry. */
 export const MODEL_OBSERVED = 1 << 28;
-/** @internal model bookkeeping: the fence is tracked by the in-order checker. */
-export const MODEL_IN_ORDER = 1 << 29;
+/**
+ * @internal model bookkeeping: the rule book judges this fence (its driver
+ * declares in-order signalling), so its init / signal / destroy events are
+ * built even when nobody traces; other fences cost nothing unless traced.
+ */
+export const MODEL_RULED = 1 << 29;
 /** @internal model bookkeeping: `dma_fence_init` ran (containers allocate first, init later). */
 export const MODEL_INITIALIZED = 1 << 30;
 

@@ -19,6 +19,8 @@ export { dmaFenceWaitTimeout, dmaFenceDefaultWait, dmaFenceWaitAnyTimeout } from
 export type { WaitAnyResult } from './wait.ts';
 export { dmaFenceGetStub, dmaFenceAllocatePrivateStub, dmaFenceStubOps } from './stub.ts';
 export { dmaFencePublish, fenceName } from './rules.ts';
+export { dmaFenceCompleted } from './completed.ts';
+export * from './event-rules/index.ts';
 export * from './array.ts';
 export * from './chain.ts';
 export * from './unwrap.ts';

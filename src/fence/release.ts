@@ -1,43 +1,47 @@
 import { Errno } from '../kernel/index.ts';
 import type { DmaFence } from './fence.ts';
-import { MODEL_IN_ORDER, MODEL_OBSERVED, SIGNALED } from './flags.ts';
+import { MODEL_OBSERVED, MODEL_RULED, SIGNALED } from './flags.ts';
 import { fenceLock, fenceUnlock } from './lock.ts';
-import { fenceName, fenceSplat, unobserve, untrackInOrder } from './rules.ts';
-import { fenceId } from './state.ts';
+import { unobserve } from './rules.ts';
+import { fenceId, fenceState } from './state.ts';
 
 /**
  * `dma_fence_release`: the kref release. A fence released with callbacks
  * still queued and not signalled (a refcount bug) WARNs
- * (`fence.released_with_pending_signals`), gets `-EDEADLK` and is signalled
+ * (`fence.released_with_pending_signals`, judged by the rule book from the
+ * destroy event followed by the signal), gets `-EDEADLK` and is signalled
  * so nothing waits forever; then the driver's `release` op runs.
  *
  * @kernel dma_fence_release
  */
 export function dmaFenceRelease(f: DmaFence): void {
   const k = f.kernel;
-  if (k.events.active) {
-    k.emit('fence-destroy', {
-      fence: fenceId(f),
-      context: f.context,
-      seqno: f.seqno,
-      signalled: (f.flags & SIGNALED) !== 0,
-    });
+  fenceState(k);
+  const pending = f.cbHead !== null && (f.flags & SIGNALED) === 0;
+  // Ruled fences, and a release with callbacks queued (the rule book reports it), when not traced.
+  const ruled = (f.flags & MODEL_RULED) !== 0 || pending;
+  if (k.events.active || (ruled && k.events.wants('fence-destroy'))) {
+    k.emit(
+      'fence-destroy',
+      {
+        fence: fenceId(f),
+        context: f.context,
+        seqno: f.seqno,
+        signalled: (f.flags & SIGNALED) !== 0,
+        pendingCallbacks: pending,
+      },
+      ruled,
+    );
   }
   if (f.cbHead !== null && (f.flags & SIGNALED) === 0) {
-    fenceSplat(
-      k,
-      'fence.released_with_pending_signals',
-      `WARNING: Fence ${fenceName(f)} released with pending signals!`,
-      'The last reference was dropped while callbacks were queued; likely a refcounting bug. The fence is signalled with -EDEADLK.',
-      { context: f.context, seqno: f.seqno },
-    );
+    // Reported by the rule book from the events (destroy, then this signal on
+    // the same thread): `fence.released_with_pending_signals`, as in a trace.
     const lock = f.lock;
     const fl = fenceLock(lock);
     f.error = -Errno.EDEADLK;
     f.signalLocked();
     fenceUnlock(lock, fl);
   }
-  if ((f.flags & MODEL_IN_ORDER) !== 0) untrackInOrder(f);
   if ((f.flags & MODEL_OBSERVED) !== 0) unobserve(f);
   f.ops.release?.(f);
 }

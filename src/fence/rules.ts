@@ -1,11 +1,9 @@
 /**
  * The fence rules the model checks beyond the kernel's own WARNs:
  *
- * - `fence.context_out_of_order`: a fence signals while a fence of the same
- *   context with an earlier seqno (by the signalling fence's comparison
- *   rule) is still pending. Checked only for drivers that declare their
- *   timelines in order (`DmaFenceOps.inOrder`: hardware rings, sw_sync);
- *   other fences' seqno order is not observable from the fence alone.
+ * (The rules judged from events alone, seqno order per context among them,
+ * are consumers of the event stream in `event-rules/`, shared with
+ * `dmabuf-lab trace-check`.)
  * - `fence.signalled_early`: a fence signals without an error while its
  *   driver's ground truth (`DmaFenceOps.hwCompleted`) says the work has not
  *   completed.
@@ -20,11 +18,12 @@
  *   is `fence.released_with_pending_signals`). Zero-timeout polls are not
  *   waits. One report per run lists them all.
  *
- * A second signal is not a rule here: the kernel returns -EINVAL silently.
+ * A second signal is not a rule here: the kernel returns -EINVAL silently
+ * (a trace showing two signals is `fence.signalled_twice`, in `event-rules/`).
  */
 import type { Kernel, SplatSeverity } from '../kernel/index.ts';
 import type { DmaFence } from './fence.ts';
-import { MODEL_IN_ORDER, MODEL_OBSERVED, SIGNALED, seqnoIsLater, SEQNO64 } from './flags.ts';
+import { MODEL_OBSERVED, SIGNALED } from './flags.ts';
 import { fenceState } from './state.ts';
 
 /** `driver:timeline:context:seqno`, the way the kernel's fence WARNs name a fence. */
@@ -42,68 +41,6 @@ export function fenceSplat(
   severity: SplatSeverity = 'warn',
 ): void {
   k.splat({ rule, severity, headline, body, ...(data ? { data } : {}) });
-}
-
-// ------------------------------------------------------------ in-order rule
-
-/**
- * Start tracking `f` for the "context signalled out of order" rule. Only
- * fences whose ops declare `inOrder` are tracked (hardware rings, sw_sync):
- * for other drivers the kernel's "signal in seqno order" contract is not
- * checkable from the fence alone.
- */
-export function trackInOrder(f: DmaFence): void {
-  const s = fenceState(f.kernel);
-  let set = s.inOrder.get(f.context);
-  if (!set) {
-    set = new Set();
-    s.inOrder.set(f.context, set);
-  }
-  set.add(f);
-  f.flags |= MODEL_IN_ORDER;
-}
-
-/** Stop tracking `f` (released unsignalled). */
-export function untrackInOrder(f: DmaFence): void {
-  f.flags &= ~MODEL_IN_ORDER;
-  const s = fenceState(f.kernel);
-  const set = s.inOrder.get(f.context);
-  if (!set) return;
-  set.delete(f);
-  if (set.size === 0) s.inOrder.delete(f.context);
-}
-
-/**
- * `f` is signalling: report `fence.context_out_of_order` if a fence of the
- * same context with an earlier seqno (by `f`'s own comparison rule, so a
- * 32-bit timeline may wrap) is still pending. In-order timelines hit the
- * fast path: the signalling fence is the oldest pending one.
- */
-export function checkInOrderSignal(f: DmaFence): void {
-  f.flags &= ~MODEL_IN_ORDER;
-  const k = f.kernel;
-  const s = fenceState(k);
-  const set = s.inOrder.get(f.context);
-  if (!set) return;
-  const first = set.values().next().value;
-  set.delete(f);
-  if (set.size === 0) s.inOrder.delete(f.context);
-  if (first === f) return;
-  const wide = (f.flags & SEQNO64) !== 0;
-  const earlier: DmaFence[] = [];
-  for (const g of set) if (seqnoIsLater(wide, f.seqno, g.seqno)) earlier.push(g);
-  if (earlier.length === 0) return;
-  fenceSplat(
-    k,
-    'fence.context_out_of_order',
-    `WARNING: fence ${fenceName(f)} signalled while earlier fences of context ${f.context} are pending`,
-    `All fences of one context must signal in seqno order (${wide ? '64-bit' : '32-bit wrap-around'} comparison).\n` +
-      `Signalled: seqno ${f.seqno}\nStill pending: ${earlier
-        .slice(0, 8)
-        .map((g) => `seqno ${g.seqno}`)
-        .join(', ')}${earlier.length > 8 ? `, and ${earlier.length - 8} more` : ''}`,
-    { context: f.context, seqno: f.seqno, pending: earlier.map((g) => g.seqno) },
-  );
 }
 
 // ------------------------------------------------------- signalled early

@@ -1,4 +1,6 @@
+import { installEventRules } from '../check/index.ts';
 import type { Kernel, SpinLock } from '../kernel/index.ts';
+import { FENCE_EVENT_RULES } from './event-rules/index.ts';
 import type { DmaFence } from './fence.ts';
 
 /**
@@ -17,15 +19,17 @@ export interface FenceKernelState {
   /** Unsignalled fences that were waited on or published (the indefinite-fence check). */
   readonly observed: Set<DmaFence>;
   endCheckArmed: boolean;
-  /** Pending fences of contexts whose driver declares in-order signalling, in init order. */
-  readonly inOrder: Map<number, Set<DmaFence>>;
   /** Trace ids, assigned on first mention in an event. */
   readonly ids: WeakMap<DmaFence, number>;
 }
 
 const states = new WeakMap<Kernel, FenceKernelState>();
 
-/** The fence state of kernel `k`, created on first use. */
+/**
+ * The fence state of kernel `k`, created on first use; creating it installs
+ * the rule book's fence consumers (seqno order, signal once, waits) on the
+ * kernel's event stream.
+ */
 export function fenceState(k: Kernel): FenceKernelState {
   let s = states.get(k);
   if (!s) {
@@ -36,10 +40,10 @@ export function fenceState(k: Kernel): FenceKernelState {
       stubLock: null,
       observed: new Set(),
       endCheckArmed: false,
-      inOrder: new Map(),
       ids: new WeakMap(),
     };
     states.set(k, s);
+    installEventRules(k, 'fence', FENCE_EVENT_RULES);
   }
   return s;
 }

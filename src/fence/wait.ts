@@ -99,8 +99,7 @@ export async function dmaFenceWaitTimeout(
   if (f.refcount.refcount <= 0) f.refcount.useAfterFree('dma_fence_wait_timeout');
   await k.schedulePoint('dma_fence_wait_timeout');
   f.enableSwSignaling();
-  const tracing = k.events.active;
-  if (tracing) {
+  if (k.events.wants('fence-wait-start')) {
     k.emit('fence-wait-start', {
       fence: fenceId(f),
       context: f.context,
@@ -117,7 +116,7 @@ export async function dmaFenceWaitTimeout(
   } else {
     ret = await dmaFenceDefaultWait(f, intr, timeoutJiffies);
   }
-  if (k.events.active) {
+  if (k.events.wants('fence-wait-end')) {
     k.emit('fence-wait-end', {
       fence: fenceId(f),
       context: f.context,

@@ -1,3 +1,4 @@
+import { dmaFenceCompleted } from '../fence/index.ts';
 import { Errno, raiseIrq } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 
@@ -71,6 +72,12 @@ export class Engine {
   completed = 0;
   /** Resets done. */
   resets = 0;
+  /**
+   * The fence context whose seqnos this engine writes (set by the driver):
+   * every write of the seqno location is reported to the rule book as the
+   * context's completed seqno (`dmaFenceCompleted`).
+   */
+  fenceContext: number | null = null;
   /** Whether the device is powered (drivers with runtime PM keep it in sync). */
   powered = true;
   /**
@@ -206,6 +213,7 @@ export class Engine {
     const k = this.kernel;
     cmd.state = 'done';
     this.hwSeqno = cmd.seqno >>> 0;
+    if (this.fenceContext !== null) dmaFenceCompleted(k, this.fenceContext, this.hwSeqno, this.name);
     this.completed++;
     this.current = null;
     this.retireHead();

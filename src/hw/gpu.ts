@@ -83,6 +83,7 @@ export class GpuDevice {
     this.engine = new Engine(k, { name: opts.name, irq: opts.irq, ringSize: opts.ringSize ?? 64, initialSeqno: opts.initialSeqno ?? 1 });
     this.nextSeqno = this.engine.initialSeqno;
     this.fenceContext = dmaFenceContextAlloc(k, 1);
+    this.engine.fenceContext = this.fenceContext;
     this.fenceLock = new SpinLock(k, `&${opts.name}->fence_lock`, { key: 'gpu.fence_lock' });
     this.submitLock = new Mutex(k, `&${opts.name}->submit_lock`, { key: 'gpu.submit_lock' });
     this.compare = opts.seqnoCompare === 'u64' ? (s, hw) => s <= hw : seqno32Completed;

@@ -109,6 +109,7 @@ export class EthosuDevice {
     this.engine = new Engine(k, { name: this.name, irq: opts.irq, ringSize: 1 });
     this.engine.powered = false;
     this.fenceContext = dmaFenceContextAlloc(k, 1);
+    this.engine.fenceContext = this.fenceContext;
     this.fenceLock = new SpinLock(k, `&${this.name}->fence_lock`, { key: 'ethosu.fence_lock' });
     this.jobLock = new Mutex(k, `&${this.name}->job_lock`, { key: 'ethosu.job_lock' });
     this.schedLock = new Mutex(k, `&${this.name}->sched_lock`, { key: 'ethosu.sched_lock' });

@@ -56,13 +56,35 @@ export type EventListener = (event: KernelEvent) => void;
 /**
  * One typed event stream per kernel. Emission sites test `active` first, so
  * with nobody listening an event costs one branch and builds nothing.
+ *
+ * A listener may subscribe to some event types only (the rule book's
+ * consumers, which read fence and scheduler events): it does not make
+ * `active` true, so the hot paths (switches, locks) stay free; emission
+ * sites of the types it reads test `wants(type)` instead of `active`.
  */
 export class EventStream {
-  /** True while at least one listener is attached. Check before building an event. */
+  /** True while at least one listener takes every event. Check before building an event. */
   active = false;
   private readonly listeners: EventListener[] = [];
+  private readonly typed = new Map<KernelEventType, EventListener[]>();
 
-  on(listener: EventListener): () => void {
+  /** Listen to every event, or (with `types`) to those types only. Returns the function that detaches it. */
+  on(listener: EventListener, types?: readonly KernelEventType[]): () => void {
+    if (types) {
+      for (const t of types) {
+        const list = this.typed.get(t);
+        if (list) list.push(listener);
+        else this.typed.set(t, [listener]);
+      }
+      return () => {
+        for (const t of types) {
+          const list = this.typed.get(t);
+          const i = list ? list.indexOf(listener) : -1;
+          if (i >= 0) list!.splice(i, 1);
+          if (list?.length === 0) this.typed.delete(t);
+        }
+      };
+    }
     this.listeners.push(listener);
     this.active = true;
     return () => {
@@ -72,7 +94,20 @@ export class EventStream {
     };
   }
 
-  emit(event: KernelEvent): void {
+  /** True when an event of `type` has a listener (one for everything, or one for this type). */
+  wants(type: KernelEventType): boolean {
+    return this.active || this.typed.has(type);
+  }
+
+  /**
+   * Deliver `event` to every listener; with `typed` false only to those that
+   * take every event (a trace), not to the typed consumers (the rule book),
+   * so what the rules see does not depend on whether the run is traced.
+   */
+  emit(event: KernelEvent, typed = true): void {
     for (const l of this.listeners) l(event);
+    if (!typed || this.typed.size === 0) return;
+    const list = this.typed.get(event.type);
+    if (list) for (const l of list) l(event);
   }
 }

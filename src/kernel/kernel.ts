@@ -901,14 +901,21 @@ export class Kernel {
 
   // ---------------------------------------------------------------- events
 
-  /** Emit an event stamped with time, step and the running thread. Check `events.active` first. */
-  emit<K extends KernelEventType>(type: K, payload: KernelEventMap[K]): void {
-    this.events.emit({
-      type,
-      tNs: this.nowNsValue,
-      step: this.stepCount,
-      tid: this.running?.id ?? 0,
-      ...payload,
-    } as KernelEvent);
+  /**
+   * Emit an event stamped with time, step and the running thread. Check
+   * `events.active` (or `events.wants(type)`) first. `typed` false: for the
+   * trace only, not for the rule book's typed consumers.
+   */
+  emit<K extends KernelEventType>(type: K, payload: KernelEventMap[K], typed = true): void {
+    this.events.emit(
+      {
+        type,
+        tNs: this.nowNsValue,
+        step: this.stepCount,
+        tid: this.running?.id ?? 0,
+        ...payload,
+      } as KernelEvent,
+      typed,
+    );
   }
 }

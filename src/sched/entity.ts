@@ -195,7 +195,7 @@ export class DrmSchedEntity {
     this.lastUser = k.currentOrNull;
     job.submitTsNs = k.nowNs;
     job.submitSeq = nextSubmitSeq(k);
-    if (k.events.active) k.emit('sched-job-queue', { sched: this.rq!.sched.name, entity: this.name, job: job.id, fence: `${job.finished.context}:${job.finished.seqno}` });
+    if (k.events.wants('sched-job-queue')) this.traceQueue(job);
     const first = this.jobQueue.push(job);
     if (!first) return;
     this.lock.lock();
@@ -208,6 +208,25 @@ export class DrmSchedEntity {
     rq.addEntity(this, job.submitSeq);
     this.lock.unlock();
     rq.sched.wakeup();
+  }
+
+  /** `trace_drm_sched_job_queue`, then `trace_drm_sched_job_add_dep` per stored dependency. */
+  private traceQueue(job: DrmSchedJob): void {
+    const k = this.kernel;
+    const sched = this.rq!.sched;
+    const fence = `${job.finished.context}:${job.finished.seqno}`;
+    k.emit('sched-job-queue', {
+      sched: sched.name,
+      entity: this.name,
+      job: job.id,
+      fence,
+      dev: sched.devName,
+      jobCount: this.jobQueue.length,
+      hwJobCount: sched.creditCount,
+      clientId: job.sFence?.clientId ?? 0,
+    });
+    for (const d of job.dependencies)
+      k.emit('sched-job-add-dep', { sched: sched.name, job: job.id, fence, depContext: d.context, depSeqno: d.seqno });
   }
 
   /** `drm_sched_entity_is_idle`: not attached, nothing queued, or stopped. */
@@ -282,6 +301,16 @@ export class DrmSchedEntity {
       this.dependency = fence;
     }
     if (fence.addCallback(this.depCb, entityWakeup) === 0) {
+      const k = this.kernel;
+      const job = this.jobQueue.peek();
+      if (job && k.events.wants('sched-job-unschedulable'))
+        k.emit('sched-job-unschedulable', {
+          sched: sched.name,
+          job: job.id,
+          fence: `${job.finished.context}:${job.finished.seqno}`,
+          depContext: fence.context,
+          depSeqno: fence.seqno,
+        });
       this.rq!.park(this);
       return true;
     }

@@ -23,4 +23,5 @@ export { DrmGpuScheduler, drmSchedPickBest, drmSchedLockdepMap } from './schedul
 export type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './scheduler.ts';
 export { drmSchedInvalidateJob } from './tdr.ts';
 export { SCHED_RULES } from './rules.ts';
+export { SCHED_EVENT_RULES, schedJobRule } from './event-rules.ts';
 export * from './mock.ts';

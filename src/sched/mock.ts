@@ -87,6 +87,10 @@ export class DrmMockScheduler extends DrmGpuScheduler {
       runJob: (job) => this.runJobCb(job),
       timedoutJob: (job) => this.timedoutJobCb(job),
       freeJob: (job) => {
+        // mock_sched_free_job: off the done list first, so a later advance never signals a freed fence.
+        const fl = this.mockLock.lockIrqsave();
+        this.unlist(job);
+        this.mockLock.unlockIrqrestore(fl);
         job.hwFence?.put();
         job.cleanup();
       },

@@ -1,3 +1,4 @@
+import { installEventRules } from '../check/event-rules.ts';
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling } from '../check/signalling.ts';
 import { DmaFence } from '../fence/index.ts';
 import type { DmaFenceCb } from '../fence/index.ts';
@@ -23,6 +24,7 @@ import {
 import type { Kernel, WorkqueueStruct } from '../kernel/index.ts';
 import type { DrmSchedEntity } from './entity.ts';
 import './events.ts';
+import { SCHED_EVENT_RULES } from './event-rules.ts';
 import { drmSchedLockdepMap } from './ops.ts';
 import type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
 import { DrmSchedJobCb } from './job.ts';
@@ -105,6 +107,8 @@ export class DrmGpuScheduler {
     if (!(args.creditLimit > 0)) throw new Error('drm_sched_init: creditLimit must be positive');
     this.ops = args.ops;
     this.name = args.name;
+    // The rule book's drm_sched consumers (job order, dependencies) judge this kernel's events.
+    installEventRules(k, 'sched', SCHED_EVENT_RULES);
     this.dev = args.dev ?? null;
     this.creditLimit = args.creditLimit;
     this.timeout = args.timeout ?? MAX_SCHEDULE_TIMEOUT;
@@ -196,6 +200,14 @@ export class DrmGpuScheduler {
     return null;
   }
 
+  /** `dev_name(sched->dev)` as the tracepoints print it: the device's name, else the scheduler's. */
+  get devName(): string {
+    const d = this.dev as { name?: unknown } | string | null;
+    if (typeof d === 'string') return d;
+    if (d && typeof d.name === 'string') return d.name;
+    return this.name;
+  }
+
   /** `drm_sched_wakeup` / `drm_sched_run_job_queue`: queue the run worker unless paused. Any context. */
   wakeup(): void {
     if (!this.pauseSubmit) queueWork(this.submitWq, this.workRunJob);
@@ -247,7 +259,17 @@ export class DrmGpuScheduler {
     const sFence = job.sFence!;
     this.creditCount += job.credits;
     this.jobBegin(job);
-    if (k.events.active) k.emit('sched-job-run', { sched: this.name, job: job.id, fence: fenceLabel(sFence.finished), credits: job.credits });
+    if (k.events.wants('sched-job-run'))
+      k.emit('sched-job-run', {
+        sched: this.name,
+        job: job.id,
+        fence: fenceLabel(sFence.finished),
+        credits: job.credits,
+        dev: this.devName,
+        jobCount: entity.jobQueue.length,
+        hwJobCount: this.creditCount,
+        clientId: sFence.clientId,
+      });
     const fence = await this.annotated(() => this.ops.runJob(job));
     entity.entityIdle.completeAll();
     sFence.fenceScheduled(fence instanceof DmaFence ? fence : null);
@@ -280,7 +302,7 @@ export class DrmGpuScheduler {
     this.creditCount -= job.credits;
     this.scoreDec();
     const k = this.kernel;
-    if (k.events.active) k.emit('sched-job-done', { sched: this.name, job: job.id, fence: fenceLabel(s.finished), result });
+    if (k.events.wants('sched-job-done')) k.emit('sched-job-done', { sched: this.name, job: job.id, fence: fenceLabel(s.finished), result });
     const f = s.finished.get();
     s.fenceFinished(result);
     f.put();

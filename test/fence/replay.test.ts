@@ -82,6 +82,7 @@ describe('replay determinism', () => {
     await k.run();
     expect([...types].sort()).toEqual([
       'fence-callback',
+      'fence-completed',
       'fence-destroy',
       'fence-enable-signal',
       'fence-init',

@@ -6,7 +6,7 @@ import type { DmaFenceOps } from '../ops.ts';
 import { dmaFenceContextAlloc } from '../ordering.ts';
 import { DmaFenceFlag, INT_MAX, seqnoIsLater } from '../flags.ts';
 import { fenceLock, fenceUnlock } from '../lock.ts';
-import { untrackInOrder } from '../rules.ts';
+import { dmaFenceCompleted } from '../completed.ts';
 import { isUserStruct, readS32, readU32, readU64 } from './args.ts';
 import { OpenFile, registerDevice } from './file.ts';
 import type { File, FileContext } from './file.ts';
@@ -52,6 +52,7 @@ export class SyncTimeline {
     this.kref = new Kref(kernel, `sync_timeline ${name}`);
     this.context = dmaFenceContextAlloc(kernel, 1);
     this.lock = new SpinLock(kernel, '&obj->lock', { key: 'sync_timeline.lock' });
+    dmaFenceCompleted(kernel, this.context, 0, name);
   }
 
   get(): void {
@@ -163,6 +164,7 @@ export function syncTimelineSignal(obj: SyncTimeline, inc: number): void {
   const lock = obj.lock;
   const fl = fenceLock(lock);
   obj.value = (obj.value + inc) | 0;
+  dmaFenceCompleted(obj.kernel, obj.context, obj.value >>> 0, obj.name);
   while (obj.ptList.length > 0) {
     const pt = obj.ptList[0]!;
     if (!ptSignaled(pt)) break;
@@ -193,7 +195,6 @@ export function syncPtCreate(obj: SyncTimeline, value: number): SyncPt | null {
     const other = obj.ptTree.get(pt.seqno);
     if (other?.getRcu()) {
       // The new point was never published: free it without a release (kfree).
-      untrackInOrder(pt);
       pt.refcount.put();
       obj.put();
       pt = other;

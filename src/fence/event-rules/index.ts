@@ -1,0 +1,19 @@
+/**
+ * The rule book's fence consumers: rules judged from `fence-*` events alone,
+ * run on the model's kernels (installed with the fence layer's state) and by
+ * `dmabuf-lab trace-check` on events parsed from real kernel traces.
+ */
+import type { EventRuleFactory } from '../../check/index.ts';
+import { fenceLifecycleRule } from './lifecycle.ts';
+import { fenceOrderRule } from './order.ts';
+import { fenceWaitRule } from './waits.ts';
+
+export { fenceLifecycleRule, fenceOrderRule, fenceWaitRule };
+export { sweep, later } from './timeline.ts';
+
+/** Every fence rule of the rule book. */
+export const FENCE_EVENT_RULES: readonly EventRuleFactory[] = [
+  fenceOrderRule,
+  fenceLifecycleRule,
+  fenceWaitRule,
+];

@@ -1,0 +1,311 @@
+/**
+ * The rule book's drm_sched consumers, judged from `sched-job-*` and
+ * `fence-*` events alone (runs of the model and `dmabuf-lab trace-check`):
+ *
+ * - `sched.job_out_of_order`: a job's events out of the queue → run → done
+ *   order: done without run, run or queue again after done, done twice.
+ *   Jobs first seen after their queue (the trace began later) are judged
+ *   from what is seen; killed jobs (never run, never done) are fine.
+ * - `sched.run_before_dependency`: a job ran while a dependency it was
+ *   given (`add_dep`) or waited for (`unschedulable`) had not signalled. A
+ *   dependency on another job of the same scheduler only needs that job to
+ *   have run (drm_sched waits for its *scheduled* fence), and so does a
+ *   dependency on a scheduled fence (context = the other job's finished
+ *   context − 1); dependencies on the job's own entity are skipped, as the
+ *   scheduler skips them. A dependency never seen initialised or signalled
+ *   is not judged (it may have signalled before the trace began).
+ *
+ * Fence identities are compared on the low 32 bits of context and seqno
+ * (dma_fence events print u32, drm_sched events u64).
+ */
+import type { EventRule, EventRuleFactory, FindingSink } from '../check/index.ts';
+import { seqnoIsLater } from '../fence/index.ts';
+import type { KernelEvent } from '../kernel/index.ts';
+
+interface Dep {
+  readonly context: number;
+  readonly seqno: number;
+  readonly step: number;
+  readonly via: 'add_dep' | 'unschedulable';
+}
+
+interface Job {
+  readonly id: number;
+  sched: string;
+  fence: string;
+  fctx: number;
+  fseq: number;
+  queued: number;
+  run: number;
+  done: number;
+  readonly deps: Dep[];
+}
+
+interface FenceContext {
+  readonly pending: Set<number>;
+  head: number | null;
+  seqno64: boolean;
+  /** Recently signalled seqnos (bounded ring). */
+  readonly recent: Set<number>;
+  readonly ring: number[];
+  at: number;
+}
+
+const RECENT = 256;
+const KEEP_DONE = 1 << 12;
+
+function parseFence(f: string): [number, number] {
+  const i = f.indexOf(':');
+  return [Number(f.slice(0, i)), Number(f.slice(i + 1))];
+}
+
+class SchedJobRule implements EventRule {
+  readonly types = [
+    'sched-job-queue',
+    'sched-job-add-dep',
+    'sched-job-unschedulable',
+    'sched-job-run',
+    'sched-job-done',
+    'fence-init',
+    'fence-signal',
+    'fence-destroy',
+  ] as const;
+  /** Jobs by scheduler, then job id (job ids are per scheduler). */
+  private readonly jobs = new Map<string, Map<number, Job>>();
+  /** Job of a finished fence: context (u32) → seqno (u32) → job. */
+  private readonly byFinished = new Map<number, Map<number, Job>>();
+  private readonly fences = new Map<number, FenceContext>();
+  private readonly doneRing: (Job | null)[] = new Array<Job | null>(KEEP_DONE).fill(null);
+  private doneAt = 0;
+
+  constructor(private readonly sink: FindingSink) {}
+
+  private fctx(context: number): FenceContext {
+    const c = context >>> 0;
+    let s = this.fences.get(c);
+    if (!s) {
+      s = { pending: new Set(), head: null, seqno64: false, recent: new Set(), ring: [], at: 0 };
+      this.fences.set(c, s);
+    }
+    return s;
+  }
+
+  private lookup(sched: string, job: number): Job | undefined {
+    return this.jobs.get(sched)?.get(job);
+  }
+
+  private owner(context: number, seqno: number): Job | undefined {
+    return this.byFinished.get(context >>> 0)?.get(seqno >>> 0);
+  }
+
+  private job(e: { job: number; sched: string; fence: string }): Job {
+    let m = this.jobs.get(e.sched);
+    if (!m) {
+      m = new Map<number, Job>();
+      this.jobs.set(e.sched, m);
+    }
+    let j = m.get(e.job);
+    if (!j) {
+      const [fctx, fseq] = parseFence(e.fence);
+      j = {
+        id: e.job,
+        sched: e.sched,
+        fence: e.fence,
+        fctx,
+        fseq,
+        queued: -1,
+        run: -1,
+        done: -1,
+        deps: [],
+      };
+      m.set(e.job, j);
+      let f = this.byFinished.get(fctx >>> 0);
+      if (!f) {
+        f = new Map<number, Job>();
+        this.byFinished.set(fctx >>> 0, f);
+      }
+      f.set(fseq >>> 0, j);
+    }
+    return j;
+  }
+
+  event(e: KernelEvent): void {
+    // Only `types` arrive here.
+    // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
+    switch (e.type) {
+      case 'fence-init': {
+        const c = this.fctx(e.context);
+        c.seqno64 = e.seqno64;
+        c.pending.add(e.seqno >>> 0);
+        break;
+      }
+      case 'fence-signal': {
+        const c = this.fctx(e.context);
+        const s = e.seqno >>> 0;
+        c.pending.delete(s);
+        if (c.head === null || seqnoIsLater(false, s, c.head)) c.head = s;
+        if (!c.recent.has(s)) {
+          if (c.ring.length < RECENT) c.ring.push(s);
+          else {
+            c.recent.delete(c.ring[c.at]!);
+            c.ring[c.at] = s;
+            c.at = (c.at + 1) % RECENT;
+          }
+          c.recent.add(s);
+        }
+        break;
+      }
+      case 'fence-destroy':
+        this.fences.get(e.context >>> 0)?.pending.delete(e.seqno >>> 0);
+        break;
+      case 'sched-job-queue': {
+        const j = this.job(e);
+        j.sched = e.sched;
+        if (j.done >= 0 || j.run >= 0)
+          this.order(
+            j,
+            e,
+            `queued again after it ${j.done >= 0 ? 'completed' : 'ran'}`,
+            j.done >= 0 ? j.done : j.run,
+          );
+        else j.queued = e.step;
+        break;
+      }
+      case 'sched-job-add-dep':
+      case 'sched-job-unschedulable':
+        this.job(e).deps.push({
+          context: e.depContext,
+          seqno: e.depSeqno,
+          step: e.step,
+          via: e.type === 'sched-job-add-dep' ? 'add_dep' : 'unschedulable',
+        });
+        break;
+      case 'sched-job-run': {
+        const j = this.job(e);
+        j.sched = e.sched;
+        if (j.done >= 0) this.order(j, e, 'ran again after it completed', j.done);
+        this.checkDeps(j, e);
+        if (j.run < 0) j.run = e.step;
+        break;
+      }
+      case 'sched-job-done': {
+        const j = this.lookup(e.sched, e.job);
+        if (!j) return;
+        if (j.done >= 0) this.order(j, e, 'completed twice', j.done);
+        else if (j.run < 0 && j.queued >= 0)
+          this.order(j, e, 'completed without being run', j.queued);
+        if (j.done < 0) {
+          j.done = e.step;
+          this.retire(j);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** Keep a done job for a while (late events, dependencies on it), then forget it. */
+  private retire(j: Job): void {
+    j.deps.length = 0;
+    const o = this.doneRing[this.doneAt];
+    if (o) {
+      const m = this.jobs.get(o.sched);
+      if (m?.get(o.id) === o) {
+        m.delete(o.id);
+        if (m.size === 0) this.jobs.delete(o.sched);
+      }
+      const f = this.byFinished.get(o.fctx >>> 0);
+      if (f?.get(o.fseq >>> 0) === o) {
+        f.delete(o.fseq >>> 0);
+        if (f.size === 0) this.byFinished.delete(o.fctx >>> 0);
+      }
+    }
+    this.doneRing[this.doneAt] = j;
+    this.doneAt = (this.doneAt + 1) % KEEP_DONE;
+  }
+
+  private signalled(context: number, seqno: number): boolean | null {
+    const c = this.fences.get(context >>> 0);
+    if (!c) return null;
+    const s = seqno >>> 0;
+    if (c.pending.has(s)) return false;
+    if (c.recent.has(s)) return true;
+    if (c.head !== null && !seqnoIsLater(false, s, c.head)) return true;
+    return null;
+  }
+
+  /** Why `d` is not satisfied when `j` runs, or null when it is (or cannot be judged). */
+  private unmet(j: Job, d: Dep): string | null {
+    const ctx = d.context >>> 0;
+    const own = j.fctx >>> 0;
+    if (ctx === own || ctx === (own - 1) >>> 0) return null;
+    const sig = this.signalled(d.context, d.seqno);
+    if (sig === true) return null;
+    const owner = this.owner(d.context, d.seqno);
+    if (owner) {
+      if (owner.sched === j.sched)
+        return owner.run >= 0 ? null : `job ${owner.fence} on the same scheduler had not run yet`;
+      return owner.done >= 0 ? null : `job ${owner.fence} on ${owner.sched} had not completed`;
+    }
+    const scheduledOf = this.owner(d.context + 1, d.seqno);
+    if (scheduledOf)
+      return scheduledOf.run >= 0
+        ? null
+        : `it is the scheduled fence of job ${scheduledOf.fence}, which had not run yet`;
+    return sig === false ? 'it was initialised and had not signalled' : null;
+  }
+
+  private checkDeps(j: Job, e: Extract<KernelEvent, { type: 'sched-job-run' }>): void {
+    if (j.deps.length === 0) return;
+    const bad: { d: Dep; why: string }[] = [];
+    for (const d of j.deps) {
+      const why = this.unmet(j, d);
+      if (why) bad.push({ d, why });
+    }
+    if (bad.length === 0) return;
+    const first = bad[0]!;
+    this.sink.report(
+      {
+        rule: 'sched.run_before_dependency',
+        severity: 'bug',
+        headline: `BUG: drm_sched job ${j.fence} on ${j.sched} ran before its dependency ${first.d.context}:${first.d.seqno} signalled`,
+        body:
+          'drm_sched must not hand a job to run_job until every dependency has signalled (a dependency on a job of the same scheduler only until that job has run). ' +
+          'The job may now read a buffer its producer has not finished writing.\n' +
+          bad
+            .map((b) => `  dependency ${b.d.context}:${b.d.seqno} (from ${b.d.via}): ${b.why}`)
+            .join('\n'),
+        at: [...bad.map((b) => b.d.step), e.step],
+        data: {
+          sched: j.sched,
+          fence: j.fence,
+          dependencies: bad.map((b) => `${b.d.context}:${b.d.seqno}`),
+        },
+      },
+      e,
+    );
+  }
+
+  private order(j: Job, e: KernelEvent, what: string, before: number): void {
+    this.sink.report(
+      {
+        rule: 'sched.job_out_of_order',
+        severity: 'warn',
+        headline: `WARNING: drm_sched job ${j.fence} on ${j.sched} ${what}`,
+        body:
+          'A drm_sched job goes queue → (add_dep, unschedulable)* → run → done exactly once each; ' +
+          'its finished fence signals after done. Events out of that order mean the scheduler (or a driver resubmitting jobs) ran or completed a job twice or without running it.',
+        at: [before, e.step],
+        data: { sched: j.sched, fence: j.fence, order: what },
+      },
+      e,
+    );
+  }
+}
+
+/** `sched.job_out_of_order`, `sched.run_before_dependency`. */
+export const schedJobRule: EventRuleFactory = (sink) => new SchedJobRule(sink);
+
+/** Every drm_sched rule of the rule book. */
+export const SCHED_EVENT_RULES: readonly EventRuleFactory[] = [schedJobRule];
