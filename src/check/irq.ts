@@ -78,10 +78,7 @@ export function markUsage(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, d
 }
 
 function setBit(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, bit: number): void {
-  const wasSafe = cls.irqSafe;
-  cls.usage |= 1 << bit;
-  cls.usageSites[bit] = ld.siteOf(t, h);
-  if (!wasSafe && cls.irqSafe) ld.graph.irqSafeClasses++;
+  ld.graph.setUsage(cls, bit, ld.siteOf(t, h));
 }
 
 /**

@@ -118,7 +118,7 @@ export class Lockdep implements LockValidator {
     }
     const cache = h.map.classCache as LockClass[] | null;
     let cls = cache !== null ? cache[sub] : undefined;
-    if (cls === undefined || cls.graph !== g) cls = g.classOf(h.map, sub);
+    if (cls === undefined || cls.graph !== g || cls.dead) cls = g.classOf(h.map, sub);
     const held = t.held;
     const depth = held.length;
     const below = (depth > 0 ? chainOf(held[depth - 1]!) : null) ?? g.chainRoot;
@@ -212,7 +212,7 @@ export class Lockdep implements LockValidator {
    */
   private validateChain(t: Thread, idx: number, next: HeldLock, node: ChainNode): void {
     this.graph.stats.chainMisses++;
-    node.validated = true;
+    this.graph.setValidated(node);
     const ret = this.checkDeadlock(t, idx, next, node.cls!);
     if (ret !== 1 || idx === 0) return;
     this.checkPrevsAdd(t, idx, next, node.cls!);
@@ -260,7 +260,7 @@ export class Lockdep implements LockValidator {
     const dep = calcDep(prev.read, next.read);
     const e = pcls.afterByTo.get(ncls);
     if (e) {
-      e.dep |= dep;
+      g.orDep(e, dep);
       return true;
     }
     // Redundant: a path at least as strong already leads from prev to next.

@@ -27,3 +27,12 @@ export function registerScenarioHook(): void {
   registered = true;
   register(`data:text/javascript,${encodeURIComponent(HOOK)}`);
 }
+
+/**
+ * The same hook for worker threads, as a module to `--import` first (the
+ * explorer's `workerPreload`): a data URL that registers it.
+ */
+export function scenarioHookPreload(): string {
+  const code = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOK)}`)});`;
+  return `data:text/javascript,${encodeURIComponent(code)}`;
+}

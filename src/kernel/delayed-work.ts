@@ -1,5 +1,4 @@
 import type { Kernel } from './kernel.ts';
-import { callerSite } from './lockdep-map.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import { queueAllowed, WorkStruct } from './workqueue.ts';
 import { cancelWorkSync, flushWork } from './workqueue-flush.ts';
@@ -26,7 +25,7 @@ export class DelayedWork extends WorkStruct {
   private parked = false;
 
   constructor(k: Kernel, func: DelayedWorkFunc, name = 'dwork', opts: WorkInit = {}) {
-    super(k, (w) => (w instanceof DelayedWork ? func(w) : undefined), name, { key: opts.key ?? callerSite(1) });
+    super(k, (w) => (w instanceof DelayedWork ? func(w) : undefined), name, { key: opts.key ?? k.creationSite(name) });
   }
 
   /** True while the timer is armed. */
@@ -84,7 +83,7 @@ export class DelayedWork extends WorkStruct {
 
 /** `INIT_DELAYED_WORK`: a delayed work whose lockdep class is the caller's location. */
 export function initDelayedWork(k: Kernel, func: DelayedWorkFunc, name = 'dwork', opts: WorkInit = {}): DelayedWork {
-  return new DelayedWork(k, func, name, { key: opts.key ?? callerSite(1) });
+  return new DelayedWork(k, func, name, { key: opts.key ?? k.creationSite(name) });
 }
 
 /**

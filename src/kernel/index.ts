@@ -33,3 +33,4 @@ export * from './irq-work.ts';
 export * from './rcu.ts';
 export * from './workqueue-flush.ts';
 export * from './awaitable.ts';
+export { hostTurn } from './host.ts';

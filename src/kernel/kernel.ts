@@ -3,10 +3,10 @@ import type { ChoiceKind, ChoiceOption, Chooser } from './chooser.ts';
 import { EventStream } from './events.ts';
 import type { KernelEvent, KernelEventMap, KernelEventType } from './events.ts';
 import { hostMacrotask } from './host.ts';
-import { callerSite } from './lockdep-map.ts';
+import { cachedCallerSite, callerSite } from './lockdep-map.ts';
 import { captureStack, foldStack, parseStack, siteOfStack } from './stack.ts';
 import type { FoldedFrame, ReportStack } from './stack.ts';
-import type { HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
+import type { CreationSiteMemo, HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
 import type { Splat, SplatInput, SplatStackInput } from './splat.ts';
 import { RecordedSchedule } from './schedule-record.ts';
 import { TimerHeap } from './timer-heap.ts';
@@ -20,7 +20,7 @@ import {
 } from './kernel-reports.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import { Thread } from './thread.ts';
-import type { Blocker, ContextKind, ThreadFn, WakeReason } from './thread.ts';
+import type { Blocker, ContextKind, StepObserver, ThreadFn, WakeReason } from './thread.ts';
 
 import { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
 import type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
@@ -85,6 +85,14 @@ export class Kernel {
   private phase: 'setup' | 'running' | 'ended' = 'setup';
   private hostWaiting: Thread | null = null;
   private segment = 0;
+  private cancelHost: (() => void) | null = null;
+  private last: Thread | null = null;
+  /**
+   * Observer of what each step touches, for the explorer's partial-order
+   * reduction; null on ordinary runs, so the hooks cost one branch.
+   */
+  private observer: StepObserver | null = null;
+  private siteMemo: CreationSiteMemo | null = null;
   private finish: ((r: RunResult) => void) | null = null;
   private endReason: RunEnd = 'completed';
   private failure: RunFailure | null = null;
@@ -217,6 +225,59 @@ export class Kernel {
     return `${base}#${k}`;
   }
 
+  /**
+   * The thread that ran last: at a scheduling decision, the one that just
+   * parked, blocked or exited. A strategy compares it with the options to
+   * tell a preemption (it is still runnable and another is picked) from a
+   * free switch.
+   */
+  get lastThread(): Thread | null {
+    return this.last;
+  }
+
+  /**
+   * Install an observer of the objects each step touches (lock maps, wait
+   * queues, blockers, threads); at most one. Used by the explorer's sleep
+   * sets; ordinary runs have none.
+   */
+  observeSteps(observer: StepObserver | null): void {
+    this.observer = observer;
+  }
+
+  /**
+   * Share `memo` (the creation sites of setup's keyless locks) with the
+   * other runs of an exploration, so that only the first run walks stacks
+   * for them. Call before `setup`.
+   */
+  useSiteMemo(memo: CreationSiteMemo | null): void {
+    this.siteMemo = memo;
+    memo?.reset();
+  }
+
+  /**
+   * The lockdep class key of a lock created without one: the source
+   * location of the code that called the lock's constructor (the kernel's
+   * static key per init call site). Call it from the constructor itself.
+   * In an exploration, locks created by `setup` are looked up in the
+   * shared `CreationSiteMemo` instead of walking the stack each run.
+   */
+  creationSite(name: string | undefined): string {
+    const memo = this.siteMemo;
+    if (memo !== null && this.phase === 'setup') {
+      const hit = memo.lookup(name);
+      if (hit !== undefined) return hit;
+      const site = cachedCallerSite(2);
+      memo.record(name, site);
+      return site;
+    }
+    return cachedCallerSite(2);
+  }
+
+  /** Report that the current step touched `o` (for the step observer); no-op without one. */
+  touch(o: object): void {
+    if (this.observer !== null) this.observer.touch(o);
+  }
+
   /** All threads created in this run, in creation order. */
   get allThreads(): readonly Thread[] {
     return this.threads;
@@ -289,6 +350,7 @@ export class Kernel {
     }
     t.state = 'exited';
     t.exitCode = code;
+    this.last = t;
     this.exits.set(t.name, code);
     if (this.events.active) this.emit('thread-exit', { thread: t.name, code });
     for (const w of t.exitWaiters) this.wake(w);
@@ -299,7 +361,9 @@ export class Kernel {
 
   /** `kthread_should_stop()` for the current thread. */
   kthreadShouldStop(): boolean {
-    return this.current.shouldStop;
+    const t = this.current;
+    if (this.observer !== null) this.observer.touch(t);
+    return t.shouldStop;
   }
 
   /**
@@ -309,6 +373,7 @@ export class Kernel {
   async kthreadStop(t: Thread): Promise<number> {
     const self = this.current;
     this.mightSleep('kthread_stop');
+    if (this.observer !== null) this.observer.touch(t);
     t.shouldStop = true;
     this.wake(t);
     while (t.state !== 'exited') {
@@ -327,6 +392,7 @@ export class Kernel {
    * `-ERESTARTSYS` / `-EINTR`. The flag stays set until `flushSignals`.
    */
   sendSignal(t: Thread): void {
+    if (this.observer !== null) this.observer.touch(t);
     t.signalPending = true;
     if (this.events.active) this.emit('signal', { thread: t.name });
     if (t.state === 'blocked' && t.interruptible) this.wakeWith(t, 'signal');
@@ -342,9 +408,15 @@ export class Kernel {
   /**
    * A scheduling point at which the current thread stays runnable
    * (`cond_resched`, and the preemption point every kernel operation has).
+   * `about` is the object the operation acts on once resumed (the lock map
+   * it takes, the wait queue whose condition it checks), `null` for a pure
+   * yield that acts on nothing, or left out when unknown. The explorer's
+   * partial-order reduction treats two threads' next steps as independent
+   * only when it knows what both are about.
    */
-  schedulePoint(op: string): Promise<WakeReason> {
+  schedulePoint(op: string, about?: object | null): Promise<WakeReason> {
     const t = this.current;
+    t.parkObject = about;
     this.makeRunnable(t);
     return this.park(t, op);
   }
@@ -363,6 +435,8 @@ export class Kernel {
     if (opts?.interruptible && t.signalPending) return Promise.resolve('signal');
     t.state = 'blocked';
     t.blocker = blocker;
+    t.parkObject = blocker.lockMap ?? blocker;
+    if (this.observer !== null) this.observer.touch(t.parkObject);
     t.interruptible = opts?.interruptible ?? false;
     if (this.captureStacks) t.blockStack = captureStack();
     const seq = ++t.waitSeq;
@@ -388,6 +462,7 @@ export class Kernel {
 
   private wakeWith(t: Thread, reason: WakeReason): boolean {
     if (t.state !== 'blocked') return false;
+    if (this.observer !== null && t.blocker !== null) this.observer.touch(t.blocker.lockMap ?? t.blocker);
     t.blocker = null;
     t.waitSeq++;
     t.wakeReason = reason;
@@ -415,6 +490,7 @@ export class Kernel {
       t.resume = res;
     });
     if (this.running === t) this.running = null;
+    this.last = t;
     this.dispatch();
     return p;
   }
@@ -429,6 +505,8 @@ export class Kernel {
         }
         this.stepCount++;
         const t = this.pick();
+        // The chooser may end the run (an explorer abandoning a redundant schedule).
+        if (this.phase !== 'running') return;
         if (this.stepCount % HOST_YIELD_STEPS === 0) {
           this.hostWaiting = t;
           return;
@@ -473,6 +551,7 @@ export class Kernel {
     // thread's continuation, so the window closes just before it runs.
     void RESOLVED.then(this.clearHandoff);
     if (this.events.active) this.emit('switch', { from: from?.name ?? null, to: t.name, op: t.op });
+    if (this.observer !== null) this.observer.resumed(t);
     const r = t.resume!;
     t.resume = null;
     const reason = t.wakeReason;
@@ -589,6 +668,7 @@ export class Kernel {
       due.push(this.timers.pop()!);
     while (due.length > 0) {
       const e = due.length === 1 ? due[0]! : this.choose('timer', due);
+      if (this.phase !== 'running') return false;
       due.splice(due.indexOf(e), 1);
       if (this.events.active) this.emit('timer-fire', { timer: e.label });
       e.fire();
@@ -613,6 +693,7 @@ export class Kernel {
         'Kernel.run() can be called once per kernel; create a new Kernel for another run',
       );
     this.phase = 'running';
+    this.last = null;
     // Deeper stacks for what a thread throws while this run captures stacks (restored at the end).
     if (this.captureStacks) {
       this.savedTraceLimit = Error.stackTraceLimit;
@@ -630,7 +711,7 @@ export class Kernel {
   /** One macrotask per segment: continues a deliberate yield, or detects a foreign await. */
   private armHost(): void {
     const segment = ++this.segment;
-    hostMacrotask(() => {
+    this.cancelHost = hostMacrotask(() => {
       if (this.phase !== 'running' || segment !== this.segment) return;
       const t = this.hostWaiting;
       if (t) {
@@ -696,6 +777,12 @@ export class Kernel {
       exits: this.exits,
     };
     this.segment++;
+    // Release the pending host callback now: it references this kernel, and
+    // a loop of runs that never lets the event loop turn would keep every
+    // finished kernel alive until it does.
+    this.cancelHost?.();
+    this.cancelHost = null;
+    this.hostWaiting = null;
     const f = this.finish;
     this.finish = null;
     f?.(result);
@@ -838,6 +925,7 @@ export class Kernel {
     };
     this.validator?.acquire(t, held);
     t.held.push(held);
+    if (this.observer !== null) this.observer.touch(map);
     if (this.events.active)
       this.emit('lock-acquire', { lock: map.name, cls: map.key, read, trylock });
   }
@@ -856,6 +944,7 @@ export class Kernel {
         const h = held[i]!;
         held.splice(i, 1);
         this.validator?.release(t, h);
+        if (this.observer !== null) this.observer.touch(map);
         if (this.events.active) this.emit('lock-release', { lock: map.name, cls: map.key });
         return true;
       }

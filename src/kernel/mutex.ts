@@ -1,6 +1,6 @@
 import { Errno } from './errno.ts';
 import type { Kernel } from './kernel.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
 import { nestMapOf } from './spinlock.ts';
 import type { LockInit, NestLock } from './spinlock.ts';
 import type { Blocker, Thread } from './thread.ts';
@@ -22,7 +22,7 @@ export class Mutex implements Blocker {
     name?: string,
     opts: LockInit = {},
   ) {
-    const site = opts.key ?? callerSite(1);
+    const site = opts.key ?? kernel.creationSite(name);
     this.dep = new LockdepMap(name ?? site, site, LdWait.SLEEP);
   }
 
@@ -101,7 +101,7 @@ export class Mutex implements Blocker {
     const t = k.current;
     k.mightSleep(op);
     k.lockAcquire(this.dep, subclass, false, 0, true, nestLock, t);
-    await k.schedulePoint(op);
+    await k.schedulePoint(op, this.dep);
     if (this.owner === null) {
       this.owner = t;
       return 0;

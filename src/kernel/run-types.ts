@@ -52,7 +52,11 @@ export type RunEnd = 'completed' | 'deadlock' | 'step-limit' | 'time-limit' | 'f
  * splats, which are rule violations of the simulated system.
  */
 export interface RunFailure {
-  readonly kind: 'thread-exception' | 'foreign-await' | 'misuse' | 'replay-divergence';
+  /**
+   * `abandoned`: the explorer stopped the run on purpose (its remaining steps
+   * would only repeat schedules already explored); never a scenario problem.
+   */
+  readonly kind: 'thread-exception' | 'foreign-await' | 'misuse' | 'replay-divergence' | 'abandoned';
   readonly message: string;
   readonly thread: string | null;
   readonly error?: unknown;

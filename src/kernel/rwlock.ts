@@ -1,7 +1,7 @@
 import { ThreadKilled } from './run-types.ts';
 import type { Kernel } from './kernel.ts';
 import { bhEnableIp, irqStateChanged } from './irqflags.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { LockRead } from './lockdep-map.ts';
 import { assertHeld } from './mutex.ts';
 import type { LockInit } from './spinlock.ts';
@@ -71,7 +71,7 @@ export class RwLock {
     name?: string,
     opts: LockInit = {},
   ) {
-    const site = opts.key ?? callerSite(1);
+    const site = opts.key ?? kernel.creationSite(name);
     this.dep = new LockdepMap(name ?? site, site, LdWait.CONFIG);
   }
 

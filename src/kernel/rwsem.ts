@@ -1,6 +1,6 @@
 import { Errno } from './errno.ts';
 import type { Kernel } from './kernel.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { LockRead } from './lockdep-map.ts';
 import { assertHeld } from './mutex.ts';
 import type { LockInit } from './spinlock.ts';
@@ -42,7 +42,7 @@ export class RwSemaphore {
     name?: string,
     opts: LockInit = {},
   ) {
-    const site = opts.key ?? callerSite(1);
+    const site = opts.key ?? kernel.creationSite(name);
     this.dep = new LockdepMap(name ?? site, site, LdWait.SLEEP);
   }
 
@@ -202,7 +202,7 @@ export class RwSemaphore {
     k.mightSleep(op);
     const read: LockRead = write ? 0 : 1;
     k.lockAcquire(this.dep, subclass, false, read, true, null, t);
-    await k.schedulePoint(op);
+    await k.schedulePoint(op, this.dep);
     const free = write ? this.writer === null && this.readerList.length === 0 : this.writer === null;
     if (free && this.queue.length === 0) {
       this.take(t, write);

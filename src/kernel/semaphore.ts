@@ -84,6 +84,7 @@ export class Semaphore {
    */
   downTrylock(): number {
     const t = this.kernel.current;
+    this.kernel.touch(this);
     if (this.count <= 0) return 1;
     this.acquire(t, true);
     return 0;
@@ -96,6 +97,7 @@ export class Semaphore {
   up(): void {
     const k = this.kernel;
     const t = k.currentOrNull;
+    k.touch(this);
     if (this.opts.lockdep && t) k.lockRelease(this.opts.lockdep, t);
     if (this.lastHolder === t) this.lastHolder = null;
     const w = this.waitList.shift();
@@ -112,6 +114,8 @@ export class Semaphore {
     const t = k.current;
     k.mightSleep(op);
     await k.schedulePoint(op);
+    // The count is shared state: steps that take or give units do not commute (the explorer's step observer).
+    k.touch(this);
     if (this.count > 0) {
       this.acquire(t, false);
       return 0;

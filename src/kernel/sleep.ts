@@ -63,5 +63,5 @@ export async function scheduleTimeout(
 /** `cond_resched`: a voluntary scheduling point. */
 export async function condResched(k: Kernel): Promise<void> {
   k.mightSleep('cond_resched');
-  await k.schedulePoint('cond_resched');
+  await k.schedulePoint('cond_resched', null);
 }

@@ -1,7 +1,7 @@
 import { ThreadKilled } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import { bhEnableIp, irqStateChanged } from './irqflags.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { Thread } from './thread.ts';
 
 /** Options shared by lock constructors: an explicit class key, or the creation site by default. */
@@ -36,7 +36,7 @@ export class SpinLock {
     name?: string,
     opts: LockInit & { raw?: boolean } = {},
   ) {
-    const site = opts.key ?? callerSite(1);
+    const site = opts.key ?? kernel.creationSite(name);
     this.dep = new LockdepMap(name ?? site, site, opts.raw ? LdWait.SPIN : LdWait.CONFIG);
   }
 

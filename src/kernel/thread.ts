@@ -25,6 +25,17 @@ export interface Blocker {
   readonly lockMap?: LockdepMap;
 }
 
+/**
+ * Watches what each scheduling step touches, for the explorer's
+ * partial-order reduction (`Kernel.observeSteps`). `resumed` is called when
+ * a thread is handed the CPU (its `parkObject` says what its step is about);
+ * `touch` for every lock map, wait queue, blocker or thread the step acts on.
+ */
+export interface StepObserver {
+  resumed(t: Thread): void;
+  touch(o: object): void;
+}
+
 /** Thread body: receives its own thread; may return an exit code. */
 export type ThreadFn = (self: Thread) => Promise<number | void> | number | void;
 
@@ -64,6 +75,12 @@ export class Thread implements ChoiceOption {
   blockStack: Backtrace | null = null;
   /** Scheduling points this thread has passed. */
   points = 0;
+  /**
+   * What the operation the thread is parked in acts on once resumed (see
+   * `Kernel.schedulePoint`): an object, `null` for nothing (a yield, the
+   * thread's start), `undefined` when unknown.
+   */
+  parkObject: object | null | undefined = null;
   /** Slot for the lockdep validator's per-task state. */
   lockdepState: unknown = null;
   /**
@@ -73,8 +90,12 @@ export class Thread implements ChoiceOption {
    * `IRQF_ONESHOT` primary handlers and hard irq_work (raw spinlocks only).
    */
   hardirqThreaded = false;
-  /** Slot for higher layers' per-task state (e.g. the fence signalling cookie depth). */
-  readonly local = new Map<string, unknown>();
+  private localMap: Map<string, unknown> | null = null;
+
+  /** Slot for higher layers' per-task state (e.g. the fence signalling cookie depth); created on first use. */
+  get local(): Map<string, unknown> {
+    return (this.localMap ??= new Map<string, unknown>());
+  }
 
   /** @internal resolves the thread's pending scheduling point. */
   resume: ((reason: WakeReason) => void) | null = null;

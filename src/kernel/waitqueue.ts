@@ -63,12 +63,14 @@ export class WaitQueueHead implements Blocker {
   /** `wake_up_all`. Callable from any context. */
   wakeUpAll(): void {
     const k = this.kernel;
+    k.touch(this);
     for (const t of this.waiters) k.wake(t);
   }
 
   /** `wake_up_interruptible`: wakes only threads in interruptible waits. */
   wakeUpInterruptible(): void {
     const k = this.kernel;
+    k.touch(this);
     for (const t of this.waiters) if (t.interruptible) k.wake(t);
   }
 
@@ -86,7 +88,7 @@ export class WaitQueueHead implements Blocker {
     const k = this.kernel;
     const t = k.current;
     k.mightSleep(op);
-    await k.schedulePoint(op);
+    await k.schedulePoint(op, this);
     if (cond()) return timeoutJiffies === Number.POSITIVE_INFINITY ? 1 : Math.max(1, timeoutJiffies);
     const deadlineNs = k.nowNs + k.jiffiesToNs(timeoutJiffies);
     this.waiters.push(t);
@@ -146,16 +148,19 @@ export class Completion {
 
   /** `reinit_completion`. */
   reinit(): void {
+    this.kernel.touch(this.wq);
     this.done = 0;
   }
 
   /** `completion_done`: true if a wait would not block. */
   completionDone(): boolean {
+    this.kernel.touch(this.wq);
     return this.done > 0;
   }
 
   /** `try_wait_for_completion`: consume one completion without sleeping. */
   tryWaitForCompletion(): boolean {
+    this.kernel.touch(this.wq);
     if (this.done === 0) return false;
     if (this.done !== Number.POSITIVE_INFINITY) this.done--;
     return true;

@@ -1,7 +1,7 @@
 import { fsReclaimAcquire, fsReclaimRelease } from './alloc.ts';
 import { ThreadKilled } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { Blocker, Thread } from './thread.ts';
 
 declare module './events.ts' {
@@ -65,7 +65,7 @@ export class WorkStruct {
     readonly name = 'work',
     opts: WorkInit = {},
   ) {
-    this.dep = new LockdepMap(`(work_completion)${name}`, opts.key ?? callerSite(1), LdWait.INV);
+    this.dep = new LockdepMap(`(work_completion)${name}`, opts.key ?? kernel.creationSite(name), LdWait.INV);
   }
 
   /** @internal true while PENDING is set (queued, or a delayed work's timer armed). */
@@ -85,7 +85,7 @@ export class WorkStruct {
 
 /** `INIT_WORK`: a work item whose lockdep class is the caller's location. */
 export function initWork(k: Kernel, func: WorkFunc, name = 'work', opts: WorkInit = {}): WorkStruct {
-  return new WorkStruct(k, func, name, { key: opts.key ?? callerSite(1) });
+  return new WorkStruct(k, func, name, { key: opts.key ?? k.creationSite(name) });
 }
 
 /** @internal */
