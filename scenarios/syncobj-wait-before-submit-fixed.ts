@@ -22,7 +22,6 @@ import {
   drmSyncobjRelease,
 } from '../src/gem/index.ts';
 import { GpuDevice } from '../src/hw/index.ts';
-import type { DrmSchedEntity } from '../src/sched/index.ts';
 import { Completion, Errno, errnoName, Mutex } from '../src/kernel/index.ts';
 import { Device } from '../src/pci/index.ts';
 
@@ -44,7 +43,7 @@ export default defineScenario({
     const handle = drmSyncobjGetHandle(file, timeline);
     timeline.put();
     const ctxLock = new Mutex(k, '&ctx->lock');
-    let entity: DrmSchedEntity | null = null;
+    const entity = gpu.createEntity();
 
     /** The driver's DRM_IOCTL_GPU_SUBMIT. */
     async function submitIoctl(a: Submit): Promise<number> {
@@ -57,13 +56,19 @@ export default defineScenario({
         dep = p.fence;
       }
       await ctxLock.lock();
-      entity ??= gpu.createEntity();
+      // Everything that can fail is allocated before the job is armed.
       const job = gpu.jobCreate(entity, a.durationNs);
-      const chain = dmaFenceChainAlloc(k);
-      if (typeof job === 'number' || !chain) {
+      if (typeof job === 'number') {
         dep?.put();
         ctxLock.unlock();
-        return typeof job === 'number' ? job : -Errno.ENOMEM;
+        return job;
+      }
+      const chain = dmaFenceChainAlloc(k);
+      if (!chain) {
+        job.cleanup();
+        dep?.put();
+        ctxLock.unlock();
+        return -Errno.ENOMEM;
       }
       job.addDependency(dep);
       const done = await gpu.submit(job);
@@ -97,7 +102,7 @@ export default defineScenario({
       }
       ctx.note(results.join('; '));
       drmSyncobjRelease(file);
-      if (entity) await entity.destroy();
+      await entity.destroy();
       await gpu.fini();
     });
   },
