@@ -14,6 +14,8 @@ export interface RuleInfo {
   readonly kernel: string;
 }
 
+import { RACE_RULES } from './rules-races.ts';
+
 type Entry = readonly [id: string, title: string, explanation: string, kernel: string];
 
 const LOCKDEP: readonly Entry[] = [
@@ -416,7 +418,7 @@ const BUF_GEM_SCHED: readonly Entry[] = [
 ];
 
 /** Every rule, sorted by id. */
-export const ruleCatalogue: readonly RuleInfo[] = [...LOCKDEP, ...SCHED_MM, ...LOCKING_MISC, ...DMABUF, ...BUF_GEM_SCHED]
+export const ruleCatalogue: readonly RuleInfo[] = [...LOCKDEP, ...SCHED_MM, ...LOCKING_MISC, ...DMABUF, ...BUF_GEM_SCHED, ...RACE_RULES]
   .map(([id, title, explanation, kernel]) => ({ id, title, explanation, kernel }))
   .sort((a, b) => a.id.localeCompare(b.id));
 

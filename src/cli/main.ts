@@ -151,6 +151,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       '--stacks',
       'capture backtraces from the start (by default a run that reports something is replayed with them)',
     )
+    .option('--no-races', 'switch the race detector and KASAN off (kcsan.*, kasan.* rules)')
     .option('--save-schedule <file>', "save the run's decisions for `dmabuf-lab replay`")
     .option(
       '--report <file>',
@@ -190,6 +191,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       '--stacks',
       'capture backtraces from the start (by default a run that reports something is replayed with them)',
     )
+    .option('--no-races', 'switch the race detector and KASAN off')
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--ftrace <file>', 'write the run as kernel trace text')
     .action(async (file, o) => {

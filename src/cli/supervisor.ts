@@ -33,6 +33,8 @@ export interface RunOutcome {
   readonly info: ScenarioInfo | null;
   readonly limits: KernelLimits | null;
   readonly lockdep: boolean;
+  /** The race detector and KASAN were on. */
+  readonly races: boolean;
   readonly result: RunSummaryData | null;
   readonly notes: readonly string[];
   readonly verdict: Verdict | null;
@@ -126,6 +128,7 @@ export class RunWorker {
     let info: ScenarioInfo | null = null;
     let limits: KernelLimits | null = null;
     let lockdep = false;
+    let races = false;
     const started = performance.now();
     let lastStepsAt = started;
     let lastSteps = -1;
@@ -161,6 +164,7 @@ export class RunWorker {
           info,
           limits,
           lockdep,
+          races,
           result: null,
           notes: [],
           verdict: null,
@@ -209,6 +213,7 @@ export class RunWorker {
             info = m.info;
             limits = m.limits;
             lockdep = m.lockdep;
+            races = m.races;
             break;
           case 'thread':
             names.set(m.tid, m.name);

@@ -68,6 +68,7 @@ async function handle(req: RunRequest): Promise<void> {
     trace: false,
     captureStacks: req.stacks,
     limits: req.limits,
+    ...(req.races === false ? { races: false } : {}),
     onEvent,
     ...(chooser ? { chooser } : {}),
     onKernel: (k) => {
@@ -84,6 +85,7 @@ async function handle(req: RunRequest): Promise<void> {
         },
         limits: k.limits,
         lockdep: k.validator !== null,
+        races: k.hb !== null,
       });
       post({ type: 'phase', id, phase: 'setup' });
     },
@@ -171,6 +173,7 @@ async function restack(
       limits: req.limits,
       captureStacks: true,
       chooser: new ReplayChooser(r.schedule),
+      ...(req.races === false ? { races: false } : {}),
       ...(hasher
         ? {
             onEvent: (e: KernelEvent) => {

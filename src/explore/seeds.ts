@@ -5,7 +5,7 @@
  * fixed cost of a run paid once (primed lockdep graph, creation-site memo);
  * the summary says which seeds showed which rules.
  */
-import { installLifetimeTracker, Lockdep, LockdepGraph } from '../check/index.ts';
+import { installLifetimeTracker, Lockdep, LockdepGraph, RaceDetector } from '../check/index.ts';
 import { CreationSiteMemo, hostTurn, Kernel, PrngChooser } from '../kernel/index.ts';
 import type { KernelLimits } from '../kernel/index.ts';
 import { bugKey } from './bug-key.ts';
@@ -54,13 +54,16 @@ export async function runSeeds(
   const byRule = new Map<string, number[]>();
   for (let seed = from; seed <= to; seed++) {
     if (opts.signal?.aborted) break;
+    const hb = (scenario.races ?? true) ? new RaceDetector() : null;
     const k = new Kernel({
       ...scenario.kernel,
       seed,
       limits,
       chooser: new PrngChooser(seed, scenario.kernel?.faults),
       validator: ld,
+      hb,
     });
+    hb?.attach(k);
     if (ld) ld.attach(k);
     else installLifetimeTracker(k);
     k.useSiteMemo(memo);

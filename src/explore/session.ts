@@ -11,7 +11,7 @@
  * which schedules ran before in this thread). A finished kernel is not
  * referenced by anything once its schedule is recorded.
  */
-import { installLifetimeTracker, Lockdep, LockdepGraph } from '../check/index.ts';
+import { installLifetimeTracker, Lockdep, LockdepGraph, RaceDetector } from '../check/index.ts';
 import { CreationSiteMemo, Kernel } from '../kernel/index.ts';
 import type { KernelLimits, RunResult, StepObserver } from '../kernel/index.ts';
 import { ExploreChooser } from './choice-adapter.ts';
@@ -54,6 +54,8 @@ export interface SessionOptions {
   readonly chooser: ChooserConfig;
   /** Capture source locations of lock acquisitions (replays of failures). */
   readonly captureStacks?: boolean;
+  /** The race detector and KASAN, one per schedule (default: the scenario's `races`, else on). */
+  readonly races?: boolean;
 }
 
 /** Edge identity in the accumulated graph. */
@@ -100,14 +102,17 @@ export class ExploreSession {
   /** `run` with a chooser built by the caller (reuse one across schedules). */
   async runWith(chooser: ExploreChooser, seed: number, observer: StepObserver | null = null): Promise<ScheduleOutcome> {
     const sc = this.scenario;
+    const hb = (this.opts.races ?? sc.races ?? true) ? new RaceDetector() : null;
     const k = new Kernel({
       ...sc.kernel,
       seed,
       limits: this.limits,
       chooser,
       validator: this.lockdep,
+      hb,
       captureStacks: this.opts.captureStacks ?? false,
     });
+    hb?.attach(k);
     if (this.lockdep) this.lockdep.attach(k);
     else installLifetimeTracker(k);
     k.useSiteMemo(this.memo);

@@ -16,6 +16,7 @@ import {
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
   drmSyncobjFenceAddWait,
+  drmSyncobjFenceGet,
   drmSyncobjRemoveWait,
   scheduleTimeoutOn,
   SyncobjWaitCb,
@@ -87,6 +88,8 @@ export async function drmSyncobjArrayWaitTimeout(
   const entries: (SyncobjWaitEntry & { cbAdded: boolean })[] = [];
   let timeout = timeoutJiffies;
   const cleanup = (): SyncobjArrayWaitResult => {
+    // A successful wait saw its fences signalled: it is ordered after their signallers.
+    if (timeout >= 0 && k.hb !== null) for (const e of entries) if (e.fence?.signalled) k.hb.acquire(t, e.fence);
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       drmSyncobjRemoveWait(syncobjs[i]!, e);
@@ -101,7 +104,7 @@ export async function drmSyncobjArrayWaitTimeout(
     const e = { task: t, fence: null as DmaFence | null, point: points?.[i] ?? 0, cb: null as SyncobjWaitCb | null, linked: false, cbAdded: false };
     e.cb = new SyncobjWaitCb(e);
     entries.push(e);
-    const p: FencePtr = { fence: syncobjs[i]!.fence?.get() ?? null };
+    const p: FencePtr = { fence: drmSyncobjFenceGet(syncobjs[i]!) };
     const orig = p.fence;
     if (!p.fence || dmaFenceChainFindSeqno(p, e.point)) {
       orig?.put();

@@ -26,7 +26,7 @@ import {
   syncFileGetFence,
 } from '../fence/index.ts';
 import type { DmaFence, DmaFenceChain, EventFd, File, FencePtr, UserProcess } from '../fence/index.ts';
-import { Errno, GFP_KERNEL, Kref, kzalloc, SpinLock } from '../kernel/index.ts';
+import { Errno, GFP_KERNEL, Kref, kzalloc, SpinLock, WOULD_SLEEP } from '../kernel/index.ts';
 import type { Kernel, Thread } from '../kernel/index.ts';
 import type { DrmFile } from './drm-file.ts';
 
@@ -192,7 +192,14 @@ function unlockIf(lock: SpinLock, took: boolean): void {
  * @kernel drm_syncobj_fence_get
  */
 export function drmSyncobjFenceGet(syncobj: DrmSyncobj): DmaFence | null {
+  // rcu_dereference: pairs with the rcu_assign_pointer of replace_fence / add_point.
+  syncobj.kernel.hb?.acquire(syncobj.kernel.currentOrNull, syncobj);
   return syncobj.fence?.get() ?? null;
+}
+
+/** `rcu_assign_pointer(syncobj->fence, ...)`: publish to lockless readers (the race detector's release). */
+function publishFence(syncobj: DrmSyncobj): void {
+  syncobj.kernel.hb?.release(syncobj.kernel.currentOrNull, syncobj);
 }
 
 /**
@@ -331,6 +338,7 @@ export function drmSyncobjAddPoint(syncobj: DrmSyncobj, chain: DmaFenceChain, fe
   // The chain takes over the syncobj's reference to prev; the one just taken is for the walk below.
   dmaFenceChainInit(chain, prev, fence, point);
   syncobj.fence = chain;
+  publishFence(syncobj);
   runWaiters(syncobj);
   unlockIf(syncobj.lock, took);
   if (prev) {
@@ -356,6 +364,7 @@ export function drmSyncobjReplaceFence(syncobj: DrmSyncobj, fence: DmaFence | nu
   const took = lockIfRunning(syncobj.lock);
   const old = syncobj.fence;
   syncobj.fence = fence;
+  publishFence(syncobj);
   if (fence !== old) runWaiters(syncobj);
   unlockIf(syncobj.lock, took);
   old?.put();
@@ -377,10 +386,12 @@ export function drmSyncobjAssignNullHandle(syncobj: DrmSyncobj): number {
   return 0;
 }
 
-/** `drm_syncobj_free`: drop the fence and every eventfd registration. */
+/** `drm_syncobj_free`: drop the fence and every eventfd registration, then `kfree`. */
 function drmSyncobjFree(syncobj: DrmSyncobj): void {
   drmSyncobjReplaceFence(syncobj, null);
   for (const e of [...syncobj.evFdList]) syncobjEventfdEntryFree(e);
+  const k = syncobj.kernel;
+  k.hb?.free(k.currentOrNull, syncobj, 'drm_syncobj_free');
 }
 
 /**
@@ -393,6 +404,7 @@ function drmSyncobjFree(syncobj: DrmSyncobj): void {
 export function drmSyncobjCreate(k: Kernel, flags: number, fence: DmaFence | null = null): DrmSyncobj | number {
   if (!syncobjAlloc(k, 160, 'drm_syncobj_create')) return -Errno.ENOMEM;
   const syncobj = new DrmSyncobj(k);
+  k.hb?.alloc(syncobj, { what: 'struct drm_syncobj', size: 160, fn: 'drm_syncobj_create', locks: [syncobj.lock] });
   if (flags & DRM_SYNCOBJ_CREATE_SIGNALED) {
     const ret = drmSyncobjAssignNullHandle(syncobj);
     if (ret < 0) {
@@ -633,38 +645,68 @@ function submitBlocker(syncobj: DrmSyncobj, point: number): { describe(): string
  * it does not come, `-ERESTARTSYS` on a signal. Waiting for userspace must
  * not happen with locks held (it can deadlock against the submitter or a
  * page fault): `might_sleep()` and `lockdep_assert_none_held_once()` check
- * it first. Process context.
+ * it first. Process context (from a synchronous callback it only looks: a
+ * point not submitted yet is `-ETIME` at once, see `Kernel.sleeping`).
  *
  * Deliberate difference: the kernel checks the flags after looking up the
  * syncobj and leaks that reference on `-EINVAL`; the model checks first.
  *
  * @kernel drm_syncobj_find_fence
  */
-export async function drmSyncobjFindFence(file: DrmFile, handle: number, point: number, flags: number, out: FencePtr): Promise<number> {
+export function drmSyncobjFindFence(file: DrmFile, handle: number, point: number, flags: number, out: FencePtr): Promise<number> {
   const k = file.dev.kernel;
-  if (flags & ~DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) return -Errno.EINVAL;
+  if (flags & ~DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) return Promise.resolve(-Errno.EINVAL);
+  if (!(flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)) return Promise.resolve(findFenceNow(file, handle, point, out));
+  const op = 'drm_syncobj_find_fence';
+  // Called from a synchronous callback, the lookup alone runs; a point not submitted yet times out at once.
+  return k.sleeping(
+    op,
+    () => {
+      lockdepAssertNoneHeldOnce(k);
+      const r = findFenceNow(file, handle, point, out);
+      return r === -Errno.EINVAL ? WOULD_SLEEP : r;
+    },
+    () => findFenceWaitForSubmit(file, handle, point, out),
+    () => -Errno.ETIME,
+  );
+}
+
+/** The lookup of `drm_syncobj_find_fence` without waiting: 0, -ENOENT, or -EINVAL (no fence for the point yet). */
+function findFenceNow(file: DrmFile, handle: number, point: number, out: FencePtr): number {
   const syncobj = drmSyncobjFind(file, handle);
   if (!syncobj) return -Errno.ENOENT;
-  if (flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) {
-    k.mightSleep('drm_syncobj_find_fence');
-    lockdepAssertNoneHeldOnce(k);
-  }
   try {
-    out.fence = drmSyncobjFenceGet(syncobj);
-    let ret: number;
-    if (out.fence) {
-      const orig = out.fence;
-      ret = dmaFenceChainFindSeqno(out, point);
-      if (!ret) {
-        out.fence ??= dmaFenceGetStub(k);
-        return 0;
-      }
-      orig.put();
-      out.fence = null;
-    } else {
-      ret = -Errno.EINVAL;
-    }
-    if (!(flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)) return ret;
+    return lookupPoint(syncobj, point, out);
+  } finally {
+    syncobj.put();
+  }
+}
+
+/** `drm_syncobj_fence_get` + `dma_fence_chain_find_seqno`: 0 with `out.fence` set (a stub for a collected point), or -EINVAL. */
+function lookupPoint(syncobj: DrmSyncobj, point: number, out: FencePtr): number {
+  out.fence = drmSyncobjFenceGet(syncobj);
+  if (!out.fence) return -Errno.EINVAL;
+  const orig = out.fence;
+  const ret = dmaFenceChainFindSeqno(out, point);
+  if (!ret) {
+    out.fence ??= dmaFenceGetStub(syncobj.kernel);
+    return 0;
+  }
+  orig.put();
+  out.fence = null;
+  return ret;
+}
+
+/** The WAIT_FOR_SUBMIT path of `drm_syncobj_find_fence` in a context that may sleep. */
+async function findFenceWaitForSubmit(file: DrmFile, handle: number, point: number, out: FencePtr): Promise<number> {
+  const k = file.dev.kernel;
+  const syncobj = drmSyncobjFind(file, handle);
+  if (!syncobj) return -Errno.ENOENT;
+  k.mightSleep('drm_syncobj_find_fence');
+  lockdepAssertNoneHeldOnce(k);
+  try {
+    let ret = lookupPoint(syncobj, point, out);
+    if (ret === 0) return 0;
     const t = k.current;
     const wait: SyncobjWaitEntry = { task: t, fence: null, point, cb: null, linked: false };
     drmSyncobjFenceAddWait(syncobj, wait);
@@ -686,6 +728,8 @@ export async function drmSyncobjFindFence(file: DrmFile, handle: number, point: 
       timeout = await scheduleTimeoutOn(k, t, blocker, 'drm_syncobj_find_fence', timeout);
     }
     out.fence = wait.fence;
+    // The waiter sees what was published with the fence it was handed.
+    if (wait.fence) k.hb?.acquire(t, syncobj);
     drmSyncobjRemoveWait(syncobj, wait);
     return ret;
   } finally {

@@ -165,7 +165,10 @@ export function mightAlloc(k: Kernel, gfp: number): void {
   if (gfpAllowsBlocking(gfp)) k.mightSleep('might_alloc');
 }
 
-/** A block of simulated kernel memory. */
+/**
+ * A block of simulated kernel memory. With the KASAN checker installed
+ * (`kernel.hb`) it is registered at allocation and poisoned by `kfree`.
+ */
 export class KBuffer {
   freed = false;
   constructor(
@@ -178,6 +181,13 @@ export class KBuffer {
 
 /** Allocation ids count per kernel, so two runs in one process number their buffers alike. */
 const allocIds = new WeakMap<Kernel, number>();
+
+/** The next allocation id of `k` (`KBuffer.id`). */
+export function nextAllocId(k: Kernel): number {
+  const id = (allocIds.get(k) ?? 0) + 1;
+  allocIds.set(k, id);
+  return id;
+}
 
 /**
  * `kmalloc`: allocate `size` bytes. Synchronous, as in the kernel; an
@@ -202,9 +212,9 @@ function allocAt(k: Kernel, size: number, gfp: number, where: string, shown: str
   const fail = (gfp & GFP.__GFP_NOFAIL) === 0 && k.inject('alloc', where);
   if (k.events.active) k.emit('alloc', { size, gfp: gfpName(gfp), ok: !fail, site: where });
   if (fail) return null;
-  const id = (allocIds.get(k) ?? 0) + 1;
-  allocIds.set(k, id);
-  return new KBuffer(id, size, gfp, shown);
+  const buf = new KBuffer(nextAllocId(k), size, gfp, shown);
+  k.hb?.alloc(buf, { what: `kmalloc-${size} object ${buf.id}`, size, fn: where });
+  return buf;
 }
 
 /** `kzalloc`: zeroed `kmalloc`. */
@@ -217,7 +227,13 @@ export function kvmalloc(k: Kernel, size: number, gfp: number, site?: string): K
   return allocAt(k, size, gfp, site ?? 'kvmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
 }
 
-/** `kfree`: free a buffer; a double free is a BUG splat. `null` is ignored, as in the kernel. */
+/**
+ * `kfree`: free a buffer (or a driver struct from `kstruct`); a double free
+ * is a BUG splat. `null` is ignored, as in the kernel. With KASAN on, the
+ * memory is poisoned: any later access to it, and any access by another
+ * thread not ordered before this free, is `kasan.slab_use_after_free`;
+ * freeing a struct holding a lock the caller holds is `held lock freed!`.
+ */
 export function kfree(k: Kernel, buf: KBuffer | null): void {
   if (buf === null) return;
   if (buf.freed) {
@@ -229,5 +245,6 @@ export function kfree(k: Kernel, buf: KBuffer | null): void {
     });
     return;
   }
+  k.hb?.free(k.currentOrNull, buf, 'kfree');
   buf.freed = true;
 }

@@ -93,7 +93,10 @@ export function initDelayedWork(k: Kernel, func: DelayedWorkFunc, name = 'dwork'
  * @kernel queue_delayed_work
  */
 export function queueDelayedWork(wq: WorkqueueStruct, dwork: DelayedWork, delayJiffies: number): boolean {
-  if (dwork.canceling > 0 || dwork.isPending()) return false;
+  if (dwork.canceling > 0 || dwork.isPending()) {
+    if (dwork.isPending()) wq.kernel.hb?.release(wq.kernel.currentOrNull, dwork);
+    return false;
+  }
   if (!queueAllowed(wq, dwork)) return !wq.destroyed;
   dwork.start(wq, delayJiffies);
   return true;

@@ -32,9 +32,12 @@ export class IrqWork {
     // PENDING clears before the callback, so it may requeue itself.
     this.pending = false;
     t.hardirqThreaded = !this.hard;
+    const hb = this.kernel.hb;
+    hb?.acquire(t, this);
     try {
       this.func(this);
     } finally {
+      hb?.release(t, this);
       if (this.running === t) this.running = null;
       for (const w of this.waiters.splice(0)) this.kernel.wake(w);
     }
@@ -49,6 +52,7 @@ export class IrqWork {
       this.waiters.push(self);
       await k.block(self, blocker, 'irq_work_sync');
     }
+    k.hb?.acquire(self, this);
   }
 }
 
@@ -64,6 +68,7 @@ export function initIrqWork(k: Kernel, func: IrqWorkFunc, name = 'irq_work', opt
  * @kernel irq_work_queue
  */
 export function irqWorkQueue(work: IrqWork): boolean {
+  work.kernel.hb?.release(work.kernel.currentOrNull, work);
   if (work.pending) return false;
   work.pending = true;
   work.running = work.kernel.spawnContext('hardirq', `irq_work:${work.name}`, (t) => {

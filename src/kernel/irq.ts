@@ -155,8 +155,10 @@ async function irqThread(desc: IrqDesc, action: IrqAction, self: Thread): Promis
     action.runThread = false;
     self.daemon = false;
     action.threadBusy = true;
+    k.hb?.acquire(self, action);
     await action.threadFn!(desc.irq, action.devId);
     action.threadBusy = false;
+    k.hb?.release(self, desc);
     if ((action.flags & IRQF_ONESHOT) !== 0 && desc.oneshotMasked) {
       desc.oneshotMasked = false;
       if (desc.pending && !desc.masked) resend(desc);
@@ -167,6 +169,7 @@ async function irqThread(desc: IrqDesc, action: IrqAction, self: Thread): Promis
 }
 
 function wakeThread(desc: IrqDesc, action: IrqAction): void {
+  desc.kernel.hb?.release(desc.kernel.currentOrNull, action);
   if (action.runThread) return;
   action.runThread = true;
   desc.threadsActive++;
@@ -189,6 +192,8 @@ function deliver(desc: IrqDesc): void {
 /** @kernel handle_irq_event: runs every action of the line in hardirq context. */
 function handleIrq(desc: IrqDesc, t: Thread): void {
   const k = desc.kernel;
+  // Raise → handler; and the line's previous handler (desc->lock around handle_irq_event).
+  k.hb?.acquire(t, desc);
   try {
     if (desc.masked) {
       // Disabled or freed between raise and delivery: keep it for enable_irq.
@@ -219,6 +224,7 @@ function handleIrq(desc: IrqDesc, t: Thread): void {
     if (ret === IRQ_NONE) desc.unhandled++;
   } finally {
     if (desc.inflight === t) desc.inflight = null;
+    k.hb?.release(t, desc);
     desc.notify();
   }
 }
@@ -231,6 +237,7 @@ function handleIrq(desc: IrqDesc, t: Thread): void {
  */
 export function raiseIrq(k: Kernel, irq: number): void {
   const desc = irqToDesc(k, irq);
+  k.hb?.release(k.currentOrNull, desc);
   if (desc.inflight && desc.inflight.state === 'new') return;
   if (desc.masked) {
     desc.pending = true;
@@ -262,6 +269,7 @@ export async function synchronizeIrq(k: Kernel, irq: number): Promise<void> {
   k.mightSleep('synchronize_irq');
   const desc = irqToDesc(k, irq);
   await waitDesc(desc, () => desc.inflight === null && desc.threadsActive === 0, 'synchronize_irq');
+  k.hb?.acquire(k.current, desc);
 }
 
 /** `disable_irq_nosync`: mask the line without waiting. Any context. */

@@ -7,6 +7,7 @@ import { cachedCallerSite, callerSite } from './lockdep-map.ts';
 import { captureStack, foldStack, parseStack, siteOfStack } from './stack.ts';
 import type { FoldedFrame, ReportStack } from './stack.ts';
 import type { CreationSiteMemo, HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
+import type { HbChecker } from './hb.ts';
 import type { Splat, SplatInput, SplatStackInput } from './splat.ts';
 import { RecordedSchedule } from './schedule-record.ts';
 import { TimerHeap } from './timer-heap.ts';
@@ -28,6 +29,12 @@ import type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from 
 export { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
 export type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
 
+/**
+ * What a sleeping operation's non-sleeping attempt (`Kernel.sleeping`)
+ * returns when it would have to wait.
+ */
+export const WOULD_SLEEP: unique symbol = Symbol('would sleep');
+export type WouldSleep = typeof WOULD_SLEEP;
 /** Folded frames compared without library-run lengths (two captures of one call differ only there). */
 function foldKey(frames: readonly FoldedFrame[]): string {
   return frames
@@ -65,6 +72,12 @@ export class Kernel {
   readonly hz: number;
   readonly captureStacks: boolean;
   readonly validator: LockValidator | null;
+  /**
+   * The happens-before / lifetime checker (race detector and KASAN from the
+   * checker layer), or null. Primitives call it at their sync points; see
+   * `hb.ts` for the contract.
+   */
+  readonly hb: HbChecker | null;
   readonly splats: Splat[] = [];
 
   private readonly chooser: Chooser;
@@ -107,6 +120,7 @@ export class Kernel {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.chooser = options.chooser ?? new PrngChooser(this.seed, options.faults);
     this.validator = options.validator ?? null;
+    this.hb = options.hb ?? null;
     this.captureStacks = options.captureStacks ?? false;
     this.recordAll = options.recordAll ?? false;
     this.recorded = new RecordedSchedule(this.seed);
@@ -200,6 +214,7 @@ export class Kernel {
     );
     if (context !== 'process') t.preemptCount = context === 'hardirq' ? 0x10000 : 0x100;
     this.threads.push(t);
+    this.hb?.fork(parent, t);
     // The body starts from a microtask, after the hand-off window closes,
     // exactly like a resumed thread.
     void new Promise<WakeReason>((res) => {
@@ -286,7 +301,15 @@ export class Kernel {
   private async runBody(t: Thread): Promise<void> {
     let code: number;
     try {
-      const r = t.fn(t);
+      // The synchronous part of an IRQ, softirq or timer context cannot be suspended.
+      const sync = t.context !== 'process';
+      if (sync) t.syncDepth++;
+      let r: ReturnType<ThreadFn>;
+      try {
+        r = t.fn(t);
+      } finally {
+        if (sync) t.syncDepth--;
+      }
       const v = r instanceof Promise ? await r : r;
       code = typeof v === 'number' ? v : 0;
     } catch (e) {
@@ -350,6 +373,7 @@ export class Kernel {
     }
     t.state = 'exited';
     t.exitCode = code;
+    this.hb?.release(t, t);
     this.last = t;
     this.exits.set(t.name, code);
     if (this.events.active) this.emit('thread-exit', { thread: t.name, code });
@@ -384,6 +408,7 @@ export class Kernel {
         'kthread_stop',
       );
     }
+    this.hb?.acquire(self, t);
     return t.exitCode ?? 0;
   }
 
@@ -462,6 +487,7 @@ export class Kernel {
 
   private wakeWith(t: Thread, reason: WakeReason): boolean {
     if (t.state !== 'blocked') return false;
+    this.hb?.wake(this.running, t);
     if (this.observer !== null && t.blocker !== null) this.observer.touch(t.blocker.lockMap ?? t.blocker);
     t.blocker = null;
     t.waitSeq++;
@@ -628,7 +654,9 @@ export class Kernel {
       fire,
       cancelled: false,
       index: -1,
+      hb: null,
     };
+    this.hb?.timerArmed(e, this.running);
     this.timers.push(e);
     return e;
   }
@@ -671,7 +699,17 @@ export class Kernel {
       if (this.phase !== 'running') return false;
       due.splice(due.indexOf(e), 1);
       if (this.events.active) this.emit('timer-fire', { timer: e.label });
-      e.fire();
+      const hb = this.hb;
+      if (hb === null) {
+        e.fire();
+      } else {
+        hb.timerFire(e);
+        try {
+          e.fire();
+        } finally {
+          hb.timerFire(null);
+        }
+      }
     }
     return true;
   }
@@ -793,6 +831,11 @@ export class Kernel {
     return this.phase === 'ended';
   }
 
+  /** True before `run()`: scenario setup, outside any thread. */
+  get inSetup(): boolean {
+    return this.phase === 'setup';
+  }
+
   private hasDeadlock(): boolean {
     return this.threads.some((t) => t.state === 'blocked' && !t.daemon);
   }
@@ -868,6 +911,86 @@ export class Kernel {
    */
   mightSleep(op: string): void {
     const t = this.current;
+    if (!t.atomic) return;
+    this.mightSleepSplat(t, op);
+  }
+
+  /**
+   * Run `fn`, a callback the kernel invokes synchronously in `t` (a fence
+   * callback under the fence lock), as code that cannot be suspended: a
+   * sleeping operation called from it must not wait (see `sleeping`).
+   * IRQ, softirq and timer contexts get this for their synchronous part
+   * without asking.
+   */
+  syncCallback<T>(t: Thread | null, fn: () => T): T {
+    if (t === null) return fn();
+    t.syncDepth++;
+    try {
+      return fn();
+    } finally {
+      t.syncDepth--;
+    }
+  }
+
+  /**
+   * The entry of a sleeping operation, and the model's rule for sleeping in
+   * atomic context.
+   *
+   * Every sleeping operation calls `might_sleep()`: in atomic context
+   * (spinlock held, IRQs or preemption off, an RCU read section, IRQ /
+   * softirq / timer context, a fence callback) that is `sched.might_sleep`.
+   * What happens next depends on whether the caller can be suspended:
+   *
+   * - Code that can await (a thread body, the asynchronous part of a
+   *   callback, a process-context thread under a spinlock) proceeds as the
+   *   kernel does: `sleep()` runs, and if it really blocks that is also
+   *   `sched.scheduling_while_atomic`; the thread continues when woken.
+   * - Code the kernel runs synchronously (a fence callback, an IRQ handler,
+   *   an irq_work, an hrtimer or timer callback, an RCU callback: the thread's
+   *   `syncDepth` is raised) cannot be suspended in the model, because its
+   *   caller is plain synchronous code. The operation takes its non-sleeping
+   *   path at once: `now()` completes it when it can without waiting (a
+   *   free lock is taken, a signalled fence or a done completion returns, a
+   *   sleep takes no time), and the thread continues, as the kernel's fast
+   *   paths would. When it would have to wait, a wait with a timeout ends at
+   *   once as timed out (`timedOut()`, nothing else can run meanwhile, so the
+   *   model's answer is the one the kernel gives after the timeout), and an
+   *   unbounded wait is a certain self-deadlock: `sched.scheduling_while_atomic`
+   *   is reported and the context is killed as by BUG(), like a spinlock
+   *   lockup (`ThreadKilled` thrown synchronously from the call).
+   *
+   * Sleeping operations are plain functions returning the promise of
+   * `sleep()` (not `async`), so that the kill reaches the synchronous caller.
+   */
+  sleeping<T>(op: string, now: () => T | WouldSleep, sleep: () => Promise<T>, timedOut?: () => T): Promise<T> {
+    let t: Thread;
+    try {
+      t = this.current;
+    } catch (e) {
+      // Misuse is reported through the promise, as an async operation would.
+      return Promise.reject(e);
+    }
+    if (t.syncDepth === 0) return sleep();
+    this.mightSleepSplat(t, op);
+    const r = now();
+    if (r !== WOULD_SLEEP) return Promise.resolve(r);
+    if (timedOut) return Promise.resolve(timedOut());
+    return this.sleepInAtomic(t, op);
+  }
+
+  /** A sleeping operation in a synchronous atomic callback would have to wait forever: report and kill. */
+  private sleepInAtomic(t: Thread, op: string): never {
+    this.splat({
+      ...schedulingWhileAtomicSplat(t, op),
+      body:
+        `${op} would sleep in a synchronous ${t.context === 'process' ? 'callback' : `${t.context} context`} of ${t.name}: ` +
+        'nothing else can run until it returns, so the wait could never end. The context is killed (BUG).\n' +
+        atomicState(t),
+    });
+    throw new ThreadKilled(-1);
+  }
+
+  private mightSleepSplat(t: Thread, op: string): void {
     if (!t.atomic) return;
     if (t.mightSleepStep === this.stepCount) return;
     t.mightSleepStep = this.stepCount;

@@ -94,10 +94,14 @@ export class Kref {
     }
     this.refcount--;
     if (this.history) this.record(this.refcount === 0 ? 'release' : 'put');
+    const hb = this.kernel.hb;
     if (this.refcount === 0) {
+      // The final put sees everything the other holders did before their puts.
+      if (hb !== null) hb.acquire(this.kernel.currentOrNull, this);
       release?.(this);
       return true;
     }
+    if (hb !== null) hb.release(this.kernel.currentOrNull, this);
     return false;
   }
 

@@ -1,5 +1,6 @@
 import { Errno } from './errno.ts';
-import type { Kernel } from './kernel.ts';
+import { WOULD_SLEEP } from './kernel.ts';
+import type { Kernel, WouldSleep } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
 import { nestMapOf } from './spinlock.ts';
 import type { LockInit, NestLock } from './spinlock.ts';
@@ -26,14 +27,18 @@ export class Mutex implements Blocker {
     this.dep = new LockdepMap(name ?? site, site, LdWait.SLEEP);
   }
 
-  /** `mutex_lock`. Process context; sleeps. */
-  async lock(): Promise<void> {
-    await this.lockCommon(0, false, null, 'mutex_lock');
+  /**
+   * `mutex_lock`. Process context; sleeps. Called where the caller cannot
+   * sleep (see `Kernel.sleeping`) it takes a free lock at once and kills
+   * the context on a held one.
+   */
+  lock(): Promise<void> {
+    return this.lockVoid(0, null, 'mutex_lock');
   }
 
   /** `mutex_lock_nested`: the acquisition counts as lockdep subclass `subclass`. */
-  async lockNested(subclass: number): Promise<void> {
-    await this.lockCommon(subclass, false, null, 'mutex_lock_nested');
+  lockNested(subclass: number): Promise<void> {
+    return this.lockVoid(subclass, null, 'mutex_lock_nested');
   }
 
   /**
@@ -41,13 +46,35 @@ export class Mutex implements Blocker {
    * held at once, serialised by `outer` (held by the caller): no same-class
    * dependency; "Nested lock was not taken" when `outer` is not held.
    */
-  async lockNestLock(outer: NestLock): Promise<void> {
-    await this.lockCommon(0, false, nestMapOf(outer), 'mutex_lock_nest_lock');
+  lockNestLock(outer: NestLock): Promise<void> {
+    return this.lockVoid(0, nestMapOf(outer), 'mutex_lock_nest_lock');
   }
 
   /** `mutex_lock_interruptible`: 0, or `-EINTR` if a signal arrives while waiting. */
   lockInterruptible(): Promise<0 | -4> {
-    return this.lockCommon(0, true, null, 'mutex_lock_interruptible');
+    const op = 'mutex_lock_interruptible';
+    return this.kernel.sleeping(op, () => this.lockNow(0, null), () => this.lockCommon(0, true, null, op));
+  }
+
+  private lockVoid(subclass: number, nestLock: LockdepMap | null, op: string): Promise<void> {
+    return this.kernel.sleeping(
+      op,
+      () => (this.lockNow(subclass, nestLock) === WOULD_SLEEP ? WOULD_SLEEP : undefined),
+      async () => {
+        await this.lockCommon(subclass, false, nestLock, op);
+      },
+    );
+  }
+
+  /** The uncontended path alone, for callers that cannot sleep. */
+  private lockNow(subclass: number, nestLock: LockdepMap | null): 0 | WouldSleep {
+    const k = this.kernel;
+    if (this.owner !== null) return WOULD_SLEEP;
+    const t = k.current;
+    k.lockAcquire(this.dep, subclass, false, 0, true, nestLock, t);
+    this.owner = t;
+    k.hb?.acquire(t, this);
+    return 0;
   }
 
   /** `mutex_trylock`: true if taken. Never sleeps. */
@@ -56,6 +83,7 @@ export class Mutex implements Blocker {
     if (this.owner !== null) return false;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.owner = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
@@ -65,6 +93,8 @@ export class Mutex implements Blocker {
     const t = k.current;
     if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
+    // debugMutexUnlockCheck already did lockdep's release (it comes first).
+    k.hb?.release(t, this);
     const first = this.waiters[0];
     if (first) k.wake(first);
   }
@@ -104,6 +134,7 @@ export class Mutex implements Blocker {
     await k.schedulePoint(op, this.dep);
     if (this.owner === null) {
       this.owner = t;
+      k.hb?.acquire(t, this);
       return 0;
     }
     if (k.events.active) k.emit('lock-contend', { lock: this.dep.name, cls: this.dep.key, holder: this.owner.name });
@@ -121,6 +152,7 @@ export class Mutex implements Blocker {
     }
     this.waiters.splice(this.waiters.indexOf(t), 1);
     this.owner = t;
+    k.hb?.acquire(t, this);
     return 0;
   }
 }

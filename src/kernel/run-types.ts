@@ -1,5 +1,6 @@
 import type { Chooser, FaultRates, Schedule } from './chooser.ts';
 import type { LockValidator } from './lockdep-map.ts';
+import type { HbChecker } from './hb.ts';
 import type { Splat } from './splat.ts';
 import type { FoldedFrame } from './stack.ts';
 
@@ -33,6 +34,8 @@ export interface KernelOptions {
   faults?: FaultRates;
   /** Lock validator (lockdep from the checker layer). */
   validator?: LockValidator | null;
+  /** Happens-before / lifetime checker (race detector and KASAN from the checker layer). */
+  hb?: HbChecker | null;
   /**
    * Capture TypeScript backtraces of lock acquisitions, blocking waits and
    * reports (slower; the CLI turns it on when it replays a run that

@@ -143,6 +143,7 @@ export class RwLock {
     t.preemptCount++;
     this.kernel.lockAcquire(this.dep, 0, true, this.readMode(t), true, null, t);
     this.readerList.push(t);
+    this.kernel.hb?.acquireShared(t, this);
     return true;
   }
 
@@ -209,6 +210,7 @@ export class RwLock {
     t.preemptCount++;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.writer = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
@@ -233,6 +235,7 @@ export class RwLock {
   private takeRead(t: Thread): void {
     if (this.writer === null) {
       this.readerList.push(t);
+      this.kernel.hb?.acquireShared(t, this);
       return;
     }
     this.lockup(t, this.writer, 'read_lock');
@@ -241,6 +244,7 @@ export class RwLock {
   private takeWrite(t: Thread): void {
     if (this.writer === null && this.readerList.length === 0) {
       this.writer = t;
+      this.kernel.hb?.acquire(t, this);
       return;
     }
     const k = this.kernel;
@@ -276,7 +280,10 @@ export class RwLock {
     this.kernel.lockRelease(this.dep, t);
     // do_raw_read_unlock has no owner check: a read hold just goes away.
     const i = this.readerList.lastIndexOf(t);
-    if (i >= 0) this.readerList.splice(i, 1);
+    if (i >= 0) {
+      this.readerList.splice(i, 1);
+      this.kernel.hb?.releaseShared(t, this);
+    }
   }
 
   private releaseWrite(t: Thread): void {
@@ -291,7 +298,9 @@ export class RwLock {
         thread: t,
       });
     }
+    const had = this.writer !== null;
     this.writer = null;
+    if (had) k.hb?.release(t, this);
   }
 }
 

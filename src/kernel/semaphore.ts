@@ -1,5 +1,6 @@
 import { Errno } from './errno.ts';
-import type { Kernel } from './kernel.ts';
+import { WOULD_SLEEP } from './kernel.ts';
+import type { Kernel, WouldSleep } from './kernel.ts';
 import type { LockdepMap } from './lockdep-map.ts';
 import type { Blocker, Thread } from './thread.ts';
 
@@ -36,7 +37,11 @@ export interface SemaphoreOptions {
  * from any context; the sleeping forms are process context.
  *
  * The waiters' "owners" for deadlock reports are unknown (anybody may `up`);
- * the last holder is shown, like CONFIG_DETECT_HUNG_TASK_BLOCKER.
+ * the last holder is shown, like CONFIG_DETECT_HUNG_TASK_BLOCKER. For the
+ * race detector a `down` acquires and an `up` releases, whoever calls them.
+ * Called from a synchronous callback (fence callback, IRQ handler), a
+ * `down*` takes a free unit at once, times out (`down_timeout`) or is
+ * reported and kills the context (`Kernel.sleeping`).
  *
  * @kernel sema_init, down, down_interruptible, down_killable, down_trylock, down_timeout, up (kernel/locking/semaphore.c)
  */
@@ -59,23 +64,42 @@ export class Semaphore {
   }
 
   /** `down`: take a unit, sleeping uninterruptibly until one is available. Process context. */
-  async down(): Promise<void> {
-    await this.downCommon('down', false, Number.POSITIVE_INFINITY);
+  down(): Promise<void> {
+    const op = 'down';
+    return this.kernel.sleeping(
+      op,
+      () => (this.takeNow() === WOULD_SLEEP ? WOULD_SLEEP : undefined),
+      async () => {
+        await this.downCommon(op, false, Number.POSITIVE_INFINITY);
+      },
+    );
   }
 
   /** `down_interruptible`: 0, or `-EINTR` if a signal arrives while sleeping. */
   downInterruptible(): Promise<number> {
-    return this.downCommon('down_interruptible', true, Number.POSITIVE_INFINITY);
+    const op = 'down_interruptible';
+    return this.kernel.sleeping(op, () => this.takeNow(), () => this.downCommon(op, true, Number.POSITIVE_INFINITY));
   }
 
   /** `down_killable`: 0, or `-EINTR` on a (fatal) signal; the model's signals are all fatal. */
   downKillable(): Promise<number> {
-    return this.downCommon('down_killable', true, Number.POSITIVE_INFINITY);
+    const op = 'down_killable';
+    return this.kernel.sleeping(op, () => this.takeNow(), () => this.downCommon(op, true, Number.POSITIVE_INFINITY));
   }
 
   /** `down_timeout(sem, jiffies)`: 0, or `-ETIME` if no unit came within the timeout. */
   downTimeout(timeoutJiffies: number): Promise<number> {
-    return this.downCommon('down_timeout', false, timeoutJiffies);
+    const op = 'down_timeout';
+    return this.kernel.sleeping(op, () => this.takeNow(), () => this.downCommon(op, false, timeoutJiffies), () => -Errno.ETIME);
+  }
+
+  /** The path without sleeping (a unit is free), for callers that cannot sleep. */
+  private takeNow(): 0 | WouldSleep {
+    const k = this.kernel;
+    k.touch(this);
+    if (this.count <= 0) return WOULD_SLEEP;
+    this.acquire(k.current, false);
+    return 0;
   }
 
   /**
@@ -99,6 +123,8 @@ export class Semaphore {
     const t = k.currentOrNull;
     k.touch(this);
     if (this.opts.lockdep && t) k.lockRelease(this.opts.lockdep, t);
+    // The next taker (a woken sleeper or a later down) sees what the upper did.
+    k.hb?.release(t, this);
     if (this.lastHolder === t) this.lastHolder = null;
     const w = this.waitList.shift();
     if (!w) {
@@ -156,6 +182,7 @@ export class Semaphore {
 
   private acquired(t: Thread, trylock: boolean): void {
     this.lastHolder = t;
+    this.kernel.hb?.acquire(t, this);
     if (this.opts.lockdep) this.kernel.lockAcquire(this.opts.lockdep, 0, trylock, 0, true, null, t);
   }
 

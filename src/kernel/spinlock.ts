@@ -134,6 +134,7 @@ export class SpinLock {
     t.preemptCount++;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.owner = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
@@ -159,6 +160,7 @@ export class SpinLock {
     const k = this.kernel;
     if (this.owner === null) {
       this.owner = t;
+      k.hb?.acquire(t, this);
       return;
     }
     const recursion = this.owner === t;
@@ -192,5 +194,6 @@ export class SpinLock {
       });
     }
     this.owner = null;
+    this.kernel.hb?.release(t, this);
   }
 }

@@ -23,6 +23,12 @@ export interface Blocker {
   owners(): readonly Thread[];
   /** The lock being waited for, when the blocker is a lock (so reports do not list it as held). */
   readonly lockMap?: LockdepMap;
+  /**
+   * Details for reports of a wait that never ends (deadlock, run limit):
+   * one line per thing waited on, e.g. each fence with who was expected to
+   * signal it and the last thing that happened to it.
+   */
+  detail?(): readonly string[];
 }
 
 /**
@@ -83,6 +89,15 @@ export class Thread implements ChoiceOption {
   parkObject: object | null | undefined = null;
   /** Slot for the lockdep validator's per-task state. */
   lockdepState: unknown = null;
+  /** Slot for the happens-before checker's per-task state (its vector clock). */
+  hbState: unknown = null;
+  /**
+   * Depth of synchronous callbacks the kernel is running in this task (fence
+   * callbacks, IRQ handlers, irq_work, hrtimers, timer and RCU callbacks):
+   * code there cannot be suspended, so a sleeping operation called there
+   * must not wait (see `Kernel.mightSleep`).
+   */
+  syncDepth = 0;
   /**
    * lockdep `hardirq_threaded` / `irq_config`: this hardirq context would be
    * a thread on PREEMPT_RT (a device IRQ handler, a non-hard irq_work), so it

@@ -168,11 +168,13 @@ export class WorkqueueStruct {
 
   /** @internal queue an instance and wake a worker if one may start it. */
   enqueue(work: WorkStruct): void {
+    const k = this.kernel;
+    // queue_work → the work function: the item sees everything its queuers did.
+    k.hb?.release(k.currentOrNull, work);
     const inst = new WorkInstance(work, this);
     work.pendingInst = inst;
     this.pending.push(inst);
     this.inflight.add(inst);
-    const k = this.kernel;
     if (k.events.active) k.emit('work-queue', { work: work.name, wq: this.name });
     this.kick();
   }
@@ -270,6 +272,13 @@ export class WorkqueueStruct {
     this.active++;
     if (k.events.active) k.emit('work-start', { work: work.name, wq: this.name, worker: self.name });
     const before = { depth: self.held.length, preempt: self.preemptCount, irqs: self.irqsDisabled, bh: self.bhDisabled, rcu: self.rcuReadDepth };
+    const hb = k.hb;
+    if (hb !== null) {
+      // Queued → runs; the previous run of the item (never concurrent with this one);
+      // on an ordered queue, the item before it.
+      hb.acquire(self, work);
+      if (this.ordered) hb.acquire(self, this);
+    }
     k.lockAcquire(this.dep, 0, false, 0, true, null, self);
     k.lockAcquire(work.dep, 0, false, 0, true, null, self);
     try {
@@ -285,6 +294,11 @@ export class WorkqueueStruct {
     }
     k.lockRelease(work.dep, self);
     k.lockRelease(this.dep, self);
+    if (hb !== null) {
+      hb.release(self, inst);
+      hb.release(self, work);
+      if (this.ordered) hb.release(self, this);
+    }
     if (k.events.active) k.emit('work-end', { work: work.name, wq: this.name, worker: self.name });
     this.checkLeak(self, work, before);
     await k.schedulePoint('cond_resched');
@@ -402,7 +416,11 @@ export function queueAllowed(wq: WorkqueueStruct, work: WorkStruct): boolean {
  * @kernel queue_work
  */
 export function queueWork(wq: WorkqueueStruct, work: WorkStruct): boolean {
-  if (work.canceling > 0 || work.isPending()) return false;
+  if (work.canceling > 0 || work.isPending()) {
+    // Already pending: the pending run still sees what this caller did before.
+    if (work.isPending()) wq.kernel.hb?.release(wq.kernel.currentOrNull, work);
+    return false;
+  }
   if (!queueAllowed(wq, work)) return !wq.destroyed;
   wq.enqueue(work);
   return true;

@@ -153,6 +153,7 @@ export class WwAcquireCtx {
     }
     kernel.lockAcquire(this.dep, 0, false, 0, true, null, t);
     kernel.lockAcquire(this.firstLockDep, 0, false, 0, true, this.dep, t);
+    kernel.hb?.alloc(this, { what: `struct ww_acquire_ctx (${cls.acquireName}, stamp ${this.stamp})`, size: 48, fn: 'ww_acquire_init' });
   }
 
   /** `ww_acquire_done`: the acquire phase is over; locking more with this context is a bug. */
@@ -184,6 +185,8 @@ export class WwAcquireCtx {
     this.live = false;
     k.lockRelease(this.firstLockDep, t);
     k.lockRelease(this.dep, t);
+    // DEBUG_MUTEXES poisons the context (acquired = ~0U); KASAN reports later uses with the fini site.
+    k.hb?.free(t, this, 'ww_acquire_fini');
     if (this.acquired !== 0) {
       wwWarn(
         k,
@@ -201,6 +204,7 @@ export class WwAcquireCtx {
    * another task's context). Returns normally either way, as lockdep does.
    */
   checkUser(t: Thread, op: string): void {
+    if (!this.live) this.kernel.hb?.touch(t, this, op, false);
     if (this.kernel.lockIsHeld(this.dep, -1, t)) return;
     wwWarn(
       this.kernel,

@@ -183,6 +183,7 @@ export class DrmSchedEntity {
    * run. Process context (any, in fact: no sleeping).
    */
   pushJob(job: DrmSchedJob): void {
+    job.touch('drm_sched_entity_push_job', true);
     if (job.entity !== this) throw new Error('drm_sched_entity_push_job: the job was initialised on another entity');
     if (!job.armed) {
       reportPushWithoutArm(job);
@@ -196,6 +197,8 @@ export class DrmSchedEntity {
     job.submitTsNs = k.nowNs;
     job.submitSeq = nextSubmitSeq(k);
     if (k.events.wants('sched-job-queue')) this.traceQueue(job);
+    // push → the run worker (spsc_queue_push is a full barrier): the job is published.
+    k.hb?.release(k.currentOrNull, job);
     const first = this.jobQueue.push(job);
     if (!first) return;
     this.lock.lock();
@@ -249,6 +252,8 @@ export class DrmSchedEntity {
   async popJob(): Promise<DrmSchedJob | null> {
     const job = this.jobQueue.peek();
     if (!job) return null;
+    const k = this.kernel;
+    k.hb?.acquire(k.currentOrNull, job);
     const sched = this.rq!.sched;
     for (;;) {
       let dep: DmaFence | null;

@@ -1,6 +1,6 @@
 import { DmaFenceCb } from '../fence/index.ts';
 import type { DmaFence } from '../fence/index.ts';
-import { Errno, GFP_KERNEL, kmalloc, kzalloc, mightAlloc } from '../kernel/index.ts';
+import { Access, Errno, GFP_KERNEL, kmalloc, kzalloc, MemLoc, mightAlloc } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 import { drmSyncobjFindFence } from '../gem/index.ts';
 import type { DrmFile } from '../gem/index.ts';
@@ -74,8 +74,40 @@ export class DrmSchedJob {
   onPending = false;
   /** @internal pushed to its entity. */
   pushed = false;
+  /** @internal the instrumented location of `job->s_fence` (with the race detector on). */
+  private sFenceLoc: MemLoc | null = null;
 
-  constructor(readonly kernel: Kernel) {}
+  /**
+   * Allocating the job (the driver's `kzalloc` of the struct embedding it).
+   * With KASAN on the job is an object of its own: the scheduler frees it
+   * when `free_job` returns, and any later use is a use after free.
+   */
+  constructor(readonly kernel: Kernel) {
+    kernel.hb?.alloc(this, { what: 'struct drm_sched_job', size: 256, fn: 'kzalloc(job)' });
+  }
+
+  /**
+   * @internal An instrumented access to `job->s_fence` (the field drivers
+   * read through `finished` / `scheduled` and `cleanup` clears).
+   */
+  sFenceAccess(kind: typeof Access.READ | typeof Access.WRITE, fn: string | null): void {
+    const k = this.kernel;
+    const hb = k.hb;
+    if (hb === null) return;
+    const t = k.currentOrNull;
+    if (t === null) return;
+    const loc = (this.sFenceLoc ??= new MemLoc(`job->s_fence (${this.constructor.name})`, this, 8));
+    hb.access(t, loc, kind, fn);
+  }
+
+  /** @internal A use of the whole job through the scheduler API (KASAN after `free_job`). */
+  touch(fn: string, write: boolean): void {
+    const k = this.kernel;
+    const hb = k.hb;
+    if (hb === null) return;
+    const t = k.currentOrNull;
+    if (t !== null) hb.touch(t, this, fn, write);
+  }
 
   /**
    * `drm_sched_job_init`: bind to `entity` with `credits` (> 0) and allocate
@@ -85,6 +117,7 @@ export class DrmSchedJob {
    * `free_job`).
    */
   init(entity: DrmSchedEntity, credits: number, owner: unknown = null, clientId = 0): number {
+    this.touch('drm_sched_job_init', true);
     if (!entity.rq) return -Errno.ENOENT;
     if (!credits) return -Errno.EINVAL;
     if (!Number.isInteger(credits) || credits < 0) throw new Error(`drm_sched_job_init: credits must be a positive integer, got ${credits}`);
@@ -102,13 +135,15 @@ export class DrmSchedJob {
     return 0;
   }
 
-  /** The job's `finished` fence (after arm): the fence drivers publish. */
+  /** The job's `finished` fence (after arm): the fence drivers publish. Reads `job->s_fence`. */
   get finished(): DmaFence {
+    this.sFenceAccess(Access.READ, null);
     return this.requireFence('finished').finished;
   }
 
-  /** The job's `scheduled` fence (after arm). */
+  /** The job's `scheduled` fence (after arm). Reads `job->s_fence`. */
   get scheduled(): DmaFence {
+    this.sFenceAccess(Access.READ, null);
     return this.requireFence('scheduled').scheduled;
   }
 
@@ -212,6 +247,7 @@ export class DrmSchedJob {
    */
   arm(): void {
     const entity = this.entity;
+    this.touch('drm_sched_job_arm', true);
     if (!entity || !this.sFence) throw new Error('drm_sched_job_arm: the job was not initialised (drm_sched_job_init) or was already cleaned up');
     if (this.sFence.armed) {
       reportDoubleArm(this);
@@ -235,6 +271,7 @@ export class DrmSchedJob {
    * was published and will never signal.
    */
   cleanup(): void {
+    this.sFenceAccess(Access.WRITE, 'drm_sched_job_cleanup');
     const s = this.sFence;
     if (s) {
       if (s.armed) {

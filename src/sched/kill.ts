@@ -101,6 +101,7 @@ async function finishKilledJob(job: DrmSchedJob): Promise<void> {
 export function killEntityJobs(entity: DrmSchedEntity): void {
   let prev: DmaFence | null = entity.lastScheduled?.get() ?? null;
   for (let job = entity.jobQueue.pop(); job; job = entity.jobQueue.pop()) {
+    entity.kernel.hb?.acquire(entity.kernel.currentOrNull, job);
     const finished = job.finished.get();
     if (!prev || prev.addCallback(job.finishCb, killJobsCb) !== 0) {
       prev?.put();

@@ -35,9 +35,22 @@ export class DrmSchedDmaFence extends DmaFence {
   }
 }
 
+/** Who is to signal a scheduler fence: the scheduler, through the job's state. */
+function describeSchedSignaller(f: DrmSchedDmaFence): string {
+  const s = f.sFence;
+  const sched = s.sched?.name ?? '?';
+  const parent = s.parent;
+  let state: string;
+  if (parent) state = `running: hardware fence ${parent.context}:${parent.seqno} ${parent.signalled ? 'signalled' : 'not signalled'}`;
+  else if (s.scheduledFence?.signalled) state = 'run_job called, no hardware fence';
+  else state = 'queued on its entity, run_job not called yet (dependencies, credits or a stopped scheduler)';
+  return `drm_sched ${sched}, job fence ${s.finishedFence?.context ?? '?'}:${s.finishedFence?.seqno ?? '?'} (${state})`;
+}
+
 const scheduledOps: DmaFenceOps<DrmSchedDmaFence> = {
   getDriverName: () => 'drm_sched',
   getTimelineName: (f) => f.sFence.sched?.name ?? 'drm_sched',
+  describeSignaller: describeSchedSignaller,
   // Releasing `scheduled` drops the parent and frees the object (after RCU in the kernel).
   release: (f) => {
     const s = f.sFence;
@@ -50,6 +63,7 @@ const scheduledOps: DmaFenceOps<DrmSchedDmaFence> = {
 const finishedOps: DmaFenceOps<DrmSchedDmaFence> = {
   getDriverName: () => 'drm_sched',
   getTimelineName: (f) => f.sFence.sched?.name ?? 'drm_sched',
+  describeSignaller: describeSchedSignaller,
   // Dropping `finished` drops its reference on `scheduled`.
   release: (f) => {
     f.sFence.scheduledFence?.put();

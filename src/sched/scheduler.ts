@@ -302,6 +302,8 @@ export class DrmGpuScheduler {
     this.creditCount -= job.credits;
     this.scoreDec();
     const k = this.kernel;
+    // run_job → the hardware's completion → free_job.
+    k.hb?.release(k.currentOrNull, job);
     if (k.events.wants('sched-job-done')) k.emit('sched-job-done', { sched: this.name, job: job.id, fence: fenceLabel(s.finished), result });
     const f = s.finished.get();
     s.fenceFinished(result);
@@ -345,8 +347,12 @@ export class DrmGpuScheduler {
   async callFreeJob(job: DrmSchedJob, annotate: boolean): Promise<void> {
     const k = this.kernel;
     if (k.events.active && job.sFence) k.emit('sched-job-free', { sched: this.name, job: job.id, fence: fenceLabel(job.sFence.finished) });
+    const hb = k.hb;
+    hb?.acquire(k.currentOrNull, job);
     if (annotate) await this.annotated(() => this.ops.freeJob(job));
     else await this.ops.freeJob(job);
+    // free_job frees the driver's job (kfree in the driver): poisoned from here on.
+    hb?.free(k.currentOrNull, job, 'free_job');
   }
 
   /** `drm_sched_free_job_work`: free one finished job, then re-queue both workers. */

@@ -1,4 +1,5 @@
 import { Errno } from '../../kernel/index.ts';
+import { lockdepSysExit } from './syscall-exit.ts';
 import type { Kernel, Thread, ThreadFn } from '../../kernel/index.ts';
 import { OpenFile, lookupDevice } from './file.ts';
 import type { File, FileContext } from './file.ts';
@@ -135,6 +136,8 @@ export class UserProcess {
    */
   async ioctl(fd: number, request: string, arg?: unknown): Promise<number> {
     const k = this.kernel;
+    const t = k.current;
+    const depth = t.held.length;
     await k.schedulePoint(`ioctl:${request}`);
     const of = this.fget(fd);
     if (!of) return -Errno.EBADF;
@@ -144,6 +147,7 @@ export class UserProcess {
       return await f.ioctl(this.ctx(), request, arg);
     } finally {
       of.put();
+      lockdepSysExit(k, t, depth, `ioctl(${request})`);
     }
   }
 
