@@ -81,8 +81,11 @@ function setBit(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, bit: number
   ld.graph.setUsage(cls, bit, ld.siteOf(t, h));
 }
 
-/** `mark_lock`: set one bit and validate it; false when a report was made. */
-function markLock(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, bit: number, depth: number): boolean {
+/**
+ * `mark_lock`: set one bit and validate it; false when a report was made.
+ * `depth` is how much of `t`'s held stack the report lists.
+ */
+export function markLock(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, bit: number, depth: number): boolean {
   setBit(ld, t, h, cls, bit);
   if (bit >= Usage.USED) return true;
   const excl = exclusiveBit(bit);

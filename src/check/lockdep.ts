@@ -4,9 +4,10 @@ import { bfs, pathTo } from './bfs.ts';
 import type { BfsNode } from './bfs.ts';
 import { calcDep, LockdepGraph } from './graph.ts';
 import type { ChainNode, LockClass, LockSite } from './graph.ts';
-import { checkIrqUsage, markUsage } from './irq.ts';
+import { checkIrqUsage, markLock, markUsage } from './irq.ts';
 import { installLifetimeTracker } from './lifetime.ts';
 import { dmaResvLockdepPrime } from './priming.ts';
+import { READ_MASK, Usage } from './usage.ts';
 import { circularBody, classLabel, edgeData, heldData, heldListText, heldText, lockData, recursiveBody, siteStack, siteText } from './report.ts';
 
 /** Options of a `Lockdep` validator. */
@@ -149,6 +150,35 @@ export class Lockdep implements LockValidator {
 
   badUnlock(): void {
     // The kernel reports `lockdep.bad_unlock_balance` itself.
+  }
+
+  /**
+   * `trace_hardirqs_on` / `lockdep_softirqs_on`: interrupts were re-enabled
+   * while `t` still holds locks, so each held lock (checked ones) becomes
+   * HARDIRQ-ON / SOFTIRQ-ON (`_READ` for readers) now, with the usual
+   * inconsistent-state and irq-inversion checks. Hard IRQs first; the first
+   * report ends the marking, as in the kernel.
+   *
+   * @kernel mark_held_locks, __trace_hardirqs_on_caller, lockdep_softirqs_on
+   */
+  irqsOn(t: Thread, hardirqs: boolean, softirqs: boolean): void {
+    if (t.held.length === 0) return;
+    if (hardirqs && !this.markHeldLocks(t, Usage.ENABLED_HARDIRQ)) return;
+    if (softirqs) this.markHeldLocks(t, Usage.ENABLED_SOFTIRQ);
+  }
+
+  /** `mark_held_locks(curr, base_bit)`: false when a report was made. */
+  private markHeldLocks(t: Thread, base: number): boolean {
+    const held = t.held;
+    for (let i = 0; i < held.length; i++) {
+      const h = held[i]!;
+      if (!h.check) continue;
+      const bit = h.read !== 0 ? base + READ_MASK : base;
+      const cls = chainOf(h)?.cls ?? this.classOf(h.map, h.subclass < MAX_SUBCLASSES ? h.subclass : 0);
+      if ((cls.usage & (1 << bit)) !== 0) continue;
+      if (!markLock(this, t, h, cls, bit, held.length)) return false;
+    }
+    return true;
   }
 
   leaked(): void {

@@ -18,7 +18,11 @@ export type DelayedWorkFunc = (dwork: DelayedWork) => Promise<void> | void;
 export class DelayedWork extends WorkStruct {
   /** The queue the armed timer will queue on (`dwork->wq`). */
   wq: WorkqueueStruct | null = null;
+  /** `dwork->timer.expires` (jiffies) of the last arming; kept after it fired, as in the kernel. */
+  expiresJiffies = 0;
   private timer: TimerEntry | null = null;
+  /** Armed with `MAX_SCHEDULE_TIMEOUT`: pending, but no timer that would ever fire. */
+  private parked = false;
 
   constructor(k: Kernel, func: DelayedWorkFunc, name = 'dwork', opts: WorkInit = {}) {
     super(k, (w) => (w instanceof DelayedWork ? func(w) : undefined), name, { key: opts.key ?? k.creationSite(name) });
@@ -26,17 +30,21 @@ export class DelayedWork extends WorkStruct {
 
   /** True while the timer is armed. */
   get timerPending(): boolean {
-    return this.timer !== null;
+    return this.timer !== null || this.parked;
   }
 
   override isPending(): boolean {
-    return this.timer !== null || super.isPending();
+    return this.timer !== null || this.parked || super.isPending();
   }
 
   override grabPending(): boolean {
     if (this.timer) {
       this.kernel.cancelTimer(this.timer);
       this.timer = null;
+      return true;
+    }
+    if (this.parked) {
+      this.parked = false;
       return true;
     }
     return super.grabPending();
@@ -50,6 +58,13 @@ export class DelayedWork extends WorkStruct {
       return;
     }
     const k = this.kernel;
+    if (delayJiffies === Number.POSITIVE_INFINITY) {
+      // MAX_SCHEDULE_TIMEOUT: pending forever (until modified or cancelled), never due.
+      this.expiresJiffies = Number.POSITIVE_INFINITY;
+      this.parked = true;
+      return;
+    }
+    this.expiresJiffies = k.jiffies + delayJiffies;
     this.timer = k.addTimer(k.jiffiesToNs(k.jiffies + delayJiffies), `dwork:${this.name}`, () => {
       this.timer = null;
       if (queueAllowed(wq, this)) wq.enqueue(this);
@@ -58,9 +73,10 @@ export class DelayedWork extends WorkStruct {
 
   /** @internal flush_delayed_work: fire an armed timer now. */
   fireNow(): void {
-    if (!this.timer || !this.wq) return;
-    this.kernel.cancelTimer(this.timer);
+    if ((!this.timer && !this.parked) || !this.wq) return;
+    if (this.timer) this.kernel.cancelTimer(this.timer);
     this.timer = null;
+    this.parked = false;
     if (queueAllowed(this.wq, this)) this.wq.enqueue(this);
   }
 }

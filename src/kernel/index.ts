@@ -1,6 +1,7 @@
 /**
  * The simulated kernel: threads and contexts, the scheduler and its chooser,
- * virtual time, timers, wait queues, locks, allocation, kref, errno and the
+ * virtual time, timers, wait queues, locks (spinlock, rwlock, mutex, rwsem,
+ * ww_mutex, counting semaphores), allocation, kref, errno and the
  * event stream. Every other layer runs on it.
  */
 export * from './errno.ts';
@@ -23,6 +24,8 @@ export * from './alloc.ts';
 export * from './kmem.ts';
 export * from './kref.ts';
 export * from './rwsem.ts';
+export * from './rwlock.ts';
+export * from './semaphore.ts';
 export * from './ww-mutex.ts';
 export * from './workqueue.ts';
 export * from './delayed-work.ts';

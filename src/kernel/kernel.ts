@@ -1053,8 +1053,14 @@ export class Kernel {
       this.emit('lock-acquire', { lock: map.name, cls: map.key, read, trylock });
   }
 
-  /** `lock_release`: pop `map` from the current thread's stack (any position). */
-  lockRelease(map: LockdepMap, t: Thread = this.current): void {
+  /**
+   * `lock_release`: pop `map` from the current thread's stack (any
+   * position). False when `t` does not hold it: "bad unlock balance" was
+   * reported, which in the kernel turns `debug_locks` off, so a lock's own
+   * debug check that would follow (the DEBUG_MUTEXES owner WARN, the
+   * spinlock and rwlock "wrong owner" BUGs) stays silent.
+   */
+  lockRelease(map: LockdepMap, t: Thread = this.current): boolean {
     const held = t.held;
     for (let i = held.length - 1; i >= 0; i--) {
       if (held[i]!.map === map) {
@@ -1063,10 +1069,11 @@ export class Kernel {
         this.validator?.release(t, h);
         if (this.observer !== null) this.observer.touch(map);
         if (this.events.active) this.emit('lock-release', { lock: map.name, cls: map.key });
-        return;
+        return true;
       }
     }
     this.unlockImbalance(map, t);
+    return false;
   }
 
   /**

@@ -88,6 +88,12 @@ export interface LockValidator {
   downgrade?(t: Thread, held: HeldLock): void;
   /** A release of a map that `t` does not hold. */
   badUnlock(t: Thread, map: LockdepMap): void;
+  /**
+   * Hard IRQs (`hardirqs`) and/or soft IRQs (`softirqs`) of `t` just went
+   * from disabled to enabled (`trace_hardirqs_on`, `lockdep_softirqs_on`):
+   * every lock `t` still holds is now held with them enabled.
+   */
+  irqsOn?(t: Thread, hardirqs: boolean, softirqs: boolean): void;
   /** A task or work item ending with locks held, or freeing memory holding a lock. */
   leaked?(t: Thread, what: string): void;
 }

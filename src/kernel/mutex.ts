@@ -2,7 +2,8 @@ import { Errno } from './errno.ts';
 import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel, WouldSleep } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
-import type { LockInit } from './spinlock.ts';
+import { nestMapOf } from './spinlock.ts';
+import type { LockInit, NestLock } from './spinlock.ts';
 import type { Blocker, Thread } from './thread.ts';
 
 /**
@@ -40,9 +41,13 @@ export class Mutex implements Blocker {
     return this.lockVoid(subclass, null, 'mutex_lock_nested');
   }
 
-  /** `mutex_lock_nest_lock`: many locks of this class are serialized by `outer`. */
-  lockNestLock(outer: LockdepMap): Promise<void> {
-    return this.lockVoid(0, outer, 'mutex_lock_nest_lock');
+  /**
+   * `mutex_lock_nest_lock(lock, outer)`: many locks of this class may be
+   * held at once, serialised by `outer` (held by the caller): no same-class
+   * dependency; "Nested lock was not taken" when `outer` is not held.
+   */
+  lockNestLock(outer: NestLock): Promise<void> {
+    return this.lockVoid(0, nestMapOf(outer), 'mutex_lock_nest_lock');
   }
 
   /** `mutex_lock_interruptible`: 0, or `-EINTR` if a signal arrives while waiting. */
@@ -88,8 +93,8 @@ export class Mutex implements Blocker {
     const t = k.current;
     if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
+    // debugMutexUnlockCheck already did lockdep's release (it comes first).
     k.hb?.release(t, this);
-    k.lockRelease(this.dep, t);
     const first = this.waiters[0];
     if (first) k.wake(first);
   }
@@ -153,23 +158,27 @@ export class Mutex implements Blocker {
 }
 
 /**
- * The DEBUG_MUTEXES owner check of `mutex_unlock` (shared by `WwMutex`,
- * whose base is a mutex): WARN when `t` is not the owner. Returns false when
- * the lock was not held at all; the lockdep entry is then dropped and there
- * is nothing to unlock.
+ * The release half of `mutex_unlock` (shared by `WwMutex`, whose base is a
+ * mutex), in the order of `__mutex_unlock_slowpath`: `mutex_release()`
+ * through lockdep first, then the DEBUG_MUTEXES owner check. A thread that
+ * does not hold the mutex gets lockdep's "bad unlock balance", which turns
+ * `debug_locks` off in the kernel, so the owner WARN (`mutex.wrong_owner`)
+ * stays silent; the WARN only fires when lockdep's held-lock stack and the
+ * owner disagree. As in the kernel the unlock then goes on (a non-owner does
+ * release the mutex). Returns false when nobody held it: nothing to unlock.
  */
 export function debugMutexUnlockCheck(k: Kernel, t: Thread, owner: Thread | null, dep: LockdepMap): boolean {
-  if (owner === t) return true;
-  k.splat({
-    rule: 'mutex.wrong_owner',
-    severity: 'warn',
-    headline: 'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
-    body: `${t.name} unlocks ${dep.name} held by ${owner?.name ?? 'nobody'}`,
-    thread: t,
-  });
-  if (owner !== null) return true;
-  k.lockRelease(dep, t);
-  return false;
+  const held = k.lockRelease(dep, t);
+  if (held && owner !== t) {
+    k.splat({
+      rule: 'mutex.wrong_owner',
+      severity: 'warn',
+      headline: 'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
+      body: `${t.name} unlocks ${dep.name} held by ${owner?.name ?? 'nobody'}`,
+      thread: t,
+    });
+  }
+  return owner !== null;
 }
 
 /** `lockdep_assert_held(map)`: a WARN splat when the current thread does not hold it. @kernel lockdep_assert_held */

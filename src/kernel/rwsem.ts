@@ -87,10 +87,15 @@ export class RwSemaphore {
     return true;
   }
 
-  /** `up_read`. */
+  /**
+   * `up_read`. As in the kernel, lockdep's release comes first (a bad unlock
+   * balance is reported before the rwsem's own DEBUG_RWSEMS warning, which
+   * lockdep does not silence).
+   */
   upRead(): void {
     const k = this.kernel;
     const t = k.current;
+    k.lockRelease(this.dep, t);
     const i = this.readerList.indexOf(t);
     if (i < 0) {
       k.splat({
@@ -101,12 +106,10 @@ export class RwSemaphore {
           (this.writer ? ` (write-held by ${this.writer.name})` : ''),
         thread: t,
       });
-      k.lockRelease(this.dep, t);
       return;
     }
     this.readerList.splice(i, 1);
     k.hb?.releaseShared(t, this);
-    k.lockRelease(this.dep, t);
     this.grant();
   }
 
@@ -135,10 +138,14 @@ export class RwSemaphore {
     return true;
   }
 
-  /** `up_write`. */
+  /**
+   * `up_write`: lockdep's release first, then the DEBUG_RWSEMS owner
+   * warning (`rwsem_release` precedes `__up_write`).
+   */
   upWrite(): void {
     const k = this.kernel;
     const t = k.current;
+    k.lockRelease(this.dep, t);
     if (this.writer !== t) {
       k.splat({
         rule: 'rwsem.wrong_owner',
@@ -147,14 +154,10 @@ export class RwSemaphore {
         body: `${t.name} calls up_write(${this.dep.name}) held by ${this.writer?.name ?? (this.readerList.length ? 'readers' : 'nobody')}`,
         thread: t,
       });
-      if (this.writer === null) {
-        k.lockRelease(this.dep, t);
-        return;
-      }
+      if (this.writer === null) return;
     }
     this.writer = null;
     k.hb?.release(t, this);
-    k.lockRelease(this.dep, t);
     this.grant();
   }
 

@@ -172,7 +172,6 @@ export class WwMutex implements Blocker {
     if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
     k.hb?.release(t, this);
-    k.lockRelease(this.dep, t);
     const first = this.waiters[0];
     if (first) k.wake(first.thread);
   }

@@ -258,7 +258,13 @@ export class DrmSchedEntity {
     for (;;) {
       let dep: DmaFence | null;
       if (job.lastDependency < job.dependencies.length) {
-        dep = job.dependencies[job.lastDependency++]!.get();
+        if (sched.compat.dependencyRelease === 'v5.16-v6.4') {
+          // xa_erase: the job's reference moves to entity->dependency.
+          dep = job.dependencies.splice(job.lastDependency, 1)[0]!;
+        } else {
+          // xa_load: kept for the kill path and drm_sched_job_cleanup; the entity borrows a reference.
+          dep = job.dependencies[job.lastDependency++]!.get();
+        }
       } else if (sched.ops.prepareJob) {
         dep = await sched.callPrepareJob(job, this);
       } else {

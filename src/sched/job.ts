@@ -2,6 +2,8 @@ import { DmaFenceCb } from '../fence/index.ts';
 import type { DmaFence } from '../fence/index.ts';
 import { Access, Errno, GFP_KERNEL, kmalloc, kzalloc, MemLoc, mightAlloc } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
+import { drmSyncobjFindFence } from '../gem/index.ts';
+import type { DrmFile } from '../gem/index.ts';
 import { DmaResvIter, dmaResvUsageRw } from '../resv/index.ts';
 import type { DmaResv, DmaResvUsage } from '../resv/index.ts';
 import type { DrmSchedEntity } from './entity.ts';
@@ -212,6 +214,23 @@ export class DrmSchedJob {
    */
   addImplicitDependencies(obj: HasResv, write: boolean): number {
     return this.addResvDependencies(obj.resv, dmaResvUsageRw(write));
+  }
+
+  /**
+   * `drm_sched_job_add_syncobj_dependency(job, file, handle, point)`: the
+   * fence of syncobj `handle` at `point` (0: its current fence) becomes a
+   * dependency. Found without waiting (no WAIT_FOR_SUBMIT): `-ENOENT` for an
+   * unknown handle, `-EINVAL` when the syncobj has no fence for the point
+   * yet, so a submission that depends on work not yet submitted fails.
+   * `point` is a u32 in the kernel's signature. Process context.
+   *
+   * @kernel drm_sched_job_add_syncobj_dependency
+   */
+  async addSyncobjDependency(file: DrmFile, handle: number, point: number): Promise<number> {
+    const p = { fence: null as DmaFence | null };
+    const ret = await drmSyncobjFindFence(file, handle, point >>> 0, 0, p);
+    if (ret) return ret;
+    return this.addDependency(p.fence);
   }
 
   /** `drm_sched_job_has_dependency`: `fence` is one of the stored dependencies (identity). */

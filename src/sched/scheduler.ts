@@ -26,18 +26,28 @@ import type { DrmSchedEntity } from './entity.ts';
 import './events.ts';
 import { SCHED_EVENT_RULES } from './event-rules.ts';
 import { drmSchedLockdepMap } from './ops.ts';
-import type { DrmSchedBackendOps, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
+import type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
 import { DrmSchedJobCb } from './job.ts';
 import type { DrmSchedJob } from './job.ts';
 import { JobList } from './job-list.ts';
 import { DrmSchedRq } from './rq.ts';
 import { reportCreditsExceedLimit } from './rules.ts';
-import { drmSchedFini, drmSchedIncreaseKarma, drmSchedJobTimedout, drmSchedResubmitJobs, drmSchedStart, drmSchedStartTimeout, drmSchedStop } from './tdr.ts';
+import {
+  drmSchedFini,
+  drmSchedIncreaseKarma,
+  drmSchedJobTimedout,
+  drmSchedResubmitJobs,
+  drmSchedResumeTimeout,
+  drmSchedStart,
+  drmSchedStartTimeout,
+  drmSchedStop,
+  drmSchedSuspendTimeout,
+} from './tdr.ts';
 import { DRM_SCHED_PRIORITY_COUNT, Ewma } from './types.ts';
 import type { Awaitable } from '../kernel/index.ts';
 import type { DrmSchedPolicy, DrmSchedPriority } from './types.ts';
 
-export type { DrmSchedBackendOps, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
+export type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
 export { drmSchedLockdepMap } from './ops.ts';
 
 /**
@@ -59,6 +69,8 @@ export class DrmGpuScheduler {
   timeout: number;
   hangLimit: number;
   readonly policy: DrmSchedPolicy;
+  /** The version switches in force (`DrmSchedInitArgs.compat`, defaults filled in). */
+  readonly compat: Required<DrmSchedCompat>;
   /** Run queues: one (fair) or one per priority (legacy). */
   readonly rqs: DrmSchedRq[];
   /** `pending_list`: run and not yet freed, in run order. */
@@ -102,6 +114,10 @@ export class DrmGpuScheduler {
     this.timeout = args.timeout ?? MAX_SCHEDULE_TIMEOUT;
     this.hangLimit = args.hangLimit ?? 0;
     this.policy = args.policy ?? 'fair';
+    this.compat = {
+      dependencyRelease: args.compat?.dependencyRelease ?? 'v6.5+',
+      killJobsCb: args.compat?.killJobsCb ?? 'v6.18+',
+    };
     this.score = args.score ?? { value: 0 };
     this.signallingAnnotations = args.signallingAnnotations ?? true;
     this.rqs =
@@ -403,6 +419,16 @@ export class DrmGpuScheduler {
     this.timeout = 0;
     drmSchedStartTimeout(this);
     this.jobListLock.unlock();
+  }
+
+  /** `drm_sched_suspend_timeout`: the TDR no longer fires; returns the jiffies it had left. See `drmSchedSuspendTimeout`. */
+  suspendTimeout(): number {
+    return drmSchedSuspendTimeout(this);
+  }
+
+  /** `drm_sched_resume_timeout`: re-arm the TDR with `remaining` jiffies (or cancel it if nothing is pending). */
+  resumeTimeout(remaining: number): void {
+    drmSchedResumeTimeout(this, remaining);
   }
 
   /** `drm_sched_job_is_signaled` (scheduler stopped): parent or finished signalled. */

@@ -165,13 +165,18 @@ export class UserProcess {
   /**
    * `poll(2)`: the number of entries with non-zero `revents` (written back),
    * 0 on timeout, or -EINTR when a signal arrives. `timeoutMs` < 0 waits
-   * forever, 0 only polls. Invalid fds report POLLNVAL. Sleeps in the
-   * calling thread until a polled file wakes its queue, the timeout or a
-   * signal. Process context.
+   * forever, 0 only polls. More entries than `RLIMIT_NOFILE` is -EINVAL
+   * (`do_sys_poll`). A negative fd is ignored: its `revents` is 0 and it is
+   * not counted (`do_pollfd`); a closed or unknown fd reports POLLNVAL.
+   * Sleeps in the calling thread until a polled file wakes its queue, the
+   * timeout or a signal. Process context.
+   *
+   * @kernel do_sys_poll, do_poll, do_pollfd (fs/select.c)
    */
   async poll(fds: PollFd[], timeoutMs: number): Promise<number> {
     const k = this.kernel;
     const t = k.current;
+    if (fds.length > this.nofile) return -Errno.EINVAL;
     k.mightSleep('poll');
     await k.schedulePoint('poll');
     const deadlineNs = timeoutMs < 0 ? Number.POSITIVE_INFINITY : k.nowNs + timeoutMs * 1e6;
@@ -182,14 +187,18 @@ export class UserProcess {
         pt.triggered = false;
         let count = 0;
         for (const p of fds) {
-          const of = this.fget(p.fd);
           let revents: number;
-          if (!of) {
-            revents = POLLNVAL;
+          if (p.fd < 0) {
+            revents = 0;
           } else {
-            const mask = of.file.poll ? of.file.poll(ctx, pt) : DEFAULT_POLLMASK;
-            of.put();
-            revents = mask & (p.events | POLLERR | POLLHUP);
+            const of = this.fget(p.fd);
+            if (!of) {
+              revents = POLLNVAL;
+            } else {
+              const mask = of.file.poll ? of.file.poll(ctx, pt) : DEFAULT_POLLMASK;
+              of.put();
+              revents = mask & (p.events | POLLERR | POLLHUP);
+            }
           }
           p.revents = revents;
           if (revents !== 0) count++;
