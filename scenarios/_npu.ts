@@ -4,7 +4,7 @@
  * buffer's reservation object (implicit sync), waits for them, and lets the
  * device autosuspend. The variants differ only in what `run_job` does.
  */
-import type { ScenarioContext } from '../src/explore/index.ts';
+import type { ScenarioContext } from '../src/scenario/index.ts';
 import { DrmDevice, DrmGemObject } from '../src/gem/index.ts';
 import { EthosuDevice, npuSubmit } from '../src/hw/index.ts';
 import type { EthosuOptions } from '../src/hw/index.ts';

@@ -8,7 +8,7 @@
  *
  * Expectation: `lockdep.circular` (through fs_reclaim).
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { npuScenario } from './_npu.ts';
 
 export default defineScenario({

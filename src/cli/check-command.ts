@@ -6,8 +6,8 @@
  */
 import { join, resolve } from 'node:path';
 import pc from 'picocolors';
-import { combineVerdicts, describeExpectation, listBuiltinScenarios } from '../explore/index.ts';
-import type { Expectation, Scenario, Verdict } from '../explore/index.ts';
+import { combineVerdicts, describeExpectation, listBuiltinScenarios } from '../scenario/index.ts';
+import type { Expectation, Scenario, Verdict } from '../scenario/index.ts';
 import { formatFolded, formatReportStack } from '../kernel/index.ts';
 import { displayPath } from './format.ts';
 import { writeReport, writeTrace } from './outputs.ts';

@@ -6,12 +6,9 @@
 import { resolve } from 'node:path';
 import pc from 'picocolors';
 import type { Decision, KernelLimits } from '../kernel/index.ts';
-import { eventStreamHash } from '../trace/index.ts';
 import { displayPath, forTerminal, printError, shellWord } from './format.ts';
-import { loadSchedule, saveSchedule, writeFtrace, writeReport, writeTrace } from './outputs.ts';
 import { progressSink } from './progress.ts';
 import { Exit } from './exit.ts';
-import { exitCodeOf, formatSummary, problemOf, summaryJson } from './summary.ts';
 import type { SummaryExtras } from './summary.ts';
 import { RunWorker } from './supervisor.ts';
 
@@ -65,6 +62,7 @@ export async function runCommand(ref: string, opts: RunOptions): Promise<number>
 
 /** `dmabuf-lab replay`. Returns the exit code. */
 export async function replayCommand(file: string, opts: RunOptions): Promise<number> {
+  const { loadSchedule } = await import('./outputs.ts');
   let s;
   try {
     s = loadSchedule(resolve(file));
@@ -102,7 +100,7 @@ async function execute(x: Execution): Promise<number> {
     progress: progressSink(),
     stdoutToStderr: opts.json ?? false,
   });
-  const outcome = await worker.run({
+  const running = worker.run({
     scenario: x.scenario,
     seed: x.seed,
     trace: opts.trace !== undefined || opts.report !== undefined || opts.ftrace !== undefined,
@@ -115,6 +113,19 @@ async function execute(x: Execution): Promise<number> {
     ...(opts.races === false ? { races: false } : {}),
     ...(x.decisions ? { decisions: x.decisions } : {}),
   });
+  // Start-up: the worker is started first; what the summary and the output
+  // files need (the kernel's stack formatting, the trace writers and with them
+  // every layer) loads here while it runs, and the writers only when asked for.
+  const wantsOutputs =
+    opts.trace !== undefined ||
+    opts.report !== undefined ||
+    opts.ftrace !== undefined ||
+    opts.saveSchedule !== undefined;
+  const [{ exitCodeOf, formatSummary, problemOf, summaryJson }, outputs] = await Promise.all([
+    import('./summary.ts'),
+    wantsOutputs ? import('./outputs.ts') : null,
+  ]);
+  const outcome = await running;
   await worker.close();
   const info = outcome.info;
   const replay = x.replay(info ? (info.builtin ? info.ref : displayPath(info.ref)) : x.scenario);
@@ -136,7 +147,7 @@ async function execute(x: Execution): Promise<number> {
   if (opts.trace !== undefined && outcome.events) {
     tracePath = resolve(opts.trace);
     try {
-      writeTrace(tracePath, outcome, replay);
+      outputs!.writeTrace(tracePath, outcome, replay);
     } catch (e) {
       notes.push(`the trace could not be written to ${opts.trace}: ${(e as Error).message}`);
       tracePath = null;
@@ -146,7 +157,7 @@ async function execute(x: Execution): Promise<number> {
   if (opts.report !== undefined) {
     reportPath = resolve(opts.report);
     try {
-      writeReport(reportPath, outcome, replay);
+      outputs!.writeReport(reportPath, outcome, replay);
     } catch (e) {
       notes.push(`the report could not be written to ${opts.report}: ${(e as Error).message}`);
       reportPath = null;
@@ -156,7 +167,7 @@ async function execute(x: Execution): Promise<number> {
   if (opts.ftrace !== undefined && outcome.events) {
     ftracePath = resolve(opts.ftrace);
     try {
-      writeFtrace(ftracePath, outcome.events, replay);
+      outputs!.writeFtrace(ftracePath, outcome.events, replay);
     } catch (e) {
       notes.push(
         `the kernel trace could not be written to ${opts.ftrace}: ${(e as Error).message}`,
@@ -168,7 +179,7 @@ async function execute(x: Execution): Promise<number> {
   if (opts.saveSchedule !== undefined) {
     if (outcome.result) {
       schedulePath = resolve(opts.saveSchedule);
-      saveSchedule(schedulePath, {
+      outputs!.saveSchedule(schedulePath, {
         scenario: info?.ref ?? x.scenario,
         seed: x.seed,
         limits: x.limits,
@@ -187,7 +198,9 @@ async function execute(x: Execution): Promise<number> {
     schedulePath,
     eventHash:
       outcome.result?.eventHash ??
-      (outcome.events && outcome.status === 'done' ? eventStreamHash(outcome.events) : null),
+      (outcome.events && outcome.status === 'done'
+        ? (await import('../trace/hash.ts')).eventStreamHash(outcome.events)
+        : null),
   };
   if (opts.json) {
     process.stdout.write(

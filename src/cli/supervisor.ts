@@ -8,9 +8,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { KernelEvent, KernelLimits, Splat } from '../kernel/index.ts';
-// The leaf module, not the explore index: the main thread of `run` must not load the model.
-import { workerStart } from '../explore/module-loading.ts';
-import type { Verdict } from '../explore/index.ts';
+// The leaf module, not the scenario index: the main thread of `run` must not load the model.
+import { workerStart } from '../scenario/module-loading.ts';
+import type { Verdict } from '../scenario/index.ts';
 import { SAB_BYTES, SLOT_STEPS, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
 import type { RunRequest, RunSummaryData, ScenarioInfo, WorkerMessage } from './protocol.ts';
 
@@ -90,9 +90,10 @@ export class RunWorker {
     // Compiled, the worker starts on worker.js and loads a TypeScript loader
     // only for a user's .ts scenario; from sources, on a bootstrap that
     // registers tsx first (see module-loading.ts).
-    const start = workerStart('./worker.ts', import.meta.url, { sab: this.sab });
+    const start = workerStart('./worker.ts', import.meta.url, { data: { sab: this.sab } });
     const w = new Worker(start.filename, {
       workerData: start.workerData,
+      ...(start.execArgv ? { execArgv: start.execArgv } : {}),
       stdout: this.opts.stdoutToStderr ?? false,
     });
     if (this.opts.stdoutToStderr) w.stdout.pipe(process.stderr);

@@ -29,7 +29,7 @@ import { shrinkSchedule } from './shrink.ts';
 import { FAULT_KINDS } from './strategy.ts';
 import type { FaultKind } from './strategy.ts';
 import { HostPacer, probeScenario, runTask } from './task.ts';
-import type { Scenario } from './scenario.ts';
+import type { Scenario } from '../scenario/index.ts';
 
 /** Options of an exploration. Defaults: pct, 1000 schedules, until first, seed 1, depth 3, dfs bound 2 with sleep sets, no faults, 1 fault at most. */
 export interface ExploreOptions {
@@ -64,7 +64,7 @@ export interface ExploreOptions {
   readonly counters?: ExploreCounters;
   /** Called with each distinct bug (shrunk) as soon as it is known. */
   readonly onBug?: (bug: Bug) => void;
-  /** Extra modules worker threads import first (see worker-loader.ts). */
+  /** Extra modules worker threads import first (`workerStart`'s `preload`: e.g. `scenarioHookPreload()`). */
   readonly workerPreload?: readonly string[];
 }
 

@@ -241,7 +241,7 @@ describe('installed into an empty project', () => {
 
   test('new writes a scenario that imports the package and runs clean', () => {
     expect(runs.made!.code).toBe(0);
-    expect(runs.made!.stdout).toContain("imports 'dmabuf-lab/explore' and 'dmabuf-lab/kernel'");
+    expect(runs.made!.stdout).toContain("imports 'dmabuf-lab/scenario' and 'dmabuf-lab/kernel'");
     expect(runs.made!.stdout).not.toContain('note: no node_modules');
     expect(runs.madeRun!.code).toBe(0);
     expect(runs.madeRun!.stdout).toContain('expected: clean: this run matches');
