@@ -19,7 +19,7 @@ const NonNeg = Int.nonnegative();
 
 /** One decision of a schedule, by name (its kind and label). */
 export const DecisionSchema = z.object({
-  kind: z.enum(['thread', 'timer', 'alloc', 'ww-slowpath', 'device', 'reclaim', 'data']),
+  kind: z.enum(['thread', 'timer', 'alloc', 'ww-slowpath', 'device', 'reclaim', 'data', 'signal']),
   label: z.string(),
 });
 
@@ -152,7 +152,7 @@ export const ExploreSettingsSchema = z.object({
   preemptions: NonNeg.nullable(),
   /** dfs partial-order reduction. */
   reduction: z.enum(['sleep', 'none']),
-  faults: z.array(z.enum(['alloc', 'ww', 'hang', 'timer', 'irq'])),
+  faults: z.array(z.enum(['alloc', 'ww', 'hang', 'timer', 'irq', 'signal'])),
   maxFaults: NonNeg,
   limits: z.object({ maxSteps: z.number().int().positive().optional(), maxVirtualTimeNs: z.number().positive().optional() }),
 });
