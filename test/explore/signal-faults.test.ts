@@ -3,12 +3,15 @@
  * a signal interrupts the wait (wait-ioctl-signal-leak) is found only with
  * signals explored, by every strategy, shrunk to the one signal, and the
  * shrunk schedule replays to the same report, event for event; the fixed
- * driver is clean with signals on every interruptible sleep. Explorations
+ * driver is clean with signals on every interruptible sleep. A plain run
+ * with the scenario's signal rate leaks exactly on the seeds that deliver a
+ * signal, and replays from its schedule to the same events. Explorations
  * with signals give the same result file twice, on 1 and 2 workers, and
  * split in shards.
  */
 import { describe, expect, test } from 'vitest';
-import { explore, exploreShard, loadScenario, mergeShards, replaySchedule, resultJson } from '../../src/explore/index.ts';
+import { explore, exploreShard, loadScenario, mergeShards, replaySchedule, resultJson, runScenario } from '../../src/explore/index.ts';
+import type { ScenarioRun } from '../../src/explore/index.ts';
 import type { ExploreOptions } from '../../src/explore/index.ts';
 import { EventHasher } from '../../src/trace/index.ts';
 
@@ -63,6 +66,32 @@ describe('a fence reference leaked on -ERESTARTSYS (wait-ioctl-signal-leak)', ()
       expect(types.map((e) => e.type)).toEqual(['signal', 'wake']);
     }
     expect(hashes[1]).toBe(hashes[0]);
+  });
+
+  test("run: the scenario's signal rate leaks on the seeds that deliver a signal; each such run replays from its schedule to the same events, byte for byte", async () => {
+    const { scenario } = await loadScenario(BUGGY);
+    const hash = (run: ScenarioRun): string => {
+      const h = new EventHasher();
+      for (const e of run.events!) h.add(e);
+      return h.digest();
+    };
+    const signalled: number[] = [];
+    for (let seed = 1; seed <= 8; seed++) {
+      const run = await runScenario(scenario, { seed, trace: true, captureStacks: false });
+      const signals = run.result.schedule.decisions.filter((d) => d.kind === 'signal').length;
+      // A signal at the first wait leaks; a wait nobody interrupts does not.
+      expect(run.verdict.rules, `seed ${seed}`).toEqual(signals > 0 ? ['lifetime.leak'] : []);
+      if (signals === 0) continue;
+      signalled.push(seed);
+      const again = await runScenario(scenario, { seed, trace: true, captureStacks: false });
+      const replay = await replaySchedule(scenario, run.result.schedule, { trace: true, captureStacks: false });
+      expect(replay.unused).toBe(0);
+      expect(replay.notes).toEqual(run.notes);
+      expect(hash(again)).toBe(hash(run));
+      expect(hash(replay)).toBe(hash(run));
+    }
+    expect(signalled.length).toBeGreaterThan(0);
+    expect(signalled.length).toBeLessThan(8);
   });
 
   test('--max-faults 0 delivers no signal', async () => {
