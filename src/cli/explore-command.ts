@@ -21,7 +21,7 @@ import {
   ScenarioError,
 } from '../explore/index.ts';
 import type { Bug, ExploreOptions, ExploreResult, FaultKind } from '../explore/index.ts';
-import { registerScenarioHook, scenarioHookPreload } from './esm-hook.ts';
+import { registerScenarioHook, scenarioHookPreload } from '../scenario/module-loading.ts';
 import { showExploreProgress } from './explore-progress.ts';
 import { displayPath, formatCount, formatNs, indent, plural, printError, shellWord } from './format.ts';
 import { Exit } from './exit.ts';

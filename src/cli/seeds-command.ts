@@ -7,7 +7,7 @@
 import pc from 'picocolors';
 import { loadScenario, runSeeds } from '../explore/index.ts';
 import type { SeedOutcome } from '../explore/index.ts';
-import { registerScenarioHook } from './esm-hook.ts';
+import { registerScenarioHook } from '../scenario/module-loading.ts';
 import { displayPath, formatCount, plural, printError, shellWord } from './format.ts';
 import { Exit } from './exit.ts';
 import type { RunOptions } from './run-command.ts';
