@@ -10,7 +10,7 @@
  * the file `dmabuf-lab new` writes, outside the checkout, importing
  * `dmabuf-lab/scenario` and `dmabuf-lab/kernel`; `user-scenario-explore.ts`
  * is the same importing `defineScenario` from `dmabuf-lab/explore` (the
- * explorer and zod load too), `user-scenario-root.ts` the same importing
+ * explorer loads too; zod only when a result file is read), `user-scenario-root.ts` the same importing
  * everything from `dmabuf-lab` (the whole library loads). Extra rows show
  * where the time goes (worker start, the model's modules, the explorer, zod,
  * the TypeScript loader) and the same `run` from the TypeScript sources, as a
@@ -165,7 +165,7 @@ export function benchStartup(): BenchResult[] {
       `const t = performance.now(); await import(${JSON.stringify(model)}); console.log(performance.now() - t);`,
     ],
     [
-      'import the explorer on top of it (dist/src/explore, with zod)',
+      'import the explorer on top of it (dist/src/explore; zod waits for a result file to read)',
       `await import(${JSON.stringify(model)}); const t = performance.now(); await import(${JSON.stringify(explorer)}); console.log(performance.now() - t);`,
     ],
     [

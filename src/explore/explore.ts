@@ -21,7 +21,7 @@ import type { DfsTask } from './dfs.ts';
 import { ExploreChooser } from './choice-adapter.ts';
 import { AccumulatedGraph } from './cross-schedule.ts';
 import { foldTasks } from './fold.ts';
-import { ExploreResultSchema, RESULT_VERSION, ShardFileSchema } from './result.ts';
+import { RESULT_VERSION, resultSchemas } from './result.ts';
 import type { Bug, ExploreResult, ExploreSettings, Occurrence, ShardFile, TaskResult } from './result.ts';
 import { bugKey } from './bug-key.ts';
 import { ExploreSession } from './session.ts';
@@ -169,7 +169,7 @@ export async function exploreShard(
 export function mergeShards(files: readonly { readonly name: string; readonly data: unknown }[]): ExploreResult {
   if (files.length === 0) throw new Error('merge: give the shard files written by `explore --shard i/n`');
   const shards: ShardFile[] = files.map((f) => {
-    const r = ShardFileSchema.safeParse(f.data);
+    const r = resultSchemas().ShardFileSchema.safeParse(f.data);
     if (!r.success) {
       const wrongVersion = (f.data as { version?: unknown } | null)?.version;
       throw new Error(
@@ -198,7 +198,7 @@ export function mergeShards(files: readonly { readonly name: string; readonly da
     throw new Error(`merge: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${first.shard.count}`).join(', ')} missing; give every shard's file.`);
   }
   const tasks = shards.flatMap((s) => s.tasks);
-  return ExploreResultSchema.parse(foldTasks(first.scenario, first.settings, first.taskCount, tasks).result);
+  return resultSchemas().ExploreResultSchema.parse(foldTasks(first.scenario, first.settings, first.taskCount, tasks).result);
 }
 
 // ------------------------------------------------------------------ internals

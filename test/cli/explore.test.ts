@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { ExploreResultSchema } from '../../src/explore/index.ts';
+import { resultSchemas } from '../../src/explore/index.ts';
 
 const root = process.cwd();
 const bin = join(root, 'bin/dmabuf-lab.js');
@@ -104,7 +104,7 @@ describe('dmabuf-lab explore', () => {
   test('--json prints the result object; a bug found exits 1', () => {
     const r = runs.json!;
     expect(r.code).toBe(1);
-    const result = ExploreResultSchema.parse(JSON.parse(r.stdout));
+    const result = resultSchemas().ExploreResultSchema.parse(JSON.parse(r.stdout));
     expect(result).toMatchObject({ schedules: 14, exhausted: true, settings: { strategy: 'dfs', preemptions: 2 } });
     expect(result.bugs.map((b) => b.rule)).toContain('refcount.addition_on_0');
   });
