@@ -6,7 +6,8 @@ import { hostMacrotask } from './host.ts';
 import { cachedCallerSite, callerSite } from './lockdep-map.ts';
 import { captureStack, foldStack, parseStack, siteOfStack } from './stack.ts';
 import type { FoldedFrame, ReportStack } from './stack.ts';
-import type { CreationSiteMemo, HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
+import type { CreationSiteMemo, HeldLock, LockdepMap, LockRead } from './lockdep-map.ts';
+import type { LockValidator } from './lock-validator.ts';
 import type { HbChecker } from './hb.ts';
 import type { Splat, SplatInput, SplatStackInput } from './splat.ts';
 import { RecordedSchedule } from './schedule-record.ts';
@@ -25,6 +26,12 @@ import type { Blocker, ContextKind, StepObserver, ThreadFn, WakeReason } from '.
 
 import { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
 import type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
+
+declare module './thread.ts' {
+  /** A thread's `kernel` is the whole `Kernel` (thread.ts declares the slot without importing this file). */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds Kernel's members
+  interface ThreadKernel extends Kernel {}
+}
 
 export { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
 export type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';

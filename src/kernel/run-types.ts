@@ -1,5 +1,5 @@
 import type { Chooser, FaultRates, Schedule } from './chooser.ts';
-import type { LockValidator } from './lockdep-map.ts';
+import type { LockValidator } from './lock-validator.ts';
 import type { HbChecker } from './hb.ts';
 import type { Splat } from './splat.ts';
 import type { FoldedFrame } from './stack.ts';
