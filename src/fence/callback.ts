@@ -1,4 +1,4 @@
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './types.ts';
 import { fenceName, fenceSplat } from './rules.ts';
 
 /**
