@@ -1,4 +1,4 @@
-import type { DmaFence } from './types.ts';
+import type { DmaFence } from './forward.ts';
 import { fenceName, fenceSplat } from './rules.ts';
 
 /**

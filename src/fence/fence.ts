@@ -24,7 +24,7 @@ import { dmaFenceIsLater } from './ordering.ts';
 import { fenceId, fenceState } from './state.ts';
 import { dmaFenceDefaultWait, dmaFenceWaitTimeout } from './wait.ts';
 
-declare module './types.ts' {
+declare module './forward.ts' {
   /** The forward-declared fence type of the files below this one is this class. */
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DmaFence's members
   interface DmaFence extends DmaFenceClass {}

@@ -22,7 +22,7 @@
  * (a trace showing two signals is `fence.signalled_twice`, in `event-rules/`).
  */
 import type { Kernel, SplatSeverity } from '../kernel/index.ts';
-import type { DmaFence } from './types.ts';
+import type { DmaFence } from './forward.ts';
 import { MODEL_OBSERVED, SIGNALED } from './flags.ts';
 import { fenceState } from './state.ts';
 

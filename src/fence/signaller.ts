@@ -1,5 +1,5 @@
 import { Thread } from '../kernel/index.ts';
-import type { DmaFence } from './types.ts';
+import type { DmaFence } from './forward.ts';
 
 /**
  * Model extension: declare the thread(s) that will signal `f` (a driver's

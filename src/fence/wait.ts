@@ -2,7 +2,7 @@ import { dmaFenceMightWait } from '../check/index.ts';
 import { Errno, GFP_KERNEL, kfree, kmalloc, WOULD_SLEEP } from '../kernel/index.ts';
 import type { Blocker, Kernel, Thread } from '../kernel/index.ts';
 import { cbAddHead, cbUnlink, DmaFenceCb } from './callback.ts';
-import type { DmaFence } from './types.ts';
+import type { DmaFence } from './forward.ts';
 import { dmaFenceSignallers } from './signaller.ts';
 import { SIGNALED } from './flags.ts';
 import { fenceName, fenceSplat, markObserved } from './rules.ts';

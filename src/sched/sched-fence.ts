@@ -2,7 +2,7 @@ import { DmaFence, DmaFenceFlag, dmaFencePublish } from '../fence/index.ts';
 import type { DmaFenceOps } from '../fence/index.ts';
 import { SpinLock } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
-import type { DrmGpuScheduler } from './scheduler.ts';
+import type { DrmGpuScheduler } from './forward.ts';
 
 /**
  * `DRM_SCHED_FENCE_DONT_PIPELINE`: a flag bit on a scheduler fence that

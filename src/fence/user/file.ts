@@ -1,6 +1,6 @@
 import type { Kernel, Thread } from '../../kernel/index.ts';
 import type { PollTable } from './poll.ts';
-import type { UserProcess } from './types.ts';
+import type { UserProcess } from './forward.ts';
 
 /** Who issues a file operation: the kernel, the calling process and its thread. */
 export interface FileContext {

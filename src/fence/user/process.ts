@@ -5,7 +5,7 @@ import { OpenFile, lookupDevice } from './file.ts';
 import type { File, FileContext } from './file.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL, PollTable } from './poll.ts';
 
-declare module './types.ts' {
+declare module './forward.ts' {
   /** The forward-declared `UserProcess` of the files below this one is this class. */
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds UserProcess's members
   interface UserProcess extends UserProcessClass {}

@@ -18,7 +18,7 @@ import {
   syncInfoFile,
 } from './sync-debug.ts';
 
-declare module './types.ts' {
+declare module './forward.ts' {
   /** The forward-declared `SyncTimeline` of the files below this one is this class. */
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds SyncTimeline's members
   interface SyncTimeline extends SyncTimelineClass {}

@@ -2,7 +2,7 @@ import type { Kernel } from '../../kernel/index.ts';
 import { fenceLock, fenceUnlock } from '../lock.ts';
 import { TIMESTAMP } from '../flags.ts';
 import type { File } from './file.ts';
-import type { SyncTimeline } from './types.ts';
+import type { SyncTimeline } from './forward.ts';
 
 /** Where the sync debug dump lives. */
 export const SYNC_INFO_PATH = '/sys/kernel/debug/sync/info';
