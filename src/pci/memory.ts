@@ -1,4 +1,4 @@
-import type { P2pPagemap } from './p2pdma.ts';
+import type { P2pPagemap } from './structs.ts';
 
 /** `PAGE_SHIFT`: the model uses 4 KiB pages, as x86-64 and most arm64 configurations. */
 export const PAGE_SHIFT = 12;

@@ -1,7 +1,7 @@
 import { pciBridgeHasAcsRedir } from './acs.ts';
 import type { Device } from './device.ts';
 import type { Page } from './memory.ts';
-import type { P2pdmaProvider, P2pPagemap } from './p2pdma.ts';
+import type { P2pdmaProvider, P2pPagemap } from './structs.ts';
 import {
   PCI_ANY_ID,
   PCI_EXP_TYPE_ROOT_PORT,

@@ -1,8 +1,16 @@
 import { Device } from './device.ts';
 import type { DmaParams } from './device.ts';
-import type { P2pdmaProvider, PciP2pdma } from './p2pdma.ts';
-import type { PciSystem } from './topology.ts';
-import type { SriovCap } from './sriov.ts';
+import type { P2pdmaProvider, SriovCap } from './structs.ts';
+import type { PciP2pdma } from './forward.ts';
+import type { PciSystem } from './forward.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `PciDev` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds PciDev's members
+  interface PciDev extends PciDevClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type PciDevClass = PciDev;
 
 /** Resource flags (`include/linux/ioport.h`). */
 export const IORESOURCE_IO = 0x00000100;
