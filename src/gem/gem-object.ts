@@ -4,7 +4,7 @@ import { DmaResv } from '../resv/index.ts';
 import type { Awaitable } from '../kernel/index.ts';
 import type { DmaBuf, DmaBufAttachment, IosysMap, SgTable, Vma } from '../buf/index.ts';
 import { DMA_BIDIRECTIONAL } from '../pci/index.ts';
-import type { DrmDevice } from './drm-device.ts';
+import type { DrmDevice } from './forward.ts';
 
 /**
  * `struct drm_gem_object_funcs`: per-object callbacks. `getSgTable` is what
