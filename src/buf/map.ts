@@ -321,6 +321,8 @@ export async function dmaBufIovUnmap(
  * mapping invalidated by a revoke is `dma_buf.use_after_revoke` (the DMA side
  * of a use after free of MMIO); one already unmapped is
  * `dma_buf.use_after_unmap`. Returns true if the access is legal.
+ *
+ * @kernel none: model hook; in the kernel a device's DMA through a revoked or unmapped mapping shows only as an IOMMU fault or corruption
  */
 export function dmaBufMappingAccess(
   attach: DmaBufAttachment,

@@ -21,11 +21,12 @@ function defaultWaitCbFunc(f: DmaFence, cb: DmaFenceCb): void {
   if (cb instanceof DefaultWaitCb) f.kernel.wake(cb.task);
 }
 
-/** What a fence waiter blocks on: names the fence and its known signallers. */
 /**
  * One line for a report of a wait that never ends: the fence, who was
  * expected to signal it (the declared signaller, the driver's description
  * such as the scheduler job, else its timeline), and its last event.
+ *
+ * @kernel none: report text (dma_fence_describe prints a fence on its own)
  */
 export function describeWaitedFence(f: DmaFence): string {
   const k = f.kernel;

@@ -38,7 +38,11 @@ export interface Page {
   readonly pgmap: P2pPagemap | null;
 }
 
-/** A system-RAM page (no pgmap) with frame number `pfn`. `pfn_to_page`. */
+/**
+ * A system-RAM page (no pgmap) with frame number `pfn`. `pfn_to_page`.
+ *
+ * @kernel pfn_to_page
+ */
 export function pfnToPage(pfn: number): Page {
   return { pfn, pgmap: null };
 }

@@ -208,7 +208,11 @@ export function pciP2pmemVirtToBus(pdev: PciDev, phys: number): number {
   return 0;
 }
 
-/** The ZONE_DEVICE pages of a p2pmem allocation (`virt_to_page` over it). */
+/**
+ * The ZONE_DEVICE pages of a p2pmem allocation (`virt_to_page` over it).
+ *
+ * @kernel virt_to_page over a pci_alloc_p2pmem allocation
+ */
 export function p2pmemPages(mem: P2pMem): Page[] {
   const n = mem.size / PAGE_SIZE;
   const first = Math.floor(mem.phys / PAGE_SIZE);

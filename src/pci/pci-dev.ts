@@ -70,7 +70,11 @@ export interface PciBar {
   readonly p2pProvider: P2pdmaProvider | null;
 }
 
-/** An empty resource slot. */
+/**
+ * An empty resource slot.
+ *
+ * @kernel struct resource (an unused BAR slot: zero start, end and flags)
+ */
 export function emptyResource(): Resource {
   return { start: 0, len: 0, flags: 0, busStart: 0 };
 }
@@ -283,7 +287,11 @@ export function pciBusAddress(pdev: PciDev, bar: number): number {
   return pdev.resource[bar]?.busStart ?? 0;
 }
 
-/** The function's parent device (`pdev->dev.parent`) as a `PciDev`, or null under a host bridge. */
+/**
+ * The function's parent device (`pdev->dev.parent`) as a `PciDev`, or null under a host bridge.
+ *
+ * @kernel to_pci_dev(pdev->dev.parent), as pci_upstream_bridge finds the bridge above a function
+ */
 export function pciParentDev(pdev: PciDev): PciDev | null {
   return pdev.parent instanceof PciDev ? pdev.parent : null;
 }

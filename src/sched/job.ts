@@ -20,7 +20,11 @@ declare module './forward.ts' {
 /** The class, under a name the merged declaration above can extend. */
 type DrmSchedJobClass = DrmSchedJob;
 
-/** A fence callback node that knows its job (`job->cb`, `job->finish_cb`). */
+/**
+ * A fence callback node that knows its job (`job->cb`, `job->finish_cb`).
+ *
+ * @kernel struct dma_fence_cb in struct drm_sched_job (cb, finish_cb)
+ */
 export class DrmSchedJobCb extends DmaFenceCb {
   constructor(readonly job: DrmSchedJob) {
     super();

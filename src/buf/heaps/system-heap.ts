@@ -132,7 +132,11 @@ export class SystemHeap implements SystemHeapBufferHeap {
 
 const heapOf = new WeakMap<object, SystemHeap>();
 
-/** The default system heap of a kernel (over `physMemOf(k)`) or of a memory. */
+/**
+ * The default system heap of a kernel (over `physMemOf(k)`) or of a memory.
+ *
+ * @kernel system_heap_create (the heap is registered once at boot; here made on first use per kernel or memory)
+ */
 export function systemHeapOf(target: Kernel | PhysMem): SystemHeap {
   let h = heapOf.get(target);
   if (!h) {

@@ -34,7 +34,11 @@ export function syncTimelineDebugRemove(obj: SyncTimeline): void {
   if (i >= 0) list!.splice(i, 1);
 }
 
-/** Live sw_sync timelines of `k`, in creation order. */
+/**
+ * Live sw_sync timelines of `k`, in creation order.
+ *
+ * @kernel sync_timeline_list (drivers/dma-buf/sync_debug.c)
+ */
 export function syncTimelines(k: Kernel): readonly SyncTimeline[] {
   return timelines.get(k) ?? [];
 }
