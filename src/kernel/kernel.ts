@@ -71,6 +71,8 @@ const RESOLVED = Promise.resolve();
  * at a time; every awaited kernel operation is a scheduling point.
  *
  * Runs are deterministic: (scenario, options, schedule) determine every event.
+ *
+ * @kernel none: the simulated machine the modelled code runs on (its scheduler, clock, timers and IRQ delivery stand in for the kernel core's)
  */
 export class Kernel {
   readonly events = new EventStream();
