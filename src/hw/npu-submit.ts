@@ -29,6 +29,8 @@ export interface NpuSubmitArgs {
  * buffer and SRAM (-EINVAL), a buffer for a region the command stream does
  * not use is -EINVAL, a used region without backing is -EINVAL, and a
  * region larger than its buffer is -EOVERFLOW.
+ *
+ * @kernel ethosu_ioctl_submit_job (its region checks against the validated command stream)
  */
 export function npuValidateRegions(dev: EthosuDevice, args: NpuSubmitArgs): number {
   const sram = args.sramSize ?? 0;

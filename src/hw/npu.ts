@@ -30,7 +30,11 @@ export interface NpuBo {
 export const NPU_MAX_REGIONS = 8;
 export const NPU_SRAM_REGION = 2;
 
-/** An NPU job: the regions it uses, its preallocated done fence, and the references it holds. */
+/**
+ * An NPU job: the regions it uses, its preallocated done fence, and the references it holds.
+ *
+ * @kernel struct ethosu_job (drivers/accel/ethosu/ethosu_job.h)
+ */
 export class NpuJob extends DrmSchedJob {
   regions: (NpuBo | null)[] = [];
   outputs: number[] = [];

@@ -13,6 +13,8 @@ import type { PciDev } from '../pci/index.ts';
  * does not belong to the VF it expects is refused with `-EPERM`, and it then
  * falls back to an ordinary peer-to-peer scatter table. On invalidation it
  * unmaps; it maps again on the next use.
+ *
+ * @kernel none: a reference importer after the Xe PF of the interconnect RFC
  */
 export class SriovPfImporter {
   attach: DmaBufAttachment | null = null;
@@ -259,6 +261,8 @@ export class IommufdImporter {
  * addresses), dropped on invalidation and re-created on the next access (an
  * on-demand-paging NIC). A scenario writes a buggy importer by overriding
  * `moveNotify`.
+ *
+ * @kernel none: a reference importer after the RDMA on-demand-paging dma-buf umem (ib_umem_dmabuf_get, its move_notify)
  */
 export class RdmaPeerImporter {
   attach: DmaBufAttachment | null = null;
@@ -335,6 +339,8 @@ export class RdmaPeerImporter {
  * A legacy static importer (`dma_buf_attach`, no importer ops, no
  * peer-to-peer): it cannot be told to drop a mapping, so a revoking MMIO
  * exporter refuses it (`-EOPNOTSUPP`).
+ *
+ * @kernel dma_buf_attach (a static importer)
  */
 export async function legacyStaticImport(dmabuf: DmaBuf, dev: Device): Promise<DmaBufAttachment | number> {
   return dmabuf.attach(dev);

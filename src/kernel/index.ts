@@ -12,6 +12,7 @@ export * from './events.ts';
 export * from './splat.ts';
 export * from './thread.ts';
 export * from './lockdep-map.ts';
+export * from './lock-validator.ts';
 export * from './hb.ts';
 export type { TimerEntry } from './timer-heap.ts';
 export * from './stack.ts';

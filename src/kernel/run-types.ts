@@ -1,5 +1,5 @@
 import type { Chooser, FaultRates, Schedule } from './chooser.ts';
-import type { LockValidator } from './lockdep-map.ts';
+import type { LockValidator } from './lock-validator.ts';
 import type { HbChecker } from './hb.ts';
 import type { Splat } from './splat.ts';
 import type { FoldedFrame } from './stack.ts';
@@ -83,7 +83,11 @@ export interface RunResult {
   readonly exits: ReadonlyMap<string, number>;
 }
 
-/** Thrown inside a thread to end it the way BUG() ends a task; the run goes on. */
+/**
+ * Thrown inside a thread to end it the way BUG() ends a task; the run goes on.
+ *
+ * @kernel none: how the model unwinds a task BUG() kills (make_task_dead in the kernel)
+ */
 export class ThreadKilled extends Error {
   constructor(readonly code: number) {
     super(`thread killed (${code})`);
