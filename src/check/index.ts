@@ -16,4 +16,5 @@ export * from './reclaim.ts';
 export * from './checked-kernel.ts';
 export * from './rules.ts';
 export * from './event-rules.ts';
+export * from './recent.ts';
 export * from './notation.ts';

@@ -12,7 +12,7 @@
  * report is asked for (`collectEvents`).
  */
 import type { EventFinding, EventRule, EventRuleOptions, FindingSink } from '../check/index.ts';
-import { FENCE_EVENT_RULES } from '../fence/index.ts';
+import { FENCE_EVENT_RULES, shareFenceTable } from '../fence/index.ts';
 import type { KernelEvent, Splat } from '../kernel/index.ts';
 import { SCHED_EVENT_RULES } from '../sched/index.ts';
 import { TraceSummary } from './ftrace/latency.ts';
@@ -109,6 +109,11 @@ export class TraceChecker {
   private malformedCount = 0;
   private readonly summary = new TraceSummary();
   private readonly rec = newTextRecord();
+  /** The comm of the record being read (cut out only for a new pid). */
+  private readonly comm = (): string => commOf(this.rec);
+  private runLayout: TextLayout = 'ftrace';
+  private runFlags = 0;
+  private runCount = 0;
   private readonly layouts: Record<string, number> = {};
   private readonly flagWidths: Record<string, number> = {};
   private mode: 'unknown' | 'text' | 'proto' = 'unknown';
@@ -125,7 +130,20 @@ export class TraceChecker {
 
   constructor(opts: TraceCheckOptions = {}) {
     this.events = opts.collectEvents ? [] : null;
-    const ruleOpts: EventRuleOptions = { slowWaitNs: opts.slowWaitNs ?? null };
+    this.norm = new TraceNormaliser(
+      (e) => {
+        this.event(e);
+      },
+      (line, reason) => {
+        this.bad(line, reason);
+      },
+      this.summary,
+      this.events !== null,
+    );
+    // The consumers share the normaliser's fence table: it resolves each event's fence once.
+    const shared = new Map<string, unknown>();
+    shareFenceTable(shared, this.norm.table);
+    const ruleOpts: EventRuleOptions = { slowWaitNs: opts.slowWaitNs ?? null, shared };
     const sink: FindingSink = {
       report: (f, e) => {
         this.report(f, e);
@@ -140,16 +158,6 @@ export class TraceChecker {
         else this.byType.set(t, [r]);
       }
     }
-    this.norm = new TraceNormaliser(
-      (e) => {
-        this.event(e);
-      },
-      (line, reason) => {
-        this.bad(line, reason);
-      },
-      this.summary,
-      this.events !== null,
-    );
   }
 
   private event(e: KernelEvent): void {
@@ -211,7 +219,7 @@ export class TraceChecker {
   line(text: string, lineNo: number): void {
     this.lineCount = lineNo;
     this.lastLine = lineNo;
-    if (text.startsWith('# dmabuf-lab ')) this.hint(text);
+    if (text.charCodeAt(0) === 35 /* # */ && text.startsWith('# dmabuf-lab ')) this.hint(text);
     if (this.mode === 'unknown') {
       const t = text.trim();
       if (t === '' || t.startsWith('#')) {
@@ -238,11 +246,11 @@ export class TraceChecker {
     const kind = parseTextLine(text, lineNo, r);
     if (kind === LINE_RECORD) {
       this.records++;
-      this.layouts[r.layout] = (this.layouts[r.layout] ?? 0) + 1;
-      const w = String(r.flagsLen);
-      this.flagWidths[w] = (this.flagWidths[w] ?? 0) + 1;
+      // Layout and flags width repeat from line to line: count runs, fold them in when they change.
+      if (r.layout !== this.runLayout || r.flagsLen !== this.runFlags) this.foldRun(r);
+      this.runCount++;
       this.inRecord = true;
-      this.norm.record(r, () => commOf(r));
+      this.norm.record(r, this.comm);
       this.inRecord = false;
     } else if (kind === LINE_MALFORMED) {
       this.bad(lineNo, r.reason);
@@ -253,6 +261,21 @@ export class TraceChecker {
       const t = text.trimStart();
       if (t.startsWith('# tracer:')) this.header = true;
       if (t.startsWith('cpus=') || t.startsWith('version')) this.traceCmd = true;
+    }
+  }
+
+  /** Fold the current run of one layout and flags width into the counts; start one for `r`. */
+  private foldRun(r: { layout: TextLayout; flagsLen: number } | null): void {
+    if (this.runCount > 0) {
+      const l = this.runLayout;
+      const w = String(this.runFlags);
+      this.layouts[l] = (this.layouts[l] ?? 0) + this.runCount;
+      this.flagWidths[w] = (this.flagWidths[w] ?? 0) + this.runCount;
+    }
+    this.runCount = 0;
+    if (r) {
+      this.runLayout = r.layout;
+      this.runFlags = r.flagsLen;
     }
   }
 
@@ -280,6 +303,7 @@ export class TraceChecker {
   }
 
   private format(): string {
+    this.foldRun(null);
     if (this.mode === 'proto') return 'perfetto textproto';
     if (this.records === 0 && this.mode === 'unknown') return 'empty';
     const top = Object.entries(this.layouts).sort((a, b) => b[1] - a[1])[0]?.[0] as
@@ -294,6 +318,7 @@ export class TraceChecker {
 
   /** End of input: end-of-stream rules, window effects, the result. */
   finish(): TraceCheckResult {
+    this.foldRun(null);
     this.proto?.end(this.lineCount);
     const endNs = this.norm.endNs;
     for (const r of this.rules) r.end?.(endNs);
@@ -319,16 +344,14 @@ export class TraceChecker {
           at: shown.map((p) => p.line),
           thread: null,
           data: {
-            fences: pending
-              .slice(0, 1000)
-              .map((p) => ({
-                context: p.context,
-                seqno: p.seqno,
-                driver: p.driver,
-                timeline: p.timeline,
-                line: p.line,
-                ageNs: endNs - p.initNs,
-              })),
+            fences: pending.slice(0, 1000).map((p) => ({
+              context: p.context,
+              seqno: p.seqno,
+              driver: p.driver,
+              timeline: p.timeline,
+              line: p.line,
+              ageNs: endNs - p.initNs,
+            })),
           },
         },
         null,
