@@ -29,18 +29,25 @@ interface Dep {
   readonly via: 'add_dep' | 'unschedulable';
 }
 
-interface Job {
-  readonly id: number;
-  sched: string;
-  fence: string;
-  fctx: number;
-  fseq: number;
-  queued: number;
-  run: number;
-  done: number;
-  deps: Dep[];
+/** Shared by jobs without dependencies (replaced on the first one). */
+const NO_DEPS: Dep[] = [];
+
+/** A job as the rule follows it (a class: every job has one hidden class, so making one is a plain allocation). */
+class Job {
+  queued = -1;
+  run = -1;
+  done = -1;
+  deps: Dep[] = NO_DEPS;
   /** The generation of done jobs it joined (see `retire`), -1 while not done. */
-  retired: number;
+  retired = -1;
+
+  constructor(
+    readonly id: number,
+    public sched: string,
+    public fence: string,
+    public fctx: number,
+    public fseq: number,
+  ) {}
 }
 
 /** What the rule knows about one fence context (u32), from its fence events. */
@@ -65,12 +72,30 @@ const RECENT = 256;
 const BUCKETS = 512;
 const SHORT = 16;
 const KEEP_DONE = 1 << 12;
-/** Shared by jobs without dependencies (replaced on the first one). */
-const NO_DEPS: Dep[] = [];
 
+/** Context and seqno of a finished fence's text (`context:seqno`). */
 function parseFence(f: string): [number, number] {
-  const i = f.indexOf(':');
-  return [Number(f.slice(0, i)), Number(f.slice(i + 1))];
+  // The usual `digits:digits` (each short enough to be exact) is read in place.
+  let a = 0;
+  let i = 0;
+  const n = f.length;
+  for (; i < n && i < 15; i++) {
+    const c = f.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    a = a * 10 + (c - 48);
+  }
+  if (i > 0 && i < n && f.charCodeAt(i) === 58) {
+    let b = 0;
+    let j = i + 1;
+    for (; j < n && j - i <= 15; j++) {
+      const c = f.charCodeAt(j);
+      if (c < 48 || c > 57) break;
+      b = b * 10 + (c - 48);
+    }
+    if (j === n && j > i + 1) return [a, b];
+  }
+  const k = f.indexOf(':');
+  return [Number(f.slice(0, k)), Number(f.slice(k + 1))];
 }
 
 function pendingHas(c: FenceContext, s: number): boolean {
@@ -168,18 +193,7 @@ class SchedJobRule implements EventRule {
     let j = m.get(e.job);
     if (!j) {
       const [fctx, fseq] = parseFence(e.fence);
-      j = {
-        id: e.job,
-        sched: e.sched,
-        fence: e.fence,
-        fctx,
-        fseq,
-        queued: -1,
-        run: -1,
-        done: -1,
-        deps: NO_DEPS,
-        retired: -1,
-      };
+      j = new Job(e.job, e.sched, e.fence, fctx, fseq);
       m.set(e.job, j);
       let f = this.byFinished.get(fctx >>> 0);
       if (!f) {

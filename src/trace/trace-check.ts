@@ -11,6 +11,7 @@
  * processed as they arrive, and events are kept only when a Chrome trace or
  * report is asked for (`collectEvents`).
  */
+import { isAscii } from 'node:buffer';
 import type { EventFinding, EventRule, EventRuleOptions, FindingSink } from '../check/index.ts';
 import { FENCE_EVENT_RULES, shareFenceTable } from '../fence/index.ts';
 import type { KernelEvent, Splat } from '../kernel/index.ts';
@@ -21,6 +22,7 @@ import { TraceNormaliser } from './ftrace/normalise.ts';
 import type { RawRecord, TextLayout } from './ftrace/record.ts';
 import { TextProtoReader } from './ftrace/textproto.ts';
 import { HINT_SEQNO64, HINT_UNORDERED } from './ftrace/writer.ts';
+import { commOfBytes, newByteRecord, parseTextBytes } from './ftrace/text-bytes.ts';
 import {
   commOf,
   LINE_LOST,
@@ -111,6 +113,10 @@ export class TraceChecker {
   private readonly rec = newTextRecord();
   /** The comm of the record being read (cut out only for a new pid). */
   private readonly comm = (): string => commOf(this.rec);
+  /** The record of the byte path (`lineBytes`) and its comm. */
+  private readonly brec = newByteRecord();
+  private readonly bcomm = (): string => commOfBytes(this.brec);
+  private readonly lineDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private runLayout: TextLayout = 'ftrace';
   private runFlags = 0;
   private runCount = 0;
@@ -262,6 +268,30 @@ export class TraceChecker {
       if (t.startsWith('# tracer:')) this.header = true;
       if (t.startsWith('cpus=') || t.startsWith('version')) this.traceCmd = true;
     }
+  }
+
+  /**
+   * One line as bytes, `b[start, end)` (1-based `lineNo`); `ascii`: the
+   * bytes are ASCII. The records of the frequent events are read from the
+   * bytes (`parseTextBytes`, `TraceNormaliser.recordBytes`) with no string
+   * made for the line; every other line is decoded and read by `line`,
+   * with the same result.
+   */
+  lineBytes(b: Uint8Array, start: number, end: number, lineNo: number, ascii: boolean): void {
+    if (ascii && this.mode === 'text') {
+      const r = this.brec;
+      if (parseTextBytes(b, start, end, lineNo, r) === LINE_RECORD) {
+        this.lineCount = lineNo;
+        this.lastLine = lineNo;
+        if (this.norm.recordBytes(r, this.bcomm)) {
+          this.records++;
+          if (r.layout !== this.runLayout || r.flagsLen !== this.runFlags) this.foldRun(r);
+          this.runCount++;
+          return;
+        }
+      }
+    }
+    this.line(this.lineDecoder.decode(b.subarray(start, end)), lineNo);
   }
 
   /** Fold the current run of one layout and flags width into the counts; start one for `r`. */
@@ -433,6 +463,79 @@ export class LineSplitter {
   }
 }
 
+/**
+ * `LineSplitter` for bytes: splits chunks at `\n` (a trailing `\r`
+ * dropped, a UTF-8 byte order mark before the first line too) without
+ * decoding them, and tells `onLine` whether each line's chunk is ASCII.
+ * A line split across chunks is copied into one piece.
+ */
+export class ByteLineSplitter {
+  private rest: Uint8Array | null = null;
+  private n = 0;
+
+  constructor(
+    private readonly onLine: (
+      b: Uint8Array,
+      start: number,
+      end: number,
+      lineNo: number,
+      ascii: boolean,
+    ) => void,
+  ) {}
+
+  private emit(b: Uint8Array, start: number, nl: number, ascii: boolean): void {
+    let s = start;
+    if (this.n === 0 && nl - s >= 3 && b[s] === 0xef && b[s + 1] === 0xbb && b[s + 2] === 0xbf)
+      s += 3;
+    const end = nl > s && b[nl - 1] === 13 ? nl - 1 : nl;
+    this.onLine(b, s, end, ++this.n, ascii);
+  }
+
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    if (this.rest !== null) {
+      const nl = chunk.indexOf(10);
+      const head = nl < 0 ? chunk : chunk.subarray(0, nl);
+      const joined = new Uint8Array(this.rest.length + head.length);
+      joined.set(this.rest);
+      joined.set(head, this.rest.length);
+      if (nl < 0) {
+        this.rest = joined;
+        return;
+      }
+      this.rest = null;
+      this.emit(joined, 0, joined.length, isAscii(joined));
+      start = nl + 1;
+    }
+    const ascii = isAscii(chunk);
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      this.emit(chunk, start, nl, ascii);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.rest = chunk.slice(start);
+  }
+
+  end(): void {
+    const rest = this.rest;
+    this.rest = null;
+    if (rest !== null && rest.length > 0) {
+      // The last line, without its newline: nothing is dropped from its end.
+      let s = 0;
+      if (
+        this.n === 0 &&
+        rest.length >= 3 &&
+        rest[0] === 0xef &&
+        rest[1] === 0xbb &&
+        rest[2] === 0xbf
+      )
+        s = 3;
+      if (s < rest.length) this.onLine(rest, s, rest.length, ++this.n, isAscii(rest));
+    }
+  }
+}
+
 /** Check a whole trace given as text (tests, small inputs). */
 export function checkTraceText(text: string, opts: TraceCheckOptions = {}): TraceCheckResult {
   const c = new TraceChecker(opts);
@@ -450,13 +553,12 @@ export async function checkTraceStream(
   opts: TraceCheckOptions = {},
 ): Promise<TraceCheckResult> {
   const c = new TraceChecker(opts);
-  const s = new LineSplitter((l, n) => {
-    c.line(l, n);
+  // Read as bytes: the frequent lines are never decoded (see `TraceChecker.lineBytes`).
+  const s = new ByteLineSplitter((b, start, end, n, ascii) => {
+    c.lineBytes(b, start, end, n, ascii);
   });
-  const dec = new TextDecoder('utf-8');
   for await (const chunk of input)
-    s.push(typeof chunk === 'string' ? chunk : dec.decode(chunk, { stream: true }));
-  s.push(dec.decode());
+    s.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
   s.end();
   return c.finish();
 }

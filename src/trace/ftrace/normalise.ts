@@ -24,6 +24,9 @@ import { ENTRY_DESTROYED, FenceTable } from '../../fence/index.ts';
 import type { FenceEntry } from '../../fence/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
 import { startsAt } from './chars.ts';
+import { readDepBytes, readDoneBytes, readFenceBytes, readJob617Bytes } from './payload-bytes.ts';
+import { asciiString, bytesAt } from './text-bytes.ts';
+import type { ByteRecord } from './text-bytes.ts';
 import './events.ts';
 import type { RawRecord } from './record.ts';
 import {
@@ -36,7 +39,7 @@ import {
   readJob,
   readPipeSync,
 } from './payload.ts';
-import type { FencePayload, NameCache } from './payload.ts';
+import type { DepPayload, FencePayload, JobPayload, NameCache, SchedFence } from './payload.ts';
 
 /** Event kinds trace-check reads. */
 const K = {
@@ -122,14 +125,18 @@ function inOrderContext(driver: string, timeline: string): boolean {
   );
 }
 
-interface JobRecord {
-  readonly id: number;
-  ring: string;
-  fence: string;
-  queueNs: number;
-  runNs: number;
+/** A job as the normaliser pairs its events (a class: one hidden class for all, see `FenceEntry`). */
+class JobRecord {
+  queueNs = -1;
+  runNs = -1;
   /** The generation of done jobs it joined (see `retireJob`), -1 while not done. */
-  retired: number;
+  retired = -1;
+
+  constructor(
+    readonly id: number,
+    public ring: string,
+    public fence: string,
+  ) {}
 }
 
 type Ev<T extends KernelEvent['type']> = Extract<KernelEvent, { type: T }>;
@@ -340,6 +347,20 @@ export class TraceNormaliser {
   private readonly names617: NameCache = { ring: '', dev: '' };
   /** The 6.17 job payload being read (reused). */
   private readonly job617 = newJobPayload();
+  /** The fence of a done event, and a dependency event, as the byte readers fill them (reused). */
+  private readonly doneFence: SchedFence = {
+    fence: '',
+    context: 0,
+    seqno: 0,
+    numeric: true,
+    end: 0,
+  };
+  private readonly depPayload: DepPayload = {
+    job: { fence: '', context: 0, seqno: 0, numeric: true, end: 0 },
+    ring: '',
+    id: -1,
+    dep: { context: 0, seqno: 0 },
+  };
   /** Names last read per context: a new init with the same names reuses the strings. */
   private readonly nameCache = new Map<number, { driver: string; timeline: string }>();
 
@@ -440,6 +461,88 @@ export class TraceNormaliser {
     else this.amdgpuRecord(r, kind, tid);
   }
 
+  /**
+   * One record read from the bytes of an ASCII line (`parseTextBytes`), for
+   * the kernel's layouts of the frequent events. False, with nothing
+   * changed, when its payload is in another form: the caller then reads the
+   * line as text (`record`), which takes every form.
+   */
+  recordBytes(r: ByteRecord, comm: () => string): boolean {
+    const b = r.bytes;
+    const len = r.nameEnd - r.nameStart;
+    const cands = len < BY_LENGTH.length ? BY_LENGTH[len] : undefined;
+    let known: Known | undefined;
+    if (cands !== undefined)
+      for (const c of cands)
+        if (bytesAt(b, r.nameStart, r.nameEnd, c.name)) {
+          known = c;
+          break;
+        }
+    if (known === undefined) {
+      this.unknownEventBytes(b, r.nameStart, r.nameEnd);
+      return true;
+    }
+    const kind = known.kind;
+    const end = r.end;
+    const at = r.payload;
+    // Read the payload first: a form the byte readers do not take goes to the text path whole.
+    if (kind < K.JOB_QUEUE) {
+      const p = this.fp;
+      if (!readFenceBytes(b, at, end, false, p)) return false;
+      if (kind === K.FENCE_INIT) {
+        const cached = this.nameCache.get(p.context);
+        if (
+          cached &&
+          bytesAt(b, at + 7, end, cached.driver) &&
+          bytesAt(b, at + 7 + cached.driver.length, end, ' timeline=') &&
+          bytesAt(b, at + 17 + cached.driver.length, end, cached.timeline) &&
+          bytesAt(b, at + 17 + cached.driver.length + cached.timeline.length, end, ' context=')
+        ) {
+          p.driver = cached.driver;
+          p.timeline = cached.timeline;
+        } else {
+          if (!readFenceBytes(b, at, end, true, p)) return false;
+          this.nameCache.set(p.context, { driver: p.driver, timeline: p.timeline });
+        }
+      }
+    } else if (kind === K.JOB_QUEUE || kind === K.JOB_RUN) {
+      if (!readJob617Bytes(b, at, end, this.names617, this.job617)) return false;
+    } else if (kind === K.JOB_DONE) {
+      if (!readDoneBytes(b, at, end, this.doneFence)) return false;
+    } else if (kind === K.JOB_ADD_DEP || kind === K.JOB_UNSCHEDULABLE) {
+      const d = this.depPayload;
+      if (!readDepBytes(b, at, end, d.job!, d.dep)) return false;
+    } else return false;
+    const n = this.familyCounts[known.family]!;
+    this.familyCounts[known.family] = n + 1;
+    if (n === 0) this.stats.families.set(FAMILIES[known.family]!, 0);
+    if (r.tNs > this.lastNs) this.lastNs = r.tNs;
+    const tid = this.tidOf(r, comm);
+    if (kind < K.JOB_QUEUE) this.fenceEvent(r, kind, tid);
+    else if (kind === K.JOB_QUEUE || kind === K.JOB_RUN)
+      this.jobQueueRun(r, kind, tid, this.job617);
+    else if (kind === K.JOB_DONE) this.jobDone(r, tid, this.doneFence);
+    else this.jobDep(r, kind, tid, this.depPayload);
+    return true;
+  }
+
+  /** `unknownEvent` for a name in bytes. */
+  private unknownEventBytes(b: Uint8Array, start: number, end: number): void {
+    const last = this.lastUnknown;
+    if (last !== null && last.name.length === end - start && bytesAt(b, start, end, last.name)) {
+      last.c.n++;
+      return;
+    }
+    const name = asciiString(b, start, end);
+    let c = this.unknownCounts.get(name);
+    if (c === undefined) {
+      c = { n: 0 };
+      this.unknownCounts.set(name, c);
+    }
+    c.n++;
+    this.lastUnknown = { name, c };
+  }
+
   // ------------------------------------------------------------------ fences
 
   /** An entry for an event of a fence initialised before the trace began. */
@@ -485,6 +588,12 @@ export class TraceNormaliser {
       this.malformed(r.lineNo, err);
       return;
     }
+    this.fenceEvent(r, kind, tid);
+  }
+
+  /** The fence event of record `r`, its payload read into `fp`. */
+  private fenceEvent(r: RawRecord, kind: number, tid: number): void {
+    const p = this.fp;
     const { context, seqno } = p;
     switch (kind) {
       case K.FENCE_INIT: {
@@ -629,7 +738,7 @@ export class TraceNormaliser {
   // -------------------------------------------------------------------- jobs
 
   private newJob(ring: string, fence: string): JobRecord {
-    return { id: this.nextJob++, ring, fence, queueNs: -1, runNs: -1, retired: -1 };
+    return new JobRecord(this.nextJob++, ring, fence);
   }
 
   /**
@@ -662,71 +771,7 @@ export class TraceNormaliser {
         this.malformed(r.lineNo, p);
         return;
       }
-      const queue = kind === K.JOB_QUEUE || kind === K.LEGACY_QUEUE;
-      let job: JobRecord | undefined;
-      if (p.fence.numeric) {
-        job = this.jobs.get(p.fence.fence);
-        if (!job) {
-          job = this.newJob(p.ring, p.fence.fence);
-          this.jobs.set(p.fence.fence, job);
-          if (!queue) this.stats.unknownJobs++;
-        }
-      } else {
-        const key = `${p.ring}/${p.id}`;
-        job = this.legacyById.get(key);
-        if (!job || queue) {
-          job = this.newJob(p.ring, p.fence.fence);
-          this.legacyById.set(key, job);
-          if (!queue) this.stats.unknownJobs++;
-        }
-        if (!queue) {
-          this.legacyById.delete(key);
-          job.fence = p.fence.fence;
-          this.legacyByPtr.set(p.fence.fence, job);
-        }
-      }
-      job.ring = p.ring;
-      if (queue) {
-        job.queueNs = r.tNs;
-        const e = this.scratch ? this.scratch.queue : newJobQueue();
-        e.tNs = r.tNs;
-        e.step = r.lineNo;
-        e.tid = tid;
-        e.sched = p.ring;
-        e.job = job.id;
-        e.fence = job.fence;
-        e.dev = p.dev;
-        e.jobCount = p.jobCount;
-        e.hwJobCount = p.hwJobCount;
-        e.clientId = p.clientId;
-        this.emit(e);
-        for (const d of p.deps)
-          this.emit({
-            type: 'sched-job-add-dep',
-            tNs: r.tNs,
-            step: r.lineNo,
-            tid,
-            sched: p.ring,
-            job: job.id,
-            fence: job.fence,
-            depContext: d.context,
-            depSeqno: d.seqno,
-          });
-      } else {
-        if (job.runNs < 0) job.runNs = r.tNs;
-        const e = this.scratch ? this.scratch.run : newJobRun();
-        e.tNs = r.tNs;
-        e.step = r.lineNo;
-        e.tid = tid;
-        e.sched = p.ring;
-        e.job = job.id;
-        e.fence = job.fence;
-        e.dev = p.dev;
-        e.jobCount = p.jobCount;
-        e.hwJobCount = p.hwJobCount;
-        e.clientId = p.clientId;
-        this.emit(e);
-      }
+      this.jobQueueRun(r, kind, tid, p);
       return;
     }
     if (kind === K.JOB_DONE || kind === K.LEGACY_DONE) {
@@ -735,31 +780,7 @@ export class TraceNormaliser {
         this.malformed(r.lineNo, f);
         return;
       }
-      let job: JobRecord | undefined;
-      if (f.numeric) job = this.jobs.get(f.fence);
-      else {
-        job = this.legacyByPtr.get(f.fence);
-        this.legacyByPtr.delete(f.fence);
-      }
-      if (!job) {
-        this.stats.unknownJobs++;
-        job = this.newJob('?', f.fence);
-        if (f.numeric) this.jobs.set(f.fence, job);
-      }
-      this.latency?.job(
-        job.ring,
-        job.queueNs >= 0 && job.runNs >= 0 ? job.runNs - job.queueNs : null,
-        job.runNs >= 0 ? r.tNs - job.runNs : null,
-      );
-      const e = this.scratch ? this.scratch.done : newJobDone();
-      e.tNs = r.tNs;
-      e.step = r.lineNo;
-      e.tid = tid;
-      e.sched = job.ring;
-      e.job = job.id;
-      e.fence = job.fence;
-      this.emit(e);
-      if (f.numeric) this.retireJob(job);
+      this.jobDone(r, tid, f);
       return;
     }
     // add_dep, unschedulable, legacy wait_dep
@@ -768,6 +789,109 @@ export class TraceNormaliser {
       this.malformed(r.lineNo, d);
       return;
     }
+    this.jobDep(r, kind, tid, d);
+  }
+
+  /** A queue or run event, its payload read into `p`. */
+  private jobQueueRun(r: RawRecord, kind: number, tid: number, p: JobPayload): void {
+    const queue = kind === K.JOB_QUEUE || kind === K.LEGACY_QUEUE;
+    let job: JobRecord | undefined;
+    if (p.fence.numeric) {
+      job = this.jobs.get(p.fence.fence);
+      if (!job) {
+        job = this.newJob(p.ring, p.fence.fence);
+        this.jobs.set(p.fence.fence, job);
+        if (!queue) this.stats.unknownJobs++;
+      }
+    } else {
+      const key = `${p.ring}/${p.id}`;
+      job = this.legacyById.get(key);
+      if (!job || queue) {
+        job = this.newJob(p.ring, p.fence.fence);
+        this.legacyById.set(key, job);
+        if (!queue) this.stats.unknownJobs++;
+      }
+      if (!queue) {
+        this.legacyById.delete(key);
+        job.fence = p.fence.fence;
+        this.legacyByPtr.set(p.fence.fence, job);
+      }
+    }
+    job.ring = p.ring;
+    if (queue) {
+      job.queueNs = r.tNs;
+      const e = this.scratch ? this.scratch.queue : newJobQueue();
+      e.tNs = r.tNs;
+      e.step = r.lineNo;
+      e.tid = tid;
+      e.sched = p.ring;
+      e.job = job.id;
+      e.fence = job.fence;
+      e.dev = p.dev;
+      e.jobCount = p.jobCount;
+      e.hwJobCount = p.hwJobCount;
+      e.clientId = p.clientId;
+      this.emit(e);
+      for (const d of p.deps)
+        this.emit({
+          type: 'sched-job-add-dep',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          sched: p.ring,
+          job: job.id,
+          fence: job.fence,
+          depContext: d.context,
+          depSeqno: d.seqno,
+        });
+    } else {
+      if (job.runNs < 0) job.runNs = r.tNs;
+      const e = this.scratch ? this.scratch.run : newJobRun();
+      e.tNs = r.tNs;
+      e.step = r.lineNo;
+      e.tid = tid;
+      e.sched = p.ring;
+      e.job = job.id;
+      e.fence = job.fence;
+      e.dev = p.dev;
+      e.jobCount = p.jobCount;
+      e.hwJobCount = p.hwJobCount;
+      e.clientId = p.clientId;
+      this.emit(e);
+    }
+  }
+
+  /** A done event of the job whose fence is `f`. */
+  private jobDone(r: RawRecord, tid: number, f: SchedFence): void {
+    let job: JobRecord | undefined;
+    if (f.numeric) job = this.jobs.get(f.fence);
+    else {
+      job = this.legacyByPtr.get(f.fence);
+      this.legacyByPtr.delete(f.fence);
+    }
+    if (!job) {
+      this.stats.unknownJobs++;
+      job = this.newJob('?', f.fence);
+      if (f.numeric) this.jobs.set(f.fence, job);
+    }
+    this.latency?.job(
+      job.ring,
+      job.queueNs >= 0 && job.runNs >= 0 ? job.runNs - job.queueNs : null,
+      job.runNs >= 0 ? r.tNs - job.runNs : null,
+    );
+    const e = this.scratch ? this.scratch.done : newJobDone();
+    e.tNs = r.tNs;
+    e.step = r.lineNo;
+    e.tid = tid;
+    e.sched = job.ring;
+    e.job = job.id;
+    e.fence = job.fence;
+    this.emit(e);
+    if (f.numeric) this.retireJob(job);
+  }
+
+  /** A dependency event (add_dep, unschedulable, legacy wait_dep). */
+  private jobDep(r: RawRecord, kind: number, tid: number, d: DepPayload): void {
     let job: JobRecord | undefined;
     if (d.job) job = this.jobs.get(d.job.fence);
     else job = this.legacyById.get(`${d.ring}/${d.id}`);
