@@ -99,6 +99,8 @@ const NAMES: readonly (readonly [string, number, string])[] = [
 /** An event name trace-check reads: its kind and the index of its family in `FAMILIES`. */
 interface Known {
   readonly name: string;
+  /** The name's bytes (ASCII), for `recordBytes`. */
+  readonly bytes: Uint8Array;
   readonly kind: number;
   readonly family: number;
 }
@@ -111,7 +113,21 @@ const BY_LENGTH: Known[][] = [];
 for (const [name, kind, family] of NAMES) {
   let f = FAMILIES.indexOf(family);
   if (f < 0) f = FAMILIES.push(family) - 1;
-  (BY_LENGTH[name.length] ??= []).push({ name, kind, family: f });
+  (BY_LENGTH[name.length] ??= []).push({
+    name,
+    bytes: new TextEncoder().encode(name),
+    kind,
+    family: f,
+  });
+}
+
+/**
+ * `b` holds `name` at `at` (the caller knows the lengths match). Compared
+ * from the end: the names read share their prefixes (`dma_fence_`, `drm_sched_job_`).
+ */
+function sameBytes(b: Uint8Array, at: number, name: Uint8Array): boolean {
+  for (let i = name.length - 1; i >= 0; i--) if (b[at + i] !== name[i]) return false;
+  return true;
 }
 
 /** Drivers and timelines whose contexts do not signal in seqno order (containers, stubs). */
@@ -474,7 +490,7 @@ export class TraceNormaliser {
     let known: Known | undefined;
     if (cands !== undefined)
       for (const c of cands)
-        if (bytesAt(b, r.nameStart, r.nameEnd, c.name)) {
+        if (sameBytes(b, r.nameStart, c.bytes)) {
           known = c;
           break;
         }

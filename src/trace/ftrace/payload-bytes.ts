@@ -107,9 +107,9 @@ export function readJob617Bytes(
   out.ring = ring;
   out.dev = dev;
   const f = out.fence;
-  f.fence = asciiString(b, fAt, bEnd);
   f.context = digitsValue(b, fAt, aEnd);
   f.seqno = digitsValue(b, aEnd + 1, bEnd);
+  f.fence = fenceText(b, fAt, bEnd, f.context, f.seqno);
   f.numeric = true;
   f.end = bEnd;
   out.id = -1;
@@ -121,15 +121,31 @@ export function readJob617Bytes(
   return true;
 }
 
+/**
+ * Recent `A:B` fence texts, direct-mapped by their numbers: a job's queue,
+ * run, done and dependency lines name its fence again within a few lines,
+ * and the text is then the same string, not a new one per line.
+ */
+const FENCE_TEXTS = 64;
+const fenceTexts: string[] = new Array<string>(FENCE_TEXTS).fill('');
+
+/** The text of the fence `b[at, end)` (`A:B`, `a` = A, `s` = B), from the recent ones when it is there. */
+function fenceText(b: Uint8Array, at: number, end: number, a: number, s: number): string {
+  const slot = (a * 31 + s) & (FENCE_TEXTS - 1);
+  const t = fenceTexts[slot]!;
+  if (t.length === end - at && bytesAt(b, at, end, t)) return t;
+  return (fenceTexts[slot] = asciiString(b, at, end));
+}
+
 /** `fence=A:B` at `at`: fills `out` (text, numbers) and returns its end, or -1. */
 function numericFence(b: Uint8Array, at: number, end: number, out: SchedFence): number {
   const aEnd = digitsEnd(b, at, end);
   if (aEnd < 0 || b[aEnd] !== 58) return -1;
   const bEnd = digitsEnd(b, aEnd + 1, end);
   if (bEnd < 0) return -1;
-  out.fence = asciiString(b, at, bEnd);
   out.context = digitsValue(b, at, aEnd);
   out.seqno = digitsValue(b, aEnd + 1, bEnd);
+  out.fence = fenceText(b, at, bEnd, out.context, out.seqno);
   out.numeric = true;
   out.end = bEnd;
   return bEnd;

@@ -162,7 +162,9 @@ export function parseTextBytes(
   let ts: number;
   const last = len - 1;
   for (;;) {
-    while (colon < last && b[colon] !== COLON) colon++;
+    // The next ':' (native search: the comm, pid, CPU and flags come first, some 40 bytes).
+    colon = b.indexOf(COLON, colon);
+    if (colon < 0 || colon > last) colon = last;
     if (colon >= last) return LINE_MALFORMED;
     if (b[colon + 1] === SPACE) {
       ts = timestampStart(b, colon, i);
