@@ -25,7 +25,7 @@ import type { FenceEntry } from '../../fence/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
 import { startsAt } from './chars.ts';
 import { readDepBytes, readDoneBytes, readFenceBytes, readJob617Bytes } from './payload-bytes.ts';
-import { asciiString, bytesAt } from './text-bytes.ts';
+import { ascii, asciiString, bytesAt, matchAt } from './text-bytes.ts';
 import type { ByteRecord } from './text-bytes.ts';
 import './events.ts';
 import type { RawRecord } from './record.ts';
@@ -378,7 +378,10 @@ export class TraceNormaliser {
     dep: { context: 0, seqno: 0 },
   };
   /** Names last read per context: a new init with the same names reuses the strings. */
-  private readonly nameCache = new Map<number, { driver: string; timeline: string }>();
+  private readonly nameCache = new Map<
+    number,
+    { driver: string; timeline: string; bytes?: Uint8Array }
+  >();
 
   /** Fold the per-family counters into `stats.families` (call at the end). */
   flushStats(): void {
@@ -506,19 +509,18 @@ export class TraceNormaliser {
       const p = this.fp;
       if (!readFenceBytes(b, at, end, false, p)) return false;
       if (kind === K.FENCE_INIT) {
+        // As `fenceRecord`: the context's names again, compared in place (`bytes` spells them).
         const cached = this.nameCache.get(p.context);
-        if (
-          cached &&
-          bytesAt(b, at + 7, end, cached.driver) &&
-          bytesAt(b, at + 7 + cached.driver.length, end, ' timeline=') &&
-          bytesAt(b, at + 17 + cached.driver.length, end, cached.timeline) &&
-          bytesAt(b, at + 17 + cached.driver.length + cached.timeline.length, end, ' context=')
-        ) {
+        if (cached?.bytes !== undefined && matchAt(b, at + 7, end, cached.bytes)) {
           p.driver = cached.driver;
           p.timeline = cached.timeline;
         } else {
           if (!readFenceBytes(b, at, end, true, p)) return false;
-          this.nameCache.set(p.context, { driver: p.driver, timeline: p.timeline });
+          this.nameCache.set(p.context, {
+            driver: p.driver,
+            timeline: p.timeline,
+            bytes: ascii(`${p.driver} timeline=${p.timeline} context=`),
+          });
         }
       }
     } else if (kind === K.JOB_QUEUE || kind === K.JOB_RUN) {

@@ -9,7 +9,21 @@
  * @kernel include/trace/events/dma_fence.h, drivers/gpu/drm/scheduler/gpu_scheduler_trace.h
  */
 import type { FencePayload, JobPayload, NameCache, SchedFence } from './payload.ts';
-import { asciiString, bytesAt } from './text-bytes.ts';
+import { ascii, asciiString, bytesAt, matchAt } from './text-bytes.ts';
+
+// The literals of the layouts read here, as bytes.
+const DRIVER = ascii('driver=');
+const SEQNO = ascii(' seqno=');
+const CONTEXT = ascii(' context=');
+const DEV = ascii('dev=');
+const RING = ascii(', ring=');
+const HW_JOB_COUNT = ascii(', hw job count:');
+const CLIENT_ID = ascii(', client_id:');
+const FENCE = ascii('fence=');
+const SIGNALED = ascii(' signaled');
+const DEPENDS_ON = ascii(' depends on ');
+const UNSIGNALLED = ascii('unsignalled ');
+const TIMELINE = ascii(' timeline=');
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -46,21 +60,21 @@ export function readFenceBytes(
   names: boolean,
   out: FencePayload,
 ): boolean {
-  if (!bytesAt(b, from, end, 'driver=')) return false;
+  if (!matchAt(b, from, end, DRIVER)) return false;
   let i = end;
   while (i > from && isDigit(b[i - 1]!)) i--;
-  if (!(i < end && i - 7 > from && bytesAt(b, i - 7, end, ' seqno='))) return false;
+  if (!(i < end && i - 7 > from && matchAt(b, i - 7, end, SEQNO))) return false;
   const s = i - 7;
   let j = s;
   while (j > from && isDigit(b[j - 1]!)) j--;
-  if (!(j < s && j - 9 >= from && bytesAt(b, j - 9, end, ' context='))) return false;
+  if (!(j < s && j - 9 >= from && matchAt(b, j - 9, end, CONTEXT))) return false;
   const c = j - 9;
   out.context = digitsValue(b, j, s);
   out.seqno = digitsValue(b, i, end);
   if (names) {
     // The last " timeline=" starting at or before the context (as `lastIndexOf`).
     let t = c;
-    while (t >= from && !(b[t] === 32 && bytesAt(b, t, end, ' timeline='))) t--;
+    while (t >= from && !(b[t] === 32 && matchAt(b, t, end, TIMELINE))) t--;
     if (t < from) return false;
     out.driver = asciiString(b, from + 7, t);
     out.timeline = asciiString(b, t + 10, c);
@@ -81,24 +95,24 @@ export function readJob617Bytes(
   names: NameCache,
   out: JobPayload,
 ): boolean {
-  if (!bytesAt(b, from, end, 'dev=')) return false;
+  if (!matchAt(b, from, end, DEV)) return false;
   const devEnd = indexOfBytes(b, ', fence=', from + 4, end);
   if (devEnd < 0) return false;
   const fAt = devEnd + 8;
   const aEnd = digitsEnd(b, fAt, end);
   if (aEnd < 0 || b[aEnd] !== 58) return false;
   const bEnd = digitsEnd(b, aEnd + 1, end);
-  if (bEnd < 0 || !bytesAt(b, bEnd, end, ', ring=')) return false;
+  if (bEnd < 0 || !matchAt(b, bEnd, end, RING)) return false;
   const ringAt = bEnd + 7;
   const ringEnd = indexOfBytes(b, ', job count:', ringAt, end);
   if (ringEnd < 0) return false;
   const jcEnd = digitsEnd(b, ringEnd + 12, end);
-  if (jcEnd < 0 || !bytesAt(b, jcEnd, end, ', hw job count:')) return false;
+  if (jcEnd < 0 || !matchAt(b, jcEnd, end, HW_JOB_COUNT)) return false;
   const neg = b[jcEnd + 15] === 45;
   const hwAt = jcEnd + 15 + (neg ? 1 : 0);
   const hwEnd = digitsEnd(b, hwAt, end);
   if (hwEnd < 0) return false;
-  const clAt = bytesAt(b, hwEnd, end, ', client_id:') ? hwEnd + 12 : -1;
+  const clAt = matchAt(b, hwEnd, end, CLIENT_ID) ? hwEnd + 12 : -1;
   const clEnd = clAt >= 0 ? digitsEnd(b, clAt, end) : -1;
   const dev = reuseBytes(b, from + 4, devEnd, names.dev);
   const ring = reuseBytes(b, ringAt, ringEnd, names.ring);
@@ -153,9 +167,9 @@ function numericFence(b: Uint8Array, at: number, end: number, out: SchedFence): 
 
 /** `readDone` for exactly `fence=A:B signaled` (6.17 `drm_sched_job_done`). */
 export function readDoneBytes(b: Uint8Array, from: number, end: number, out: SchedFence): boolean {
-  if (!bytesAt(b, from, end, 'fence=')) return false;
+  if (!matchAt(b, from, end, FENCE)) return false;
   const e = numericFence(b, from + 6, end, out);
-  return e === end || (e > 0 && e + 9 === end && bytesAt(b, e, end, ' signaled'));
+  return e === end || (e > 0 && e + 9 === end && matchAt(b, e, end, SIGNALED));
 }
 
 /**
@@ -169,12 +183,12 @@ export function readDepBytes(
   job: SchedFence,
   dep: { context: number; seqno: number },
 ): boolean {
-  if (!bytesAt(b, from, end, 'fence=')) return false;
+  if (!matchAt(b, from, end, FENCE)) return false;
   let p = numericFence(b, from + 6, end, job);
-  if (p < 0 || !bytesAt(b, p, end, ' depends on ')) return false;
+  if (p < 0 || !matchAt(b, p, end, DEPENDS_ON)) return false;
   p += 12;
-  if (bytesAt(b, p, end, 'unsignalled ')) p += 12;
-  if (!bytesAt(b, p, end, 'fence=')) return false;
+  if (matchAt(b, p, end, UNSIGNALLED)) p += 12;
+  if (!matchAt(b, p, end, FENCE)) return false;
   const c = p + 6;
   const aEnd = digitsEnd(b, c, end);
   if (aEnd < 0 || b[aEnd] !== 58) return false;

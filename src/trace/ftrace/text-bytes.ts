@@ -81,6 +81,21 @@ export function bytesAt(b: Uint8Array, pos: number, end: number, lit: string): b
   return true;
 }
 
+/** The bytes of an ASCII literal, for `matchAt`. */
+export function ascii(lit: string): Uint8Array {
+  const out = new Uint8Array(lit.length);
+  for (let i = 0; i < lit.length; i++) out[i] = lit.charCodeAt(i);
+  return out;
+}
+
+/** `b` holds the bytes `lit` at `pos` (within `end`): `bytesAt` for a literal made once. */
+export function matchAt(b: Uint8Array, pos: number, end: number, lit: Uint8Array): boolean {
+  const n = lit.length;
+  if (pos < 0 || pos + n > end) return false;
+  for (let i = 0; i < n; i++) if (b[pos + i] !== lit[i]) return false;
+  return true;
+}
+
 function timestampStart(b: Uint8Array, colon: number, from: number): number {
   let i = colon - 1;
   let dots = 0;
