@@ -1,12 +1,13 @@
-import { Errno, GFP_KERNEL, kzalloc } from '../kernel/index.ts';
+import { Access, Errno, GFP_KERNEL, kzalloc } from '../kernel/index.ts';
+import { attachmentsAccess } from './attach-list.ts';
 import type { Device } from '../pci/index.ts';
 import { DmaBufAttachment } from './attachment.ts';
 import type { DmaBufAttachOps } from './attachment.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
 import { dmaBufMatchMapping } from './mapping-type.ts';
 import type { DmaBufExpMatch, DmaBufImpMatch, DmaBufMatchArgs } from './mapping-type.ts';
 import { dmaBufEmappingSgt, dmaBufImappingSgt } from './mapping-sgt.ts';
-import { trackRevokedMapping } from './revoke.ts';
+import { trackRevokedMapping } from './revoke-track.ts';
 
 /**
  * `dma_buf_sgt_exp_compat_match`: the scatter-table entry offered on behalf
@@ -92,6 +93,7 @@ export async function dmaBufMappingAttach(
     emitAttach(attach, -Errno.ENODEV);
     return -Errno.ENODEV;
   }
+  attachmentsAccess(dmabuf, Access.WRITE, 'dma_buf_attach');
   dmabuf.attachments.push(attach);
   dmabuf.resv.unlock();
   emitAttach(attach, 0);
@@ -123,7 +125,7 @@ export function dmaBufDynamicAttach(
   );
 }
 
-/** `dma_buf_attach`: a static attachment (no importer ops, never peer-to-peer). */
+/** `dma_buf_attach`: a static attachment (no importer ops, never peer-to-peer). @kernel dma_buf_attach */
 export function dmaBufAttach(dmabuf: DmaBuf, dev: Device): Promise<DmaBufAttachment | number> {
   return dmaBufDynamicAttach(dmabuf, dev, null, null);
 }
@@ -161,6 +163,7 @@ export async function dmaBufDetach(dmabuf: DmaBuf, attach: DmaBufAttachment): Pr
     });
   }
   await dmabuf.resv.lock(null);
+  attachmentsAccess(dmabuf, Access.WRITE, 'dma_buf_detach');
   const i = dmabuf.attachments.indexOf(attach);
   if (i >= 0) dmabuf.attachments.splice(i, 1);
   dmabuf.resv.unlock();
@@ -182,6 +185,7 @@ export async function dmaBufDetach(dmabuf: DmaBuf, attach: DmaBufAttachment): Pr
 export async function dmaBufMoveNotify(dmabuf: DmaBuf): Promise<void> {
   const k = dmabuf.kernel;
   dmabuf.resv.assertHeld('dma_buf_move_notify');
+  attachmentsAccess(dmabuf, Access.READ, 'dma_buf_move_notify');
   const list = [...dmabuf.attachments];
   if (k.events.active)
     k.emit('dmabuf-move-notify', {

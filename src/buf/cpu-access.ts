@@ -2,7 +2,7 @@ import { Errno, MAX_SCHEDULE_TIMEOUT } from '../kernel/index.ts';
 import { dmaResvUsageRw } from '../resv/index.ts';
 import { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, PAGE_SHIFT } from '../pci/index.ts';
 import type { DmaDataDirection } from '../pci/index.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
 import type { Vma } from './heaps/vma.ts';
 
 /**
@@ -109,7 +109,7 @@ export async function dmaBufVunmap(dmabuf: DmaBuf, map: IosysMap): Promise<void>
   }
 }
 
-/** `dma_buf_vmap_unlocked`: takes the resv lock around `dmaBufVmap`. */
+/** `dma_buf_vmap_unlocked`: takes the resv lock around `dmaBufVmap`. @kernel dma_buf_vmap_unlocked */
 export async function dmaBufVmapUnlocked(dmabuf: DmaBuf): Promise<IosysMap | number> {
   await dmabuf.resv.lock(null);
   try {
@@ -119,7 +119,7 @@ export async function dmaBufVmapUnlocked(dmabuf: DmaBuf): Promise<IosysMap | num
   }
 }
 
-/** `dma_buf_vunmap_unlocked`. */
+/** `dma_buf_vunmap_unlocked`. @kernel dma_buf_vunmap_unlocked */
 export async function dmaBufVunmapUnlocked(dmabuf: DmaBuf, map: IosysMap): Promise<void> {
   await dmabuf.resv.lock(null);
   try {

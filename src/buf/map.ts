@@ -1,16 +1,15 @@
 import { Errno, MAX_SCHEDULE_TIMEOUT } from '../kernel/index.ts';
 import { DmaResvUsage } from '../resv/index.ts';
 import type { DmaDataDirection } from '../pci/index.ts';
-import { DmaBufMapping } from './attachment.ts';
-import type { DmaBufAttachment } from './attachment.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import { DmaBufMapping } from './mapping.ts';
+import type { DmaBuf, DmaBufAttachment } from './forward.ts';
 import { DMA_BUF_MAPPING_IOV } from './mapping-iov.ts';
 import type { DmaBufIovRanges, IovExpOps } from './mapping-iov.ts';
 import { DMA_BUF_MAPPING_PAL } from './mapping-pal.ts';
 import type { DmaBufPhysList, PalExpOps } from './mapping-pal.ts';
 import { DMA_BUF_MAPPING_SGT, dmaBufGetSgtOps } from './mapping-sgt.ts';
 import type { AnyMappingType } from './mapping-type.ts';
-import { noteUnmapped } from './revoke.ts';
+import { noteUnmapped } from './revoke-track.ts';
 import type { SgTable } from './sg-table.ts';
 
 /** Operations on a detached attachment are uses after free (the kernel kfree'd it). */
@@ -206,7 +205,7 @@ export async function dmaBufUnmapAttachment(
   if (m.pinnedOnMap) await dmabuf.ops.unpin!(attach);
 }
 
-/** `dma_buf_map_attachment_unlocked`: takes and drops the resv lock (no context) around the map. */
+/** `dma_buf_map_attachment_unlocked`: takes and drops the resv lock (no context) around the map. @kernel dma_buf_map_attachment_unlocked */
 export async function dmaBufMapAttachmentUnlocked(
   attach: DmaBufAttachment,
   dir: DmaDataDirection,
@@ -221,7 +220,7 @@ export async function dmaBufMapAttachmentUnlocked(
   }
 }
 
-/** `dma_buf_unmap_attachment_unlocked`. */
+/** `dma_buf_unmap_attachment_unlocked`. @kernel dma_buf_unmap_attachment_unlocked */
 export async function dmaBufUnmapAttachmentUnlocked(
   attach: DmaBufAttachment,
   sgt: SgTable,
@@ -276,7 +275,7 @@ export async function dmaBufPalMapPhys(attach: DmaBufAttachment): Promise<DmaBuf
   return r;
 }
 
-/** `dma_buf_pal_unmap_phys`. */
+/** `dma_buf_pal_unmap_phys`. @kernel dma_buf_pal_unmap_phys */
 export async function dmaBufPalUnmapPhys(
   attach: DmaBufAttachment,
   list: DmaBufPhysList,
@@ -305,7 +304,7 @@ export async function dmaBufIovMap(attach: DmaBufAttachment): Promise<DmaBufIovR
   return r;
 }
 
-/** `dma_buf_unmap_interconnect` for the IOV type. */
+/** `dma_buf_unmap_interconnect` for the IOV type. @kernel dma_buf_unmap_interconnect */
 export async function dmaBufIovUnmap(
   attach: DmaBufAttachment,
   ranges: DmaBufIovRanges,
@@ -322,6 +321,8 @@ export async function dmaBufIovUnmap(
  * mapping invalidated by a revoke is `dma_buf.use_after_revoke` (the DMA side
  * of a use after free of MMIO); one already unmapped is
  * `dma_buf.use_after_unmap`. Returns true if the access is legal.
+ *
+ * @kernel none: model hook; in the kernel a device's DMA through a revoked or unmapped mapping shows only as an IOMMU fault or corruption
  */
 export function dmaBufMappingAccess(
   attach: DmaBufAttachment,

@@ -1,5 +1,5 @@
 import type { Awaitable } from '../kernel/index.ts';
-import type { DmaBufAttachment } from './attachment.ts';
+import type { DmaBufAttachment } from './forward.ts';
 import { DmaBufMappingType } from './mapping-type.ts';
 import type { DmaBufExpMatch, DmaBufImpMatch } from './mapping-type.ts';
 import type { PhysVecList } from './phys-vec.ts';
@@ -30,12 +30,12 @@ export const DMA_BUF_MAPPING_PAL = new DmaBufMappingType<null, null, PalExpOps>(
   'Physical Address List',
 );
 
-/** `DMA_BUF_EMAPPING_PAL(ops)`. */
+/** `DMA_BUF_EMAPPING_PAL(ops)`. @kernel DMA_BUF_EMAPPING_PAL */
 export function dmaBufEmappingPal(ops: PalExpOps): DmaBufExpMatch<null, PalExpOps> {
   return DMA_BUF_MAPPING_PAL.exporter(ops, null);
 }
 
-/** `DMA_BUF_IMAPPING_PAL()`. */
+/** `DMA_BUF_IMAPPING_PAL()`. @kernel DMA_BUF_IMAPPING_PAL */
 export function dmaBufImappingPal(): DmaBufImpMatch<null> {
   return DMA_BUF_MAPPING_PAL.importer(null);
 }

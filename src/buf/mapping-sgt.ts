@@ -2,7 +2,7 @@ import { Errno } from '../kernel/index.ts';
 import { pciP2pdmaDistance } from '../pci/index.ts';
 import type { DmaDataDirection, Device, PciDev } from '../pci/index.ts';
 import type { Awaitable } from '../kernel/index.ts';
-import type { DmaBufAttachment } from './attachment.ts';
+import type { DmaBufAttachment } from './forward.ts';
 import { DmaBufMappingType } from './mapping-type.ts';
 import type { DmaBufExpMatch, DmaBufImpMatch } from './mapping-type.ts';
 import type { SgTable } from './sg-table.ts';
@@ -58,12 +58,12 @@ export const DMA_BUF_MAPPING_SGT = new DmaBufMappingType<SgtExpData, SgtImpData,
   },
 );
 
-/** `DMA_BUF_EMAPPING_SGT(ops)`: an exporter entry for ordinary (struct page backed) memory. */
+/** `DMA_BUF_EMAPPING_SGT(ops)`: an exporter entry for ordinary (struct page backed) memory. @kernel DMA_BUF_EMAPPING_SGT */
 export function dmaBufEmappingSgt(ops: SgtExpOps): DmaBufExpMatch<SgtExpData, SgtExpOps> {
   return DMA_BUF_MAPPING_SGT.exporter(ops, { requireP2p: false, exportingDevice: null });
 }
 
-/** `DMA_BUF_EMAPPING_SGT_P2P(ops, pdev)`: an exporter entry for MMIO of `pdev`, peer-to-peer only. */
+/** `DMA_BUF_EMAPPING_SGT_P2P(ops, pdev)`: an exporter entry for MMIO of `pdev`, peer-to-peer only. @kernel DMA_BUF_EMAPPING_SGT_P2P */
 export function dmaBufEmappingSgtP2p(
   ops: SgtExpOps,
   pdev: PciDev,
@@ -71,24 +71,24 @@ export function dmaBufEmappingSgtP2p(
   return DMA_BUF_MAPPING_SGT.exporter(ops, { requireP2p: true, exportingDevice: pdev });
 }
 
-/** `DMA_BUF_IMAPPING_SGT(dev, p2p)`: an importer entry. */
+/** `DMA_BUF_IMAPPING_SGT(dev, p2p)`: an importer entry. @kernel DMA_BUF_IMAPPING_SGT */
 export function dmaBufImappingSgt(dev: Device, acceptP2p: boolean): DmaBufImpMatch<SgtImpData> {
   return DMA_BUF_MAPPING_SGT.importer({ dev, acceptP2p });
 }
 
-/** `dma_buf_get_sgt_ops`: the exporter's scatter-table ops if the attachment negotiated that type, else null. */
+/** `dma_buf_get_sgt_ops`: the exporter's scatter-table ops if the attachment negotiated that type, else null. @kernel dma_buf_get_sgt_ops */
 export function dmaBufGetSgtOps(attach: DmaBufAttachment): SgtExpOps | null {
   const m = attach.mapType;
   return m && m.type === DMA_BUF_MAPPING_SGT ? (m.exp.ops as SgtExpOps) : null;
 }
 
-/** `dma_buf_sgt_dma_device`: the importing DMA device of a scatter-table attachment, or null. */
+/** `dma_buf_sgt_dma_device`: the importing DMA device of a scatter-table attachment, or null. @kernel dma_buf_sgt_dma_device */
 export function dmaBufSgtDmaDevice(attach: DmaBufAttachment): Device | null {
   const m = attach.mapType;
   return m && m.type === DMA_BUF_MAPPING_SGT ? (m.imp.data as SgtImpData).dev : null;
 }
 
-/** `dma_buf_sgt_p2p_allowed`: the scatter-table importer accepts peer-to-peer. */
+/** `dma_buf_sgt_p2p_allowed`: the scatter-table importer accepts peer-to-peer. @kernel dma_buf_sgt_p2p_allowed */
 export function dmaBufSgtP2pAllowed(attach: DmaBufAttachment): boolean {
   const m = attach.mapType;
   return m !== null && m.type === DMA_BUF_MAPPING_SGT && (m.imp.data as SgtImpData).acceptP2p;

@@ -101,24 +101,24 @@ export function sgAllocTable(nents: number, gfp: number = GFP_KERNEL, k: Kernel 
   return new SgTable(Array.from({ length: nents }, emptySg));
 }
 
-/** `sg_set_page(sg, page, len, offset)`. */
+/** `sg_set_page(sg, page, len, offset)`. @kernel sg_set_page */
 export function sgSetPage(sg: Scatterlist, page: Page | null, len: number, offset: number): void {
   sg.page = page;
   sg.length = len;
   sg.offset = offset;
 }
 
-/** `sg_phys(sg)`: CPU physical address of the entry's data. */
+/** `sg_phys(sg)`: CPU physical address of the entry's data. @kernel sg_phys */
 export function sgPhys(sg: Scatterlist): number {
   return (sg.page?.pfn ?? 0) * PAGE_SIZE + sg.offset;
 }
 
-/** `sg_dma_is_bus_address(sg)`. */
+/** `sg_dma_is_bus_address(sg)`. @kernel sg_dma_is_bus_address */
 export function sgDmaIsBusAddress(sg: Scatterlist): boolean {
   return (sg.dmaFlags & SG_DMA_BUS_ADDRESS) !== 0;
 }
 
-/** `sg_page_count`: pages an entry touches. */
+/** `sg_page_count`: pages an entry touches. @kernel sg_page_count */
 export function sgPageCount(sg: Scatterlist): number {
   return Math.ceil((sg.offset + sg.length) / PAGE_SIZE);
 }
@@ -188,7 +188,7 @@ export function dupSgTable(from: SgTable, gfp: number = GFP_KERNEL, k: Kernel | 
   return to;
 }
 
-/** `sg_free_table`: the table must not be used afterwards. */
+/** `sg_free_table`: the table must not be used afterwards. @kernel sg_free_table */
 export function sgFreeTable(sgt: SgTable): void {
   sgt.freed = true;
 }
@@ -334,12 +334,12 @@ export function dmaUnmapSgtable(dev: Device, sgt: SgTable, _dir: DmaDataDirectio
   return true;
 }
 
-/** `dma_sync_sgtable_for_cpu`: counted, no data moves in the model. */
+/** `dma_sync_sgtable_for_cpu`: counted, no data moves in the model. @kernel dma_sync_sgtable_for_cpu */
 export function dmaSyncSgtableForCpu(_dev: Device, sgt: SgTable, _dir: DmaDataDirection): void {
   sgt.syncs.forCpu++;
 }
 
-/** `dma_sync_sgtable_for_device`: counted. */
+/** `dma_sync_sgtable_for_device`: counted. @kernel dma_sync_sgtable_for_device */
 export function dmaSyncSgtableForDevice(_dev: Device, sgt: SgTable, _dir: DmaDataDirection): void {
   sgt.syncs.forDevice++;
 }

@@ -13,7 +13,11 @@ import { heldListText, heldText } from './report.ts';
 /** A lockdep map, or a lock that carries one (`Mutex`, `SpinLock`, `RwSemaphore`, `WwMutex`: `.dep`). */
 export type LockLike = LockdepMap | { readonly dep: LockdepMap };
 
-/** The lockdep map of `lock`. */
+/**
+ * The lockdep map of `lock`.
+ *
+ * @kernel the lock's dep_map member (struct lockdep_map)
+ */
 export function depMapOf(lock: LockLike): LockdepMap {
   return 'dep' in lock ? lock.dep : lock;
 }
@@ -31,36 +35,36 @@ export function mightLock(k: Kernel, lock: LockLike): void {
   k.lockRelease(map);
 }
 
-/** `might_lock_read(lock)`: as `mightLock`, as a (non-recursive) reader. */
+/** `might_lock_read(lock)`: as `mightLock`, as a (non-recursive) reader. @kernel might_lock_read */
 export function mightLockRead(k: Kernel, lock: LockLike): void {
   const map = depMapOf(lock);
   k.lockAcquire(map, 0, false, 1, true, null);
   k.lockRelease(map);
 }
 
-/** `might_lock_nested(lock, subclass)`. */
+/** `might_lock_nested(lock, subclass)`. @kernel might_lock_nested */
 export function mightLockNested(k: Kernel, lock: LockLike, subclass: number): void {
   const map = depMapOf(lock);
   k.lockAcquire(map, subclass, false, 0, true, null);
   k.lockRelease(map);
 }
 
-/** `lock_map_acquire(map)`: take a pseudo-lock exclusively. */
+/** `lock_map_acquire(map)`: take a pseudo-lock exclusively. @kernel lock_map_acquire */
 export function lockMapAcquire(k: Kernel, map: LockdepMap): void {
   k.lockAcquire(map, 0, false, 0, true, null);
 }
 
-/** `lock_map_acquire_read(map)`: take a pseudo-lock as a recursive reader. */
+/** `lock_map_acquire_read(map)`: take a pseudo-lock as a recursive reader. @kernel lock_map_acquire_read */
 export function lockMapAcquireRead(k: Kernel, map: LockdepMap): void {
   k.lockAcquire(map, 0, false, 2, true, null);
 }
 
-/** `lock_map_acquire_tryread(map)`: a recursive-reader trylock (records no edge into the map). */
+/** `lock_map_acquire_tryread(map)`: a recursive-reader trylock (records no edge into the map). @kernel lock_map_acquire_tryread */
 export function lockMapAcquireTryread(k: Kernel, map: LockdepMap): void {
   k.lockAcquire(map, 0, true, 2, true, null);
 }
 
-/** `lock_map_release(map)`. */
+/** `lock_map_release(map)`. @kernel lock_map_release */
 export function lockMapRelease(k: Kernel, map: LockdepMap): void {
   k.lockRelease(map);
 }
@@ -76,27 +80,27 @@ export function lockdepSetClass(lock: LockLike, key: string, name?: string): voi
   depMapOf(lock).setClass(key, name ?? key);
 }
 
-/** `lockdep_is_held(lock)`: the current thread holds it (any mode). */
+/** `lockdep_is_held(lock)`: the current thread holds it (any mode). @kernel lockdep_is_held */
 export function lockdepIsHeld(k: Kernel, lock: LockLike): boolean {
   return k.lockIsHeld(depMapOf(lock), -1);
 }
 
-/** `lockdep_assert_held(lock)`: WARN (`lockdep.assert_held`) unless held in any mode. */
+/** `lockdep_assert_held(lock)`: WARN (`lockdep.assert_held`) unless held in any mode. @kernel lockdep_assert_held */
 export function lockdepAssertHeld(k: Kernel, lock: LockLike): void {
   assertHeld(k, depMapOf(lock), -1);
 }
 
-/** `lockdep_assert_held_write(lock)`: WARN unless held exclusively. */
+/** `lockdep_assert_held_write(lock)`: WARN unless held exclusively. @kernel lockdep_assert_held_write */
 export function lockdepAssertHeldWrite(k: Kernel, lock: LockLike): void {
   assertHeld(k, depMapOf(lock), 0);
 }
 
-/** `lockdep_assert_held_read(lock)`: WARN unless held as a reader. */
+/** `lockdep_assert_held_read(lock)`: WARN unless held as a reader. @kernel lockdep_assert_held_read */
 export function lockdepAssertHeldRead(k: Kernel, lock: LockLike): void {
   assertHeld(k, depMapOf(lock), 1);
 }
 
-/** `lockdep_assert_not_held(lock)`: WARN (`lockdep.assert_not_held`) when held. */
+/** `lockdep_assert_not_held(lock)`: WARN (`lockdep.assert_not_held`) when held. @kernel lockdep_assert_not_held */
 export function lockdepAssertNotHeld(k: Kernel, lock: LockLike): void {
   assertNotHeld(k, depMapOf(lock));
 }

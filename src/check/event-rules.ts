@@ -60,7 +60,11 @@ export interface EventRule {
 /** Builds a consumer reporting to `sink`. */
 export type EventRuleFactory = (sink: FindingSink, opts: EventRuleOptions) => EventRule;
 
-/** The sink of a model run: every finding becomes a splat of the kernel (current thread, time, step). */
+/**
+ * The sink of a model run: every finding becomes a splat of the kernel (current thread, time, step).
+ *
+ * @kernel none: routes rule-book findings into the run's splats
+ */
 export function kernelFindingSink(k: Kernel): FindingSink {
   return {
     report(f) {
@@ -90,6 +94,8 @@ const sharedState = new WeakMap<Kernel, Map<string, unknown>>();
  * event types only, so the kernel's hot paths stay free, and ends with the
  * run's end checks. Every consumer on one kernel gets the same
  * `opts.shared` (the fence table the fence and scheduler consumers share).
+ *
+ * @kernel none: model machinery that attaches the rule book to a kernel
  */
 export function installEventRules(
   k: Kernel,

@@ -28,17 +28,25 @@ export const DEP_S_MASK = Dep.SR | Dep.SN;
 /** Edges into a non-recursive (N) acquisition. */
 export const DEP_N_MASK = Dep.SN | Dep.EN;
 
-/** `calc_dep`: the type of the edge prev → next from their read modes. */
+/** `calc_dep`: the type of the edge prev → next from their read modes. @kernel calc_dep */
 export function calcDep(prevRead: number, nextRead: number): number {
   return 1 << ((prevRead === 0 ? 1 : 0) + (nextRead !== 2 ? 2 : 0));
 }
 
-/** The backward encoding (`calc_depb`): ER and SN swap roles when walking edges in reverse. */
+/**
+ * The backward encoding (`calc_depb`): ER and SN swap roles when walking edges in reverse.
+ *
+ * @kernel calc_depb (the same encoding, derived here from the forward edge type)
+ */
 export function depToBackward(dep: number): number {
   return (dep & (Dep.SR | Dep.EN)) | (dep & Dep.ER ? Dep.SN : 0) | (dep & Dep.SN ? Dep.ER : 0);
 }
 
-/** `EN`, `SR|EN`, … */
+/**
+ * `EN`, `SR|EN`, …
+ *
+ * @kernel none: report text for the DEP_*_BIT bits of struct lock_list.dep
+ */
 export function depNames(dep: number): string {
   const out: string[] = [];
   if (dep & Dep.EN) out.push('EN');
@@ -67,6 +75,8 @@ export class LockClass {
   /** @internal BFS generation marks: visited in any state / visited with a strong (non-xR) arrival. */
   seenGen = 0;
   strongGen = 0;
+  /** Removed by `LockdepGraph.rollback`: maps that cached it must look their class up again. */
+  dead = false;
 
   constructor(
     readonly graph: LockdepGraph,
@@ -116,9 +126,13 @@ export class LockEdge {
  * already checked (then nothing else is done: the held-chain cache).
  * Deliberate difference: the kernel hashes the chain (64-bit key); the trie
  * gives the same "validated once" without collisions.
+ *
+ * @kernel struct lock_chain (lookup_chain_cache, add_chain_cache)
  */
 export class ChainNode {
   validated = false;
+  /** The graph whose journal records new children (null for a detached node). */
+  graph: LockdepGraph | null = null;
   private readonly children = new Map<number, ChainNode>();
   private lastId = -1;
   private lastChild: ChainNode | null = null;
@@ -140,11 +154,20 @@ export class ChainNode {
     let c = this.children.get(id);
     if (c === undefined) {
       c = new ChainNode(this, id, cls, inner, this.depth + 1);
+      c.graph = this.graph;
       this.children.set(id, c);
+      this.graph?.journalChild(this, id);
     }
     this.lastId = id;
     this.lastChild = c;
     return c;
+  }
+
+  /** @internal Undo `child(id)` (graph rollback). */
+  dropChild(id: number): void {
+    this.children.delete(id);
+    this.lastId = -1;
+    this.lastChild = null;
   }
 }
 
@@ -183,6 +206,104 @@ export class LockdepGraph {
   readonly stats: LockdepStats = { chainMisses: 0, edges: 0, redundantEdges: 0, bfsVisits: 0 };
   /** @internal BFS generation counter. */
   gen = 0;
+  /** Undo steps since `checkpoint()`, newest last; null when not recording. */
+  private journal: (() => void)[] | null = null;
+  private savedRuns = 0;
+  private savedIrqSafe = 0;
+
+  constructor() {
+    this.chainRoot.graph = this;
+  }
+
+  /**
+   * Start recording every change (classes, edges, chains, usage bits,
+   * reports) so that `rollback()` can return the graph to this state. An
+   * exploration primes the graph once, takes a checkpoint, and rolls back
+   * after each schedule: every schedule is then judged against the same
+   * graph (the priming order and nothing else), whatever ran before it, so
+   * results do not depend on how schedules are split among workers. The
+   * dependencies a schedule added are read with `addedEdges()` before
+   * rolling back (the explorer accumulates them across schedules).
+   */
+  checkpoint(): void {
+    this.journal = [];
+    this.savedRuns = this.runs;
+    this.savedIrqSafe = this.irqSafeClasses;
+  }
+
+  /** Undo every change since `checkpoint()` and keep recording from there. */
+  rollback(): void {
+    const j = this.journal;
+    if (j === null) throw new Error('LockdepGraph.rollback() without checkpoint()');
+    for (let i = j.length - 1; i >= 0; i--) j[i]!();
+    j.length = 0;
+    this.runs = this.savedRuns;
+    this.irqSafeClasses = this.savedIrqSafe;
+  }
+
+  /** Classes removed by rollbacks, by key and subclass, to be revived by the next run that creates them. */
+  private readonly spare = new Map<string, LockClass>();
+
+  /**
+   * A rolled-back class identical to the one about to be created (same
+   * key, subclass, name, wait types and index): its usage and edges were
+   * rolled back with it, so it can serve again instead of a new object
+   * (every schedule of an exploration creates the same classes).
+   */
+  private revive(map: LockdepMap, subclass: number, name: string): LockClass | null {
+    const id = `${map.key}\u0000${subclass}`;
+    const c = this.spare.get(id);
+    if (!c || c.index !== this.classes.length || c.name !== name || c.waitInner !== map.waitInner || c.waitOuter !== (map.waitOuter || map.waitInner)) return null;
+    this.spare.delete(id);
+    c.dead = false;
+    return c;
+  }
+
+  /** Edges added since `checkpoint()`, in the order they were added (empty when not recording). */
+  addedEdges(): LockEdge[] {
+    return this.added.slice();
+  }
+
+  private readonly added: LockEdge[] = [];
+
+  /** @internal A chain node got child `id`. */
+  journalChild(parent: ChainNode, id: number): void {
+    this.journal?.push(() => {
+      parent.dropChild(id);
+    });
+  }
+
+  /** Mark `node` validated (its dependencies were checked once for this graph). */
+  setValidated(node: ChainNode): void {
+    node.validated = true;
+    this.journal?.push(() => {
+      node.validated = false;
+    });
+  }
+
+  /** Give `cls` usage bit `bit`, first seen at `site`. */
+  setUsage(cls: LockClass, bit: number, site: LockSite): void {
+    const wasSafe = cls.irqSafe;
+    const oldUsage = cls.usage;
+    const oldSite = cls.usageSites[bit] ?? null;
+    cls.usage |= 1 << bit;
+    cls.usageSites[bit] = site;
+    if (!wasSafe && cls.irqSafe) this.irqSafeClasses++;
+    this.journal?.push(() => {
+      cls.usage = oldUsage;
+      cls.usageSites[bit] = oldSite;
+    });
+  }
+
+  /** Add dependency types `dep` to the existing edge `e`. */
+  orDep(e: LockEdge, dep: number): void {
+    const old = e.dep;
+    if ((old | dep) === old) return;
+    e.dep = old | dep;
+    this.journal?.push(() => {
+      e.dep = old;
+    });
+  }
 
   /**
    * `register_lock_class`: the class of `map` acquired with `subclass`, created
@@ -191,7 +312,7 @@ export class LockdepGraph {
   classOf(map: LockdepMap, subclass: number): LockClass {
     const cache = map.classCache as LockClass[] | null;
     const hit = cache?.[subclass];
-    if (hit !== undefined && hit.graph === this && hit.key === map.key) return hit;
+    if (hit !== undefined && hit.graph === this && hit.key === map.key && !hit.dead) return hit;
     let list = this.byKey.get(map.key);
     if (!list) {
       list = [];
@@ -202,17 +323,34 @@ export class LockdepGraph {
       // Same-named classes from different keys print as name, name#2, …
       const base = list.find((c) => c !== undefined);
       let name: string;
+      let counted: string | null = null;
       if (base) {
         name = base.name.replace(/\/\d+$/, '');
       } else {
         const n = (this.nameCount.get(map.name) ?? 0) + 1;
         this.nameCount.set(map.name, n);
+        counted = map.name;
         name = n > 1 ? `${map.name}#${n}` : map.name;
       }
       if (subclass) name = `${name}/${subclass}`;
-      cls = new LockClass(this, this.classes.length, map.key, subclass, name, map.waitInner, map.waitOuter || map.waitInner);
-      this.classes.push(cls);
-      list[subclass] = cls;
+      const created = this.revive(map, subclass, name) ?? new LockClass(this, this.classes.length, map.key, subclass, name, map.waitInner, map.waitOuter || map.waitInner);
+      cls = created;
+      this.classes.push(created);
+      list[subclass] = created;
+      const key = map.key;
+      const owner = list;
+      this.journal?.push(() => {
+        created.dead = true;
+        this.spare.set(`${key}\u0000${subclass}`, created);
+        this.classes.pop();
+        (owner as (LockClass | undefined)[])[subclass] = undefined;
+        if (!owner.some((c) => c !== undefined)) this.byKey.delete(key);
+        if (counted !== null) {
+          const n = this.nameCount.get(counted)! - 1;
+          if (n > 0) this.nameCount.set(counted, n);
+          else this.nameCount.delete(counted);
+        }
+      });
     }
     if (!cache || (cache[0] !== undefined && cache[0].graph !== this)) map.classCache = [];
     (map.classCache as LockClass[])[subclass] = cls;
@@ -236,6 +374,15 @@ export class LockdepGraph {
     from.afterByTo.set(to, e);
     to.before.push(e);
     this.stats.edges++;
+    if (this.journal !== null) {
+      this.added.push(e);
+      this.journal.push(() => {
+        from.after.pop();
+        from.afterByTo.delete(to);
+        to.before.pop();
+        this.added.pop();
+      });
+    }
     return e;
   }
 
@@ -243,6 +390,9 @@ export class LockdepGraph {
   firstReport(key: string): boolean {
     if (this.reported.has(key)) return false;
     this.reported.add(key);
+    this.journal?.push(() => {
+      this.reported.delete(key);
+    });
     return true;
   }
 }

@@ -4,9 +4,10 @@ import { bfs, pathTo } from './bfs.ts';
 import type { BfsNode } from './bfs.ts';
 import { calcDep, LockdepGraph } from './graph.ts';
 import type { ChainNode, LockClass, LockSite } from './graph.ts';
-import { checkIrqUsage, markUsage } from './irq.ts';
+import { checkIrqUsage, markLock, markUsage } from './irq.ts';
 import { installLifetimeTracker } from './lifetime.ts';
 import { dmaResvLockdepPrime } from './priming.ts';
+import { READ_MASK, Usage } from './usage.ts';
 import { circularBody, classLabel, edgeData, heldData, heldListText, heldText, lockData, recursiveBody, siteStack, siteText } from './report.ts';
 
 /** Options of a `Lockdep` validator. */
@@ -25,7 +26,11 @@ function holdId(cls: LockClass, h: HeldLock): number {
   return cls.index * 32 + h.read * 8 + (h.trylock ? 4 : 0) + (h.nestLock ? 2 : 0) + (h.check ? 1 : 0);
 }
 
-/** The held-lock chain that entry `h` ends (set by `Lockdep.acquire`). */
+/**
+ * The held-lock chain that entry `h` ends (set by `Lockdep.acquire`).
+ *
+ * @kernel the struct lock_chain that curr_chain_key names once this lock is acquired (lookup_chain_cache)
+ */
 export function chainOf(h: HeldLock): ChainNode | null {
   return h.validatorSlot as ChainNode | null;
 }
@@ -117,7 +122,7 @@ export class Lockdep implements LockValidator {
     }
     const cache = h.map.classCache as LockClass[] | null;
     let cls = cache !== null ? cache[sub] : undefined;
-    if (cls === undefined || cls.graph !== g) cls = g.classOf(h.map, sub);
+    if (cls === undefined || cls.graph !== g || cls.dead) cls = g.classOf(h.map, sub);
     const held = t.held;
     const depth = held.length;
     const below = (depth > 0 ? chainOf(held[depth - 1]!) : null) ?? g.chainRoot;
@@ -151,6 +156,35 @@ export class Lockdep implements LockValidator {
     // The kernel reports `lockdep.bad_unlock_balance` itself.
   }
 
+  /**
+   * `trace_hardirqs_on` / `lockdep_softirqs_on`: interrupts were re-enabled
+   * while `t` still holds locks, so each held lock (checked ones) becomes
+   * HARDIRQ-ON / SOFTIRQ-ON (`_READ` for readers) now, with the usual
+   * inconsistent-state and irq-inversion checks. Hard IRQs first; the first
+   * report ends the marking, as in the kernel.
+   *
+   * @kernel mark_held_locks, __trace_hardirqs_on_caller, lockdep_softirqs_on
+   */
+  irqsOn(t: Thread, hardirqs: boolean, softirqs: boolean): void {
+    if (t.held.length === 0) return;
+    if (hardirqs && !this.markHeldLocks(t, Usage.ENABLED_HARDIRQ)) return;
+    if (softirqs) this.markHeldLocks(t, Usage.ENABLED_SOFTIRQ);
+  }
+
+  /** `mark_held_locks(curr, base_bit)`: false when a report was made. */
+  private markHeldLocks(t: Thread, base: number): boolean {
+    const held = t.held;
+    for (let i = 0; i < held.length; i++) {
+      const h = held[i]!;
+      if (!h.check) continue;
+      const bit = h.read !== 0 ? base + READ_MASK : base;
+      const cls = chainOf(h)?.cls ?? this.classOf(h.map, h.subclass < MAX_SUBCLASSES ? h.subclass : 0);
+      if ((cls.usage & (1 << bit)) !== 0) continue;
+      if (!markLock(this, t, h, cls, bit, held.length)) return false;
+    }
+    return true;
+  }
+
   leaked(): void {
     // The kernel reports the locks a task exits with.
   }
@@ -182,7 +216,7 @@ export class Lockdep implements LockValidator {
    */
   private validateChain(t: Thread, idx: number, next: HeldLock, node: ChainNode): void {
     this.graph.stats.chainMisses++;
-    node.validated = true;
+    this.graph.setValidated(node);
     const ret = this.checkDeadlock(t, idx, next, node.cls!);
     if (ret !== 1 || idx === 0) return;
     this.checkPrevsAdd(t, idx, next, node.cls!);
@@ -230,7 +264,7 @@ export class Lockdep implements LockValidator {
     const dep = calcDep(prev.read, next.read);
     const e = pcls.afterByTo.get(ncls);
     if (e) {
-      e.dep |= dep;
+      g.orDep(e, dep);
       return true;
     }
     // Redundant: a path at least as strong already leads from prev to next.

@@ -20,6 +20,10 @@ export interface NotationGroup {
   readonly entries: readonly NotationEntry[];
 }
 
+/**
+ * The marks lockdep prints in its reports (usage characters, `[EN]`-style
+ * dependency marks, wait types), grouped, each with what it means.
+ */
 export const LOCKDEP_NOTATION: readonly NotationGroup[] = [
   {
     title: 'Usage characters: (lock){+.+.}',
@@ -67,7 +71,11 @@ export const LOCKDEP_NOTATION: readonly NotationGroup[] = [
   },
 ];
 
-/** The notation as text (for `dmabuf-lab explain notation` and after lockdep rules). */
+/**
+ * The notation as text (for `dmabuf-lab explain notation` and after lockdep rules).
+ *
+ * @kernel Documentation/locking/lockdep-design.rst (the notation it explains)
+ */
 export function notationText(): string {
   return LOCKDEP_NOTATION.map(
     (g) =>

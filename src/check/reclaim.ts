@@ -66,14 +66,14 @@ export interface Shrinker {
 
 const shrinkers = new WeakMap<Kernel, Shrinker[]>();
 
-/** `shrinker_register`: add `s` to the shrinkers of `k`. Any context. */
+/** `shrinker_register`: add `s` to the shrinkers of `k`. Any context. @kernel shrinker_register */
 export function registerShrinker(k: Kernel, s: Shrinker): void {
   let list = shrinkers.get(k);
   if (!list) shrinkers.set(k, (list = []));
   list.push(s);
 }
 
-/** `shrinker_free`: remove `s`. */
+/** `shrinker_free`: remove `s`. @kernel shrinker_free */
 export function unregisterShrinker(k: Kernel, s: Shrinker): void {
   const list = shrinkers.get(k);
   const i = list?.indexOf(s) ?? -1;

@@ -14,18 +14,20 @@ export interface RuleInfo {
   readonly kernel: string;
 }
 
+import { RACE_RULES } from './rules-races.ts';
+
 type Entry = readonly [id: string, title: string, explanation: string, kernel: string];
 
 const LOCKDEP: readonly Entry[] = [
   ['lockdep.circular', 'possible circular locking dependency',
-    'Taking this lock while holding the other closes a cycle in the lock-class dependency graph: somewhere (maybe in another run, another thread, or the boot-time dma_resv priming) the locks were taken in the opposite order. Two threads doing both orders can deadlock; it is reported as soon as both orders have been seen, without the deadlock having to happen. Pseudo-locks take part: fs_reclaim (allocations that may reclaim, and shrinkers), dma_fence_map (fence signalling sections and fence waits), workqueue and work maps (flush vs. work). Fix the order, or move the allocation / wait / flush out of the section.',
+    'Taking this lock while holding the other closes a cycle in the lock-class dependency graph: somewhere (maybe in another run, another thread, or the boot-time dma_resv priming) the locks were taken in the opposite order. Two threads doing both orders can deadlock; it is reported as soon as both orders have been seen, without the deadlock having to happen. Pseudo-locks take part: fs_reclaim (allocations that may reclaim, and shrinkers), dma_fence_map (fence signalling sections and fence waits), workqueue and work maps (flush vs. work). Fix the order, or move the allocation / wait / flush out of the section. Recursive readers (read_lock in interrupt context, or any read_lock with force_read_lock_recursive) only close a cycle along a strong path: a path may not leave a lock held shared right after arriving at it as a recursive reader. The model follows Linux 6.17 where 6.1 differs: dma_fence_begin_signalling() is a successful read trylock (6.1: a plain read acquisition, so locks already held when a section started got an edge into dma_fence_map), and ww_acquire_init() also acquires the context\'s fake first-lock map of the <class>_mutex class (6.1 has only the <class>_acquire map), so the acquire-context -> mutex order is known from the first transaction.',
     'check_noncircular, print_circular_bug (kernel/locking/lockdep.c); Documentation/locking/lockdep-design.rst'],
   ['lockdep.recursive', 'possible recursive locking',
-    'A lock of a class the thread already holds is taken again. With two locks of one class this deadlocks when two threads take them in opposite orders; with one lock it self-deadlocks. If the nesting is intended, annotate it: mutex_lock_nested / spin_lock_nested (subclasses), a nest lock (ww_mutex acquire context), or separate classes with lockdep_set_class. Recursive readers (read_lock in IRQ context, rcu) are allowed.',
+    'A lock of a class the thread already holds is taken again. With two locks of one class this deadlocks when two threads take them in opposite orders; with one lock it self-deadlocks. If the nesting is intended, annotate it: mutex_lock_nested / spin_lock_nested (subclasses), a nest lock (ww_mutex acquire context), or separate classes with lockdep_set_class. Recursive readers (read_lock in IRQ context or with bottom halves disabled, rcu_read_lock) are allowed; a read_lock in process context is not recursive on kernels with queued rwlocks (the default here; locking-selftest\'s force_read_lock_recursive makes it recursive), so read_lock twice on one class is reported there, as a real kernel does.',
     'check_deadlock, print_deadlock_bug (kernel/locking/lockdep.c): "WARNING: possible recursive locking detected"'],
   ['lockdep.inconsistent', 'inconsistent lock state (IRQ-safe and IRQ-unsafe use of one class)',
-    'The same lock class is taken in interrupt context (hardirq or softirq) and also with that interrupt enabled. If the IRQ arrives while the lock is held with IRQs on, the handler spins on it forever. Take it with spin_lock_irqsave / spin_lock_irq (or _bh for softirq) everywhere outside the handler. The {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} notation names the two usages.',
-    'mark_lock_irq, valid_state, print_usage_bug (kernel/locking/lockdep.c): "WARNING: inconsistent lock state"'],
+    'The same lock class is taken in interrupt context (hardirq or softirq) and also with that interrupt enabled. If the IRQ arrives while the lock is held with IRQs on, the handler spins on it forever. Take it with spin_lock_irqsave / spin_lock_irq (or _bh for softirq) everywhere outside the handler. The {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} notation names the two usages. A lock is also HARDIRQ-ON (SOFTIRQ-ON) when interrupts (bottom halves) are re-enabled while it is still held: local_irq_enable, local_irq_restore, spin_unlock_irqrestore of another lock, local_bh_enable and spin_unlock_bh mark every held lock (mark_held_locks), so spin_lock_irqsave(A); spin_lock(B); spin_unlock_irqrestore(A); ... spin_unlock(B) makes B HARDIRQ-ON.',
+    'mark_lock_irq, valid_state, print_usage_bug, mark_held_locks (kernel/locking/lockdep.c): "WARNING: inconsistent lock state"'],
   ['lockdep.irq_inversion', 'possible irq lock inversion dependency',
     'A class just became IRQ-safe (or IRQ-unsafe) and the dependency graph already links it to an IRQ-unsafe (or IRQ-safe) class. An interrupt taking the safe lock while another CPU holds the unsafe lock under the safe one can deadlock. Typical case: a lock taken in a fence callback (IRQ context) that elsewhere nests a lock taken with IRQs enabled.',
     'check_usage_forwards/backwards, print_irq_inversion_bug (kernel/locking/lockdep.c)'],
@@ -33,7 +35,7 @@ const LOCKDEP: readonly Entry[] = [
     'The new dependency connects a lock that is taken in IRQ context (or something that leads to it) to a lock that is taken with IRQs enabled (or something it leads to). The interrupt can then wait for the unsafe lock held by the code it interrupted. The Nov 2025 drm_sched fix was this: xa_lock taken with IRQs on, and under the IRQ-safe fence lock via a callback.',
     'check_irq_usage, print_bad_irq_dependency (kernel/locking/lockdep.c): "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected"'],
   ['lockdep.invalid_wait_context', 'invalid wait context',
-    'A lock that may sleep (mutex, rwsem) is taken under a spinlock, in IRQ context or in an RCU read-side section; or a spinlock_t (a sleeping lock on PREEMPT_RT) is taken under a raw_spinlock or in a non-threaded hard IRQ (a hard hrtimer). Lockdep checks the wait type even when nothing actually sleeps.',
+    'A lock that may sleep (mutex, rwsem) is taken under a spinlock, in IRQ context or in an RCU read-side section; or a spinlock_t (a sleeping lock on PREEMPT_RT) is taken under a raw_spinlock or in a non-threaded hard IRQ (a hard hrtimer). Lockdep checks the wait type even when nothing actually sleeps. The model follows Linux 6.17, where CONFIG_PROVE_RAW_LOCK_NESTING is on by default (since 6.13); on 6.1 it is off by default and a spinlock_t under a raw_spinlock_t or in a non-threaded hard IRQ is not reported.',
     'check_wait_context, print_lock_invalid_wait_context (kernel/locking/lockdep.c): "BUG: Invalid wait context" (CONFIG_PROVE_RAW_LOCK_NESTING)'],
   ['lockdep.nested_lock_not_taken', 'nest lock not held',
     'A lock was taken with a nest lock (mutex_lock_nest_lock, ww_mutex_lock with an acquire context) that the thread does not hold. The nest lock is what makes holding many locks of one class safe; without it the annotation is a lie.',
@@ -42,7 +44,7 @@ const LOCKDEP: readonly Entry[] = [
     'Memory containing a lock is freed while the current thread still holds that lock. Any later unlock writes to freed memory; another user of the memory finds it locked.',
     'debug_check_no_locks_freed, print_freed_lock_bug (kernel/locking/lockdep.c): "WARNING: held lock freed!"'],
   ['lockdep.bad_unlock_balance', 'bad unlock balance',
-    'A lock was released that the thread does not hold: a double unlock, an unlock on an error path that never locked, or an unlock by another thread.',
+    'A lock was released that the thread does not hold: a double unlock, an unlock on an error path that never locked, or an unlock by another thread. Lockdep\'s release comes first in every unlock path (mutex_release before the DEBUG_MUTEXES owner check in __mutex_unlock_slowpath, spin_release / rwlock_release before the DEBUG_SPINLOCK checks), and its report turns debug_locks off, so the mutex owner WARN and the spinlock / rwlock "wrong owner" BUGs stay silent; the rwsem DEBUG_RWSEMS warning (not tied to debug_locks) still follows.',
     'print_unlock_imbalance_bug (kernel/locking/lockdep.c): "WARNING: bad unlock balance detected!"'],
   ['lockdep.exit_with_locks', 'thread exited with locks held',
     'A kthread (or IRQ / timer context) returned while still holding locks. Every path out of the function must release what it took.',
@@ -56,9 +58,12 @@ const LOCKDEP: readonly Entry[] = [
   ['lockdep.assert_not_held', 'lockdep_assert_not_held failed',
     'Code that must not run with a lock held (because it takes it, or waits for someone who does) ran with it held.',
     'lockdep_assert_not_held (include/linux/lockdep.h)'],
+  ['lockdep.assert_irqs_enabled', 'bottom halves re-enabled with hard IRQs disabled',
+    'local_bh_enable (or spin_unlock_bh, read_unlock_bh, write_unlock_bh) was called with hard interrupts disabled. It may run pending softirqs, which must run with IRQs on, and with lockdep (CONFIG_TRACE_IRQFLAGS) it ends with local_irq_enable(): the caller continues with IRQs enabled, whatever its irqsave section expected. Release the _bh lock before disabling IRQs, or use the _irqsave forms throughout. Reported once per run (WARN_ON_ONCE).',
+    '__local_bh_enable_ip, lockdep_assert_irqs_enabled() (kernel/softirq.c)'],
   ['lockdep.assert_none_held', 'lockdep_assert_none_held_once failed',
-    'A place that must be reached with no locks held at all (returning to user space, a point that may wait on anything) was reached holding locks.',
-    'lockdep_assert_none_held_once (include/linux/lockdep.h)'],
+    'A place that must be reached with no locks held at all (returning to user space, a point that may wait on anything) was reached holding locks. drm_syncobj_find_fence and the syncobj waits assert it when they may wait for userspace to submit a point (WAIT_FOR_SUBMIT, WAIT_AVAILABLE): a submit path that waits there with its context lock held blocks the very submission it waits for (until the 5 s WAIT_FOR_SUBMIT timeout gives -ETIME). Resolve in-syncobjs before taking driver locks.',
+    'lockdep_assert_none_held_once (include/linux/lockdep.h); drm_syncobj_find_fence, drm_syncobj_array_wait_timeout (drivers/gpu/drm/drm_syncobj.c)'],
 ];
 
 const SCHED_MM: readonly Entry[] = [
@@ -74,6 +79,9 @@ const SCHED_MM: readonly Entry[] = [
   ['sched.preempt_count_underflow', 'preempt / irq nesting count underflow',
     'preempt_enable, local_irq_enable, local_bh_enable or rcu_read_unlock was called more often than its disabling counterpart.',
     'preempt_count_sub, DEBUG_LOCKS_WARN_ON (kernel/sched/core.c)'],
+  ['run.thread_exception', 'a simulated thread threw (an Oops)',
+    'On this schedule a simulated thread threw a JavaScript exception: typically driver code that dereferences a value an injected fault or an unexpected interleaving made null or undefined. In the kernel this is an Oops (a NULL pointer dereference, a BUG_ON). The explorer reports it as a bug of the schedule; `dmabuf-lab run` reports it as a scenario error.',
+    'die, oops_begin (arch/x86/kernel/dumpstack.c): "BUG: kernel NULL pointer dereference"'],
   ['run.limit', 'run stopped at its step or virtual-time limit',
     'The simulation reached its step or virtual-time limit before every thread finished. Either the scenario needs more (raise the limit) or a thread polls forever for a condition that never becomes true (a livelock). Never a clean run.',
     'dmabuf-lab run limits (no kernel counterpart; compare the soft-lockup and hung-task detectors)'],
@@ -83,6 +91,15 @@ const SCHED_MM: readonly Entry[] = [
   ['spinlock.lockup', 'spinlock lockup',
     'A thread tried to take a spinlock held by another thread that is not running (it slept while holding it, which was reported as scheduling while atomic). It would spin forever; the thread is killed.',
     'spin_dump (kernel/locking/spinlock_debug.c): "BUG: spinlock lockup suspected"'],
+  ['rwlock.recursion', 'rwlock write recursion',
+    'write_lock on an rwlock_t the thread already holds for writing: it would spin forever. The thread is killed.',
+    'debug_write_lock_before (kernel/locking/spinlock_debug.c): "BUG: rwlock recursion"'],
+  ['rwlock.lockup', 'rwlock lockup',
+    'A thread tried to take an rwlock_t that another thread (or itself, as a reader, when it asks for write) holds and will not release: the holder slept while holding it (reported as scheduling while atomic) or it is the caller itself. It would spin forever; the thread is killed, as the soft-lockup watchdog would report the CPU.',
+    'queued_read_lock_slowpath, queued_write_lock_slowpath (kernel/locking/qrwlock.c); watchdog "BUG: soft lockup"'],
+  ['rwlock.wrong_owner', 'rwlock write-released by a non-owner',
+    'write_unlock by a thread that is not the writer, while lockdep believes the thread holds it (otherwise lockdep reports the bad unlock balance and this check stays silent).',
+    'debug_write_unlock (kernel/locking/spinlock_debug.c): "BUG: rwlock wrong owner"'],
   ['spinlock.wrong_owner', 'spinlock released by a non-owner or already unlocked',
     'spin_unlock on a spinlock the thread does not hold, or that is not locked.',
     'debug_spin_unlock (kernel/locking/spinlock_debug.c): "BUG: spinlock wrong owner" / "already unlocked"'],
@@ -401,13 +418,17 @@ const BUF_GEM_SCHED: readonly Entry[] = [
 ];
 
 /** Every rule, sorted by id. */
-export const ruleCatalogue: readonly RuleInfo[] = [...LOCKDEP, ...SCHED_MM, ...LOCKING_MISC, ...DMABUF, ...BUF_GEM_SCHED]
+export const ruleCatalogue: readonly RuleInfo[] = [...LOCKDEP, ...SCHED_MM, ...LOCKING_MISC, ...DMABUF, ...BUF_GEM_SCHED, ...RACE_RULES]
   .map(([id, title, explanation, kernel]) => ({ id, title, explanation, kernel }))
   .sort((a, b) => a.id.localeCompare(b.id));
 
 const byId = new Map(ruleCatalogue.map((r) => [r.id, r]));
 
-/** The catalogue entry of `id`, or null if no layer defines it. */
+/**
+ * The catalogue entry of `id`, or null if no layer defines it.
+ *
+ * @kernel none: the model's rule catalogue
+ */
 export function explainRule(id: string): RuleInfo | null {
   return byId.get(id) ?? null;
 }

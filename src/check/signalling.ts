@@ -42,7 +42,7 @@ export function dmaFenceBeginSignalling(k: Kernel): boolean {
   return false;
 }
 
-/** `dma_fence_end_signalling`: close the section opened with `cookie`. */
+/** `dma_fence_end_signalling`: close the section opened with `cookie`. @kernel dma_fence_end_signalling */
 export function dmaFenceEndSignalling(k: Kernel, cookie: boolean): void {
   if (cookie) return;
   k.lockRelease(dmaFenceMapOf(k));

@@ -50,7 +50,7 @@ export const USAGE_STR: readonly string[] = [
   'INITIAL READ USE',
 ];
 
-/** `exclusive_bit`: keep the state, flip the direction, strip read. */
+/** `exclusive_bit`: keep the state, flip the direction, strip read. @kernel exclusive_bit */
 export function exclusiveBit(bit: number): number {
   return (bit & ~(READ_MASK | DIR_MASK)) | ((bit & DIR_MASK) ^ DIR_MASK);
 }
@@ -62,6 +62,8 @@ function invertDirMask(mask: number): number {
 /**
  * `exclusive_mask`: the usage bits incompatible with `mask` (read and write
  * usages both conflict with either kind on the other side).
+ *
+ * @kernel exclusive_mask
  */
 export function exclusiveMask(mask: number): number {
   let excl = invertDirMask(mask);
@@ -70,12 +72,12 @@ export function exclusiveMask(mask: number): number {
   return excl;
 }
 
-/** `original_mask`: the usages to which the bits of `mask` are exclusive. */
+/** `original_mask`: the usages to which the bits of `mask` are exclusive. @kernel original_mask */
 export function originalMask(mask: number): number {
   return exclusiveMask(mask);
 }
 
-/** `find_exclusive_match`: the first pair (bit of `mask`, exclusive bit in `excl`). */
+/** `find_exclusive_match`: the first pair (bit of `mask`, exclusive bit in `excl`). @kernel find_exclusive_match */
 export function findExclusiveMatch(mask: number, excl: number): [number, number] | null {
   for (let bit = 0; bit < IRQ_USAGE_BITS; bit++) {
     if ((mask & (1 << bit)) === 0) continue;
@@ -86,13 +88,17 @@ export function findExclusiveMatch(mask: number, excl: number): [number, number]
   return null;
 }
 
-/** `state_name`: `HARDIRQ`, `SOFTIRQ-READ`, … for a usage bit. */
+/** `state_name`: `HARDIRQ`, `SOFTIRQ-READ`, … for a usage bit. @kernel state_name */
 export function stateName(bit: number): string {
   const base = bit >> DIR_MASK === 0 ? 'HARDIRQ' : 'SOFTIRQ';
   return bit & READ_MASK ? `${base}-READ` : base;
 }
 
-/** The IRQ kind of a usage bit, without read suffix. */
+/**
+ * The IRQ kind of a usage bit, without read suffix.
+ *
+ * @kernel state_names[] (kernel/locking/lockdep.c): the IRQ class of a usage bit
+ */
 export function irqKindName(bit: number): 'HARDIRQ' | 'SOFTIRQ' {
   return bit >> DIR_MASK === 0 ? 'HARDIRQ' : 'SOFTIRQ';
 }
@@ -108,6 +114,8 @@ function usageChar(usage: number, bit: number): string {
  * `get_usage_chars`: four characters (hardirq write, hardirq read, softirq
  * write, softirq read): `.` never in IRQ and only with IRQs off, `-` in IRQ,
  * `+` with IRQs on, `?` both.
+ *
+ * @kernel get_usage_chars
  */
 export function usageChars(usage: number): string {
   return (
@@ -118,7 +126,11 @@ export function usageChars(usage: number): string {
   );
 }
 
-/** Names of the set usage bits, for `--json`. */
+/**
+ * Names of the set usage bits, for `--json`.
+ *
+ * @kernel usage_str[] (kernel/locking/lockdep.c)
+ */
 export function usageNames(usage: number): string[] {
   const out: string[] = [];
   for (let b = 0; b < USAGE_STR.length; b++) if (usage & (1 << b)) out.push(USAGE_STR[b]!);

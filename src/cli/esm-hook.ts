@@ -1,29 +1,9 @@
 /**
- * Lets a scenario written in TypeScript with `import`/`export` load from any
- * directory. Outside a package whose package.json says `"type": "module"`,
- * Node and tsx treat a `.ts` file as CommonJS, and Node 20's ESM detection
- * then fails with "Cannot require() ES Module ... in a cycle". A scenario
- * file must be a module (it has `export default`), so this resolve hook marks
- * `.ts` files outside node_modules as ES modules. Registered in the run
- * worker after tsx, so it runs first in the chain.
+ * The resolve hooks for users' scenario files, for the CLI's commands that
+ * load scenarios in their own thread (`run --seeds`) or in a worker pool
+ * (`explore`): they live with the rest of the module-loading logic in
+ * `src/explore/module-loading.ts` (one copy of the library per thread,
+ * `.ts` files as ES modules). Imported from there directly, not through the
+ * explore index, so that the CLI's main thread does not load the model.
  */
-import { register } from 'node:module';
-
-const HOOK = `
-export async function resolve(specifier, context, nextResolve) {
-  const r = await nextResolve(specifier, context);
-  if (r.format !== 'module' && r.url.startsWith('file:') && r.url.endsWith('.ts') && !r.url.includes('/node_modules/')) {
-    return { ...r, format: 'module' };
-  }
-  return r;
-}
-`;
-
-let registered = false;
-
-/** Install the hook once per thread. */
-export function registerScenarioHook(): void {
-  if (registered) return;
-  registered = true;
-  register(`data:text/javascript,${encodeURIComponent(HOOK)}`);
-}
+export { registerScenarioHook, scenarioHookPreload } from '../explore/module-loading.ts';

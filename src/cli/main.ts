@@ -1,5 +1,9 @@
 /**
- * The `dmabuf-lab` command: run, replay, check, list, explain, trace-check.
+ * The `dmabuf-lab` command: run, replay, check, list, explain, trace-check, new.
+ *
+ * Start-up matters (a shell loop over seeds pays it every time): this module
+ * loads only commander and picocolors; each command's module is imported
+ * when that command runs, and `run` loads the model only in its worker.
  *
  * Exit codes: 0 clean (or every verdict as expected), 1 splats found, a limit
  * reached, or a verdict that differs, 2 usage or scenario error (with a
@@ -25,6 +29,59 @@ function integer(min: number): (v: string) => number {
   };
 }
 
+/** A wall-clock budget in seconds: `30s`, `2m`, `500ms`, `1h`, or a number of seconds. */
+function wallSeconds(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] ?? 1) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a duration > 0 such as 30s, 2m or 500ms, got "${v}".`);
+  return n;
+}
+
+function oneOf<T extends string>(values: readonly T[]): (v: string) => T {
+  return (v: string) => {
+    if (!values.includes(v as T))
+      throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${v}".`);
+    return v as T;
+  };
+}
+
+const FAULT_NAMES = ['alloc', 'ww', 'hang', 'timer', 'irq'] as const;
+
+function faultList(v: string): (typeof FAULT_NAMES)[number][] {
+  const parts = v.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  if (parts.length === 0) throw new InvalidArgumentError(`expected a list of fault kinds (${FAULT_NAMES.join(',')}), got "${v}".`);
+  for (const p of parts) {
+    if (!FAULT_NAMES.includes(p as (typeof FAULT_NAMES)[number]))
+      throw new InvalidArgumentError(`unknown fault kind "${p}": the kinds are ${FAULT_NAMES.join(', ')}.`);
+  }
+  return parts as (typeof FAULT_NAMES)[number][];
+}
+
+function shardSpec(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  const index = m ? Number(m[1]) : -1;
+  const count = m ? Number(m[2]) : 0;
+  if (!m || count < 1 || index >= count)
+    throw new InvalidArgumentError(`expected i/n with 0 <= i < n (e.g. 0/4 for the first of four shards), got "${v}".`);
+  return { index, count };
+}
+
+function preemptionBound(v: string): number | null {
+  if (v === 'none') return null;
+  return integer(0)(v);
+}
+
+/** `1..200`, or `N` for 1..N. */
+function seedRange(v: string): { from: number; to: number } {
+  const m = /^(\d+)(?:\.\.(\d+))?$/.exec(v.trim());
+  const from = m ? (m[2] === undefined ? 1 : Number(m[1])) : -1;
+  const to = m ? Number(m[2] ?? m[1]) : -1;
+  if (!m || !Number.isSafeInteger(to) || to < from || to < 1)
+    throw new InvalidArgumentError(`expected a seed range a..b with a <= b (e.g. 1..200), or a count N for 1..N, got "${v}".`);
+  return { from, to };
+}
+
 function seconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0)
@@ -45,7 +102,14 @@ function duration(v: string): number {
 function version(): string {
   try {
     const pkg = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+      // src/cli/main.ts or dist/src/cli/main.js
+      readFileSync(
+        new URL(
+          import.meta.url.endsWith('.ts') ? '../../package.json' : '../../../package.json',
+          import.meta.url,
+        ),
+        'utf8',
+      ),
     ) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
@@ -98,6 +162,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
       '--stacks',
       'capture backtraces from the start (by default a run that reports something is replayed with them)',
     )
+    .option('--no-races', 'switch the race detector and KASAN off (kcsan.*, kasan.* rules)')
     .option('--save-schedule <file>', "save the run's decisions for `dmabuf-lab replay`")
     .option(
       '--report <file>',
@@ -107,7 +172,17 @@ export function buildProgram(setCode: (code: number) => void): Command {
       '--ftrace <file>',
       'write the run as kernel trace text (dma_fence and 6.17 gpu_scheduler events; trace-check reads it)',
     )
+    .option(
+      '--seeds <range>',
+      'run every seed of a range (1..200, or N for 1..N) in this process and summarize which seeds show which rules',
+      seedRange,
+    )
     .action(async (scenario, o) => {
+      if (o.seeds) {
+        const { seedsCommand } = await import('./seeds-command.ts');
+        setCode(await seedsCommand(scenario, { ...o, seeds: o.seeds }));
+        return;
+      }
       // Commands load on demand: the run itself happens in a worker, so the
       // main thread of `run` never loads the model.
       const { runCommand } = await import('./run-command.ts');
@@ -127,11 +202,56 @@ export function buildProgram(setCode: (code: number) => void): Command {
       '--stacks',
       'capture backtraces from the start (by default a run that reports something is replayed with them)',
     )
+    .option('--no-races', 'switch the race detector and KASAN off')
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--ftrace <file>', 'write the run as kernel trace text')
     .action(async (file, o) => {
       const { replayCommand } = await import('./run-command.ts');
       setCode(await replayCommand(file, o));
+    });
+
+  program
+    .command('explore')
+    .description(
+      'search the schedules (and injected faults) of a scenario for bugs: each bug reported once, shrunk, replayable',
+    )
+    .argument('<scenario>', 'built-in scenario name or path of a scenario file')
+    .option('--strategy <name>', 'random, pct (probabilistic concurrency testing) or dfs (bounded exhaustive search)', oneOf(['random', 'pct', 'dfs'] as const), 'pct')
+    .option('--schedules <n>', 'schedule budget (default 1000; with --time alone, no schedule limit)', integer(1))
+    .option('--time <duration>', 'wall-clock budget, e.g. 30s, 2m (the result then depends on the machine\'s speed)', wallSeconds)
+    .option('--until <when>', 'stop at the first bug, or collect every distinct bug within the budget', oneOf(['first', 'all'] as const), 'first')
+    .option('--seed <n>', 'seed of the random and pct strategies', integer(0), 1)
+    .option('--depth <d>', 'pct: bug depth (d - 1 priority change points per schedule)', integer(1), 3)
+    .option('--preemptions <p>', "dfs: preemption bound, or 'none'", preemptionBound, 2)
+    .option('--reduction <kind>', 'dfs: partial-order reduction, sleep (sleep sets) or none', oneOf(['sleep', 'none'] as const), 'sleep')
+    .option('--faults <kinds>', 'choice kinds to explore besides thread order: alloc,ww,hang,timer,irq', faultList, [])
+    .option('--max-faults <n>', 'injected faults per schedule', integer(0), 1)
+    .option('--workers <n>', 'worker threads (results are the same for any number)', integer(1), 1)
+    .option('--shard <i/n>', 'run part i of n of the exploration and write a shard file (combine with `dmabuf-lab merge`)', shardSpec)
+    .option('--out <file>', 'write the result (or the shard) as JSON to this file')
+    .option('--json', 'print the result as JSON (the same object `explore()` returns)')
+    .option('--trace-dir <dir>', 'save each bug\'s shrunk schedule, its Chrome trace and HTML report (replayed with stack capture) here')
+    .option('--max-steps <n>', 'scheduling-step limit of each schedule (default 5,000,000)', integer(1))
+    .option('--max-time-ms <n>', 'virtual-time limit of each schedule in ms (default 3,600,000)', integer(1))
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 no bug found, 1 a bug found, 2 usage or scenario error.\n' +
+        'Example: dmabuf-lab explore mutex-abba --strategy dfs --preemptions 2 --until all --trace-dir out',
+    )
+    .action(async (scenario, o) => {
+      const { exploreCommand } = await import('./explore-command.ts');
+      setCode(await exploreCommand(scenario, o));
+    });
+
+  program
+    .command('merge')
+    .description('combine the shard files of one exploration (`explore --shard i/n`) into its result')
+    .argument('<files...>', 'shard files, one per shard')
+    .option('--json', 'print the merged result as JSON')
+    .option('--out <file>', 'write the merged result as JSON to this file')
+    .action(async (files, o) => {
+      const { mergeCommand } = await import('./explore-command.ts');
+      setCode(mergeCommand(files, o));
     });
 
   program
@@ -191,6 +311,18 @@ export function buildProgram(setCode: (code: number) => void): Command {
       setCode(explainCommand(id, o));
     });
 
+  program
+    .command('new')
+    .description(
+      'write a scenario file to start from: one thread, an expectation, the rules for thread bodies',
+    )
+    .argument('<name>', 'scenario name (writes ./<name>.ts) or a path ending in .ts')
+    .option('--force', 'overwrite the file if it exists')
+    .action(async (name, o) => {
+      const { newCommand } = await import('./new-command.ts');
+      setCode(newCommand(name, o));
+    });
+
   return program;
 }
 
@@ -215,5 +347,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return Exit.ERROR;
   }
 }
+
+// A reader that stops early (`dmabuf-lab list | head`) closes the pipe: stop
+// quietly, as other command-line tools do, instead of crashing on EPIPE.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 process.exitCode = await main(process.argv);

@@ -72,7 +72,7 @@ export function writeReport(file: string, o: RunOutcome, replay: string): void {
         ? `max steps ${formatCount(l.maxSteps)}, max virtual time ${formatNs(l.maxVirtualTimeNs)}, wall-clock timeout ${o.timeoutMs / 1000} s`
         : '-',
     ],
-    ['checkers', `lockdep ${o.lockdep ? 'on' : 'off'}`],
+    ['checkers', `lockdep ${o.lockdep ? 'on' : 'off'}, race detector + KASAN ${o.races ? 'on' : 'off'}`],
     [
       'result',
       r

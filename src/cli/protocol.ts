@@ -38,6 +38,8 @@ export interface RunRequest {
   /** Hash the event stream (`eventHash`) while the run goes on. */
   readonly hash?: boolean;
   readonly limits: Partial<KernelLimits>;
+  /** Race detector and KASAN (default on; `--no-races` turns them off). */
+  readonly races?: boolean;
 }
 
 /** A scenario as the main thread sees it (no functions cross threads). */
@@ -86,7 +88,7 @@ export interface RunSummaryData {
 /** What the worker sends back while a request runs (in this order: phase, loaded, then threads / splats / events, then done or error). */
 export type WorkerMessage =
   | { type: 'phase'; id: number; phase: 'load' | 'setup' | 'run' }
-  | { type: 'loaded'; id: number; info: ScenarioInfo; limits: KernelLimits; lockdep: boolean }
+  | { type: 'loaded'; id: number; info: ScenarioInfo; limits: KernelLimits; lockdep: boolean; races: boolean }
   | { type: 'thread'; id: number; tid: number; name: string }
   | { type: 'splat'; id: number; splat: Splat }
   | { type: 'event'; id: number; event: KernelEvent }

@@ -26,6 +26,8 @@ export interface RunOptions {
   stacks?: boolean;
   saveSchedule?: string;
   report?: string;
+  /** commander's negation of `--no-races`: false switches the race detector and KASAN off. */
+  races?: boolean;
   /** Write the run as kernel trace text (`dma_fence` and 6.17 `gpu_scheduler` events). */
   ftrace?: string;
 }
@@ -57,7 +59,7 @@ export async function runCommand(ref: string, opts: RunOptions): Promise<number>
   const limits = limitsOf(opts);
   // The worker resolves a relative path against the same working directory.
   const replay = (shown: string): string =>
-    `dmabuf-lab run ${shellWord(shown)} --seed ${seed}${limitFlags(limits)}`;
+    `dmabuf-lab run ${shellWord(shown)} --seed ${seed}${limitFlags(limits)}${opts.races === false ? ' --no-races' : ''}`;
   return execute({ scenario: ref, seed, limits, opts, replay, command: 'run' });
 }
 
@@ -110,6 +112,7 @@ async function execute(x: Execution): Promise<number> {
     restackWithinMs: (opts.timeout * 1000) / RESTACK_SHARE,
     hash: true,
     limits: x.limits,
+    ...(opts.races === false ? { races: false } : {}),
     ...(x.decisions ? { decisions: x.decisions } : {}),
   });
   await worker.close();

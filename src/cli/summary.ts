@@ -120,7 +120,7 @@ export function formatSummary(o: RunOutcome, x: SummaryExtras): string {
   out.push(
     `${label('seed')}${o.request.seed}${o.request.decisions ? ` (replaying ${plural(o.request.decisions.length, 'recorded decision')})` : ''}`,
   );
-  out.push(`${label('checkers')}lockdep ${o.lockdep ? 'on' : 'off'}`);
+  out.push(`${label('checkers')}lockdep ${o.lockdep ? 'on' : 'off'}, race detector + KASAN ${o.races ? 'on' : 'off'}`);
   out.push(`${label('result')}${resultLine(o)}`);
   const thrown = o.result?.failure?.stack;
   if (thrown?.length) {
@@ -221,6 +221,7 @@ export function summaryJson(
     seed: o.request.seed,
     limits: { ...(o.limits ?? o.result?.limits ?? {}), timeoutMs: o.timeoutMs },
     lockdep: o.lockdep,
+    races: o.races,
     status: o.status,
     result: o.result
       ? {

@@ -8,6 +8,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { KernelEvent, KernelLimits, Splat } from '../kernel/index.ts';
+// The leaf module, not the explore index: the main thread of `run` must not load the model.
+import { workerStart } from '../explore/module-loading.ts';
 import type { Verdict } from '../explore/index.ts';
 import { SAB_BYTES, SLOT_STEPS, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
 import type { RunRequest, RunSummaryData, ScenarioInfo, WorkerMessage } from './protocol.ts';
@@ -33,6 +35,8 @@ export interface RunOutcome {
   readonly info: ScenarioInfo | null;
   readonly limits: KernelLimits | null;
   readonly lockdep: boolean;
+  /** The race detector and KASAN were on. */
+  readonly races: boolean;
   readonly result: RunSummaryData | null;
   readonly notes: readonly string[];
   readonly verdict: Verdict | null;
@@ -83,23 +87,12 @@ export class RunWorker {
   constructor(private readonly opts: RunWorkerOptions) {}
 
   private spawn(): Worker {
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const entry = new URL(`./worker${ext}`, import.meta.url).href;
-    let tsx = '';
-    try {
-      tsx = import.meta.resolve('tsx/esm/api');
-    } catch {
-      // Without tsx (a compiled install), JavaScript scenarios still work.
-    }
-    // An eval worker registers tsx before importing the entry, so TypeScript
-    // (the CLI's own sources and users' scenario files) loads inside it.
-    const code =
-      `(async () => { try { if (${JSON.stringify(tsx)}) (await import(${JSON.stringify(tsx)})).register(); } catch {} ` +
-      `await import(${JSON.stringify(entry)}); })().catch((e) => { ` +
-      `require('node:worker_threads').parentPort.postMessage({ type: 'error', id: -1, kind: 'internal', message: String(e && e.stack || e) }); });`;
-    const w = new Worker(code, {
-      eval: true,
-      workerData: { sab: this.sab },
+    // Compiled, the worker starts on worker.js and loads a TypeScript loader
+    // only for a user's .ts scenario; from sources, on a bootstrap that
+    // registers tsx first (see module-loading.ts).
+    const start = workerStart('./worker.ts', import.meta.url, { sab: this.sab });
+    const w = new Worker(start.filename, {
+      workerData: start.workerData,
       stdout: this.opts.stdoutToStderr ?? false,
     });
     if (this.opts.stdoutToStderr) w.stdout.pipe(process.stderr);
@@ -126,6 +119,7 @@ export class RunWorker {
     let info: ScenarioInfo | null = null;
     let limits: KernelLimits | null = null;
     let lockdep = false;
+    let races = false;
     const started = performance.now();
     let lastStepsAt = started;
     let lastSteps = -1;
@@ -161,6 +155,7 @@ export class RunWorker {
           info,
           limits,
           lockdep,
+          races,
           result: null,
           notes: [],
           verdict: null,
@@ -209,6 +204,7 @@ export class RunWorker {
             info = m.info;
             limits = m.limits;
             lockdep = m.lockdep;
+            races = m.races;
             break;
           case 'thread':
             names.set(m.tid, m.name);

@@ -9,11 +9,9 @@ import type { Kernel, KernelEvent, RunResult, Splat } from '../kernel/index.ts';
 import { describeExpectation, loadScenario, runScenario, ScenarioError } from '../explore/index.ts';
 import type { Scenario, ScenarioRun } from '../explore/index.ts';
 import { EventHasher } from '../trace/index.ts';
-import { registerScenarioHook } from './esm-hook.ts';
 import { SLOT_STEPS, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
 import type { RunRequest, WorkerMessage } from './protocol.ts';
 
-registerScenarioHook();
 const port = parentPort!;
 const sab = (workerData as { sab: SharedArrayBuffer }).sab;
 const tidSlot = new Int32Array(sab);
@@ -68,6 +66,7 @@ async function handle(req: RunRequest): Promise<void> {
     trace: false,
     captureStacks: req.stacks,
     limits: req.limits,
+    ...(req.races === false ? { races: false } : {}),
     onEvent,
     ...(chooser ? { chooser } : {}),
     onKernel: (k) => {
@@ -84,6 +83,7 @@ async function handle(req: RunRequest): Promise<void> {
         },
         limits: k.limits,
         lockdep: k.validator !== null,
+        races: k.hb !== null,
       });
       post({ type: 'phase', id, phase: 'setup' });
     },
@@ -171,6 +171,7 @@ async function restack(
       limits: req.limits,
       captureStacks: true,
       chooser: new ReplayChooser(r.schedule),
+      ...(req.races === false ? { races: false } : {}),
       ...(hasher
         ? {
             onEvent: (e: KernelEvent) => {

@@ -1,7 +1,8 @@
 /**
  * Builds the Kernel a scenario runs on, with the checkers installed: lockdep
- * (unless the scenario opts out) and the object-lifetime tracker, through the
- * checker layer's `createCheckedKernel`.
+ * (unless the scenario opts out), the race detector and KASAN (unless switched
+ * off) and the object-lifetime tracker, through the checker layer's
+ * `createCheckedKernel`.
  */
 import { createCheckedKernel, LockdepGraph } from '../check/index.ts';
 import type { Kernel, KernelOptions } from '../kernel/index.ts';
@@ -13,7 +14,7 @@ import type { Kernel, KernelOptions } from '../kernel/index.ts';
  */
 export function createScenarioKernel(
   opts: KernelOptions,
-  checkers: { lockdep: boolean; graph?: unknown },
+  checkers: { lockdep: boolean; graph?: unknown; races?: boolean },
 ): Kernel {
   const { graph } = checkers;
   if (graph !== undefined && !(graph instanceof LockdepGraph)) {
@@ -21,5 +22,5 @@ export function createScenarioKernel(
       'runScenario: `graph` must be a LockdepGraph (new LockdepGraph() from src/check/index.ts)',
     );
   }
-  return createCheckedKernel({ ...opts, lockdep: checkers.lockdep, ...(graph ? { graph } : {}) });
+  return createCheckedKernel({ ...opts, lockdep: checkers.lockdep, races: checkers.races ?? true, ...(graph ? { graph } : {}) });
 }

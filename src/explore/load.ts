@@ -1,14 +1,16 @@
 /**
  * Finding and loading scenarios: built-in ones by name (the `scenarios/`
- * registry) and users' files by path (TypeScript or JavaScript, loaded
- * directly: tsx is registered by `bin/dmabuf-lab.js`, and vitest / `npx tsx`
- * load TypeScript themselves). Every failure is a `ScenarioError` whose
- * message says what to fix.
+ * registry) and users' files by path (TypeScript or JavaScript). A
+ * TypeScript loader is registered only when a user's `.ts` file is about to
+ * load and this copy runs compiled (`ensureTypeScriptLoader`); from sources,
+ * tsx or vitest already load TypeScript. Every failure is a `ScenarioError`
+ * whose message says what to fix.
  */
 import { existsSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtinScenarioFiles } from '../../scenarios/index.ts';
+import { isTypeScriptFile, prepareTypeScriptImport } from './module-loading.ts';
 import type { Expectation, Scenario } from './scenario.ts';
 
 /** Why a scenario could not be used. */
@@ -113,6 +115,13 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
       `${file} is not a scenario file: a scenario is a TypeScript or JavaScript module (${SCENARIO_EXTENSIONS.join(', ')}) ` +
         'with `export default defineScenario({ ... })`.',
     );
+  }
+  if (isTypeScriptFile(file)) {
+    try {
+      await prepareTypeScriptImport(file);
+    } catch (e) {
+      throw new ScenarioError('load', errorText(e));
+    }
   }
   return importScenario(pathToFileURL(file).href, `scenario file ${file}`);
 }

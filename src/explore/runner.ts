@@ -26,6 +26,12 @@ export interface RunScenarioOptions {
   captureStacks?: boolean;
   /** A lockdep dependency graph to keep across runs (from the checker layer). */
   graph?: unknown;
+  /**
+   * The happens-before race detector and KASAN (`kcsan.*`, `kasan.*`):
+   * default on, unless the scenario sets `races: false`; `false` switches
+   * them off for this run (`--no-races`).
+   */
+  races?: boolean;
   /** Limits overriding the scenario's own and the kernel defaults. */
   limits?: Partial<KernelLimits>;
   /** Called for every event as it happens (attaches a listener: events cost their construction). */
@@ -85,7 +91,7 @@ export async function runScenario(
       ...(opts.chooser ? { chooser: opts.chooser } : {}),
       ...(opts.captureStacks !== undefined ? { captureStacks: opts.captureStacks } : {}),
     },
-    { lockdep: scenario.lockdep ?? true, graph: opts.graph },
+    { lockdep: scenario.lockdep ?? true, graph: opts.graph, races: opts.races ?? scenario.races ?? true },
   );
   const events: KernelEvent[] | null = opts.trace ? [] : null;
   if (events) {

@@ -31,6 +31,8 @@ export interface Scenario {
   readonly kernel?: Omit<KernelOptions, 'seed' | 'chooser' | 'validator'>;
   /** Run with lockdep (default true). */
   readonly lockdep?: boolean;
+  /** Run with the race detector and KASAN (default true; `runScenario`'s `races` option overrides it). */
+  readonly races?: boolean;
   setup(k: Kernel, ctx: ScenarioContext): void;
 }
 

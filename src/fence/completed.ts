@@ -8,6 +8,8 @@ import { fenceState } from './state.ts';
  * tracepoint; the rule book uses it to place the context's timeline (the
  * order of points about 2^31 apart) and to report a cache that moves
  * backwards (`fence.completed_seqno_backwards`). Any context.
+ *
+ * @kernel none: the kernel has no such tracepoint (see above)
  */
 export function dmaFenceCompleted(
   k: Kernel,

@@ -1,5 +1,5 @@
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling } from '../check/index.ts';
-import { Errno, Kref, SpinLock } from '../kernel/index.ts';
+import { Access, Errno, Kref, MemLoc, SpinLock } from '../kernel/index.ts';
 import type { Kernel, Thread } from '../kernel/index.ts';
 import { cbAddTail, cbReset, cbUnlink } from './callback.ts';
 import type { DmaFenceCb, DmaFenceFunc } from './callback.ts';
@@ -19,9 +19,18 @@ import { checkSignalledEarly, fenceName, fenceSplat, unobserve } from './rules.t
 import { fenceLock, fenceUnlock } from './lock.ts';
 import type { DmaFenceOps } from './ops.ts';
 import { dmaFenceRelease } from './release.ts';
+import { reportPutUninitialized } from './init-rules.ts';
 import { dmaFenceIsLater } from './ordering.ts';
 import { fenceId, fenceState } from './state.ts';
 import { dmaFenceDefaultWait, dmaFenceWaitTimeout } from './wait.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared fence type of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DmaFence's members
+  interface DmaFence extends DmaFenceClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DmaFenceClass = DmaFence;
 
 /** Kref that knows its fence, so one release function serves every fence. */
 class FenceKref extends Kref {
@@ -72,6 +81,15 @@ export class DmaFence {
   cbTail: DmaFenceCb | null = null;
   /** @internal declared signaller (model extension), see `dmaFenceSetSignaller`. */
   signaller: (() => readonly Thread[]) | null = null;
+  /** @internal the instrumented location of `error` (created on first use with the race detector on). */
+  errorLoc: MemLoc | null = null;
+  /**
+   * The last thing that happened to the fence (initialised, signalling
+   * enabled, a callback added, waited on, an error set), by whom and when,
+   * for reports of waits that never end. Recorded with the checkers on
+   * (`kernel.hb`); null otherwise.
+   */
+  lastEvent: { what: string; thread: string | null; timeNs: number } | null = null;
   private lockRef: SpinLock | null;
 
   constructor(
@@ -134,6 +152,10 @@ export class DmaFence {
       checkU64('dma_fence context', this.context);
     this.flags |= MODEL_INITIALIZED;
     const k = this.kernel;
+    if (k.hb !== null) {
+      k.hb.alloc(this, { what: `dma_fence ${this.context}:${this.seqno}`, size: 64, fn: 'dma_fence_init' });
+      this.noteEvent('initialised (dma_fence_init)');
+    }
     // The fence layer's state installs the rule book's fence consumers on first use.
     fenceState(k);
     // The rule book reads the events of in-order fences always, of the others when traced.
@@ -177,6 +199,35 @@ export class DmaFence {
 
   // ------------------------------------------------------------ references
 
+  /**
+   * @internal A use of the fence through the API (`op`): after the last put
+   * it is a use after free (KASAN's report when the fence was poisoned,
+   * else `refcount.use_after_free`).
+   */
+  use(op: string): void {
+    if (this.refcount.refcount > 0) return;
+    const k = this.kernel;
+    const t = k.currentOrNull;
+    if (k.hb !== null && t !== null && k.hb.isFreed(this)) k.hb.touch(t, this, op, false);
+    else this.refcount.useAfterFree(op);
+  }
+
+  /** @internal Record `what` as the fence's last event (with the checkers on). */
+  noteEvent(what: string): void {
+    const k = this.kernel;
+    if (k.hb === null) return;
+    this.lastEvent = { what, thread: k.currentOrNull?.name ?? null, timeNs: k.nowNs };
+  }
+
+  /** @internal the location of `fence->error` for the race detector. */
+  private errorAccess(kind: typeof Access.READ | typeof Access.WRITE, fn: string): void {
+    const k = this.kernel;
+    const hb = k.hb;
+    const t = k.currentOrNull;
+    if (hb === null || t === null) return;
+    hb.access(t, (this.errorLoc ??= new MemLoc(`fence->error (${this.context}:${this.seqno})`, this, 4)), kind, fn);
+  }
+
   /** `dma_fence_get`: +1, returns the fence. */
   get(): this {
     this.refcount.get();
@@ -188,8 +239,16 @@ export class DmaFence {
     return this.refcount.getUnlessZero() ? this : null;
   }
 
-  /** `dma_fence_put`: -1; the last put releases the fence (`dma_fence_release`). */
+  /**
+   * `dma_fence_put`: -1; the last put releases the fence (`dma_fence_release`).
+   * A put of a fence that was never initialised is `fence.put_uninitialized`
+   * (and is not carried out).
+   */
   put(): void {
+    if ((this.flags & MODEL_INITIALIZED) === 0) {
+      reportPutUninitialized(this);
+      return;
+    }
     this.refcount.put(releaseFenceKref);
   }
 
@@ -206,13 +265,22 @@ export class DmaFence {
    * enables signalling. Any context except with the fence lock held.
    */
   isSignaled(): boolean {
-    if ((this.flags & SIGNALED) !== 0) return true;
+    if ((this.flags & SIGNALED) !== 0) {
+      this.observedSignalled();
+      return true;
+    }
     const ops = this.ops;
     if (ops.signaled?.(this)) {
       this.signal();
       return true;
     }
     return false;
+  }
+
+  /** A caller that sees the fence signalled sees what the signaller did before signalling. */
+  private observedSignalled(): void {
+    const k = this.kernel;
+    if (k.hb !== null) k.hb.acquire(k.currentOrNull, this);
   }
 
   /** `dma_fence_is_signaled_locked`: as `isSignaled`, fence lock held (signals with the `_locked` form). */
@@ -228,7 +296,10 @@ export class DmaFence {
 
   /** `dma_fence_get_status_locked`: 0 pending, 1 signalled, negative error. Fence lock held. */
   getStatusLocked(): number {
-    if (this.isSignaledLocked()) return this.error || 1;
+    if (this.isSignaledLocked()) {
+      this.errorAccess(Access.READ, 'dma_fence_get_status');
+      return this.error || 1;
+    }
     return 0;
   }
 
@@ -265,7 +336,9 @@ export class DmaFence {
         { context: this.context, seqno: this.seqno, error },
       );
     }
+    this.errorAccess(Access.WRITE, 'dma_fence_set_error');
     this.error = error;
+    this.noteEvent(`error ${error} set`);
   }
 
   /**
@@ -330,6 +403,8 @@ export class DmaFence {
     if ((flags & SIGNALED) !== 0) return -Errno.EINVAL;
     flags |= SIGNALED;
     this.flags = flags;
+    // Signal → every wait that returns and everyone who sees it signalled.
+    if (k.hb !== null) k.hb.release(k.currentOrNull, this);
     let cb = this.cbHead;
     this.cbHead = this.cbTail = null;
     this.timestampNs = timestampNs;
@@ -341,20 +416,28 @@ export class DmaFence {
     if (k.events.active || (ruled && k.events.wants('fence-signal')))
       this.emitSignal(cb, timestampNs, ruled);
     const tracing = k.events.active;
-    let index = 0;
-    while (cb !== null) {
-      const next = cb.next;
-      cb.next = cb.prev = null;
-      cb.owner = null;
-      if (tracing)
-        k.emit('fence-callback', {
-          fence: fenceId(this),
-          context: this.context,
-          seqno: this.seqno,
-          index: index++,
-        });
-      cb.func!(this, cb);
-      cb = next;
+    if (cb === null) return 0;
+    // Callbacks run synchronously under the fence lock: they cannot sleep (Kernel.sleeping).
+    const t = k.currentOrNull;
+    if (t !== null) t.syncDepth++;
+    try {
+      let index = 0;
+      while (cb !== null) {
+        const next: DmaFenceCb | null = cb.next;
+        cb.next = cb.prev = null;
+        cb.owner = null;
+        if (tracing)
+          k.emit('fence-callback', {
+            fence: fenceId(this),
+            context: this.context,
+            seqno: this.seqno,
+            index: index++,
+          });
+        cb.func!(this, cb);
+        cb = next;
+      }
+    } finally {
+      if (t !== null) t.syncDepth--;
     }
     return 0;
   }
@@ -398,7 +481,7 @@ export class DmaFence {
    */
   signal(): number {
     const k = this.kernel;
-    if (this.refcount.refcount <= 0) this.refcount.useAfterFree('dma_fence_signal');
+    if (this.refcount.refcount <= 0) this.use('dma_fence_signal');
     // Without lockdep the annotation is a no-op, as in a !CONFIG_LOCKDEP kernel.
     const cookie = k.validator !== null ? dmaFenceBeginSignalling(k) : true;
     const lock = this.lock;
@@ -422,6 +505,7 @@ export class DmaFence {
     this.flags = flags | ENABLE_SIGNAL;
     if ((flags & SIGNALED) !== 0) return false;
     const ops = this.ops;
+    if ((flags & ENABLE_SIGNAL) === 0) this.noteEvent('signalling enabled');
     if ((flags & ENABLE_SIGNAL) === 0 && ops.enableSignaling) {
       const k = this.kernel;
       if (k.events.wants('fence-enable-signal'))
@@ -440,7 +524,7 @@ export class DmaFence {
 
   /** `dma_fence_enable_sw_signaling`: takes the lock and enables signalling. */
   enableSwSignaling(): void {
-    if (this.refcount.refcount <= 0) this.refcount.useAfterFree('dma_fence_enable_sw_signaling');
+    if (this.refcount.refcount <= 0) this.use('dma_fence_enable_sw_signaling');
     const lock = this.lock;
     const fl = fenceLock(lock);
     this.enableSignalingLocked();
@@ -462,7 +546,7 @@ export class DmaFence {
       );
       return -Errno.EINVAL;
     }
-    if (this.refcount.refcount <= 0) this.refcount.useAfterFree('dma_fence_add_callback');
+    if (this.refcount.refcount <= 0) this.use('dma_fence_add_callback');
     if ((this.flags & SIGNALED) !== 0) {
       cbReset(cb);
       return -Errno.ENOENT;
@@ -473,6 +557,7 @@ export class DmaFence {
     if (this.enableSignalingLocked()) {
       cb.func = func as DmaFenceFunc;
       cbAddTail(this, cb);
+      if (this.kernel.hb !== null) this.noteEvent('callback added');
     } else {
       cbReset(cb);
       ret = -Errno.ENOENT;
@@ -508,9 +593,8 @@ export class DmaFence {
   }
 
   /** `dma_fence_wait`: 0 once signalled, or -ERESTARTSYS when interrupted (intr). Process context. */
-  async wait(intr: boolean): Promise<number> {
-    const ret = await dmaFenceWaitTimeout(this, intr, Number.POSITIVE_INFINITY);
-    return ret < 0 ? ret : 0;
+  wait(intr: boolean): Promise<number> {
+    return dmaFenceWaitTimeout(this, intr, Number.POSITIVE_INFINITY).then((ret) => (ret < 0 ? ret : 0));
   }
 
   /** `dma_fence_default_wait`. See `dmaFenceDefaultWait`. */

@@ -59,6 +59,8 @@ export const MAX_SEQNO = Number.MAX_SAFE_INTEGER;
  * exactly (a documented difference: the kernel's u64 range is not fully
  * available). A negative value is refused too, with a hint for 32-bit
  * timelines started "at -127".
+ *
+ * @kernel none: guards the model's documented difference (u64 seqnos and contexts as JavaScript numbers)
  */
 export function checkU64(what: string, v: number): void {
   if (Number.isSafeInteger(v) && v >= 0) return;

@@ -15,7 +15,7 @@ export {
   dmaFenceLater,
 } from './ordering.ts';
 export { dmaFenceSetSignaller, dmaFenceSignallers } from './signaller.ts';
-export { dmaFenceWaitTimeout, dmaFenceDefaultWait, dmaFenceWaitAnyTimeout } from './wait.ts';
+export { dmaFenceWaitTimeout, dmaFenceDefaultWait, dmaFenceWaitAnyTimeout, describeWaitedFence } from './wait.ts';
 export type { WaitAnyResult } from './wait.ts';
 export { dmaFenceGetStub, dmaFenceAllocatePrivateStub, dmaFenceStubOps } from './stub.ts';
 export { dmaFencePublish, fenceName } from './rules.ts';
@@ -24,4 +24,5 @@ export * from './event-rules/index.ts';
 export * from './array.ts';
 export * from './chain.ts';
 export * from './unwrap.ts';
+export { checkUnwrapMergeResult } from './unwrap-check.ts';
 export * from './user/index.ts';

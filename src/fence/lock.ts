@@ -65,6 +65,7 @@ export function fenceLock(lock: SpinLock): number {
   t.preemptCount++;
   lock.owner = t;
   t.held.push(recordOf(lock));
+  if (k.hb !== null) k.hb.acquire(t, lock);
   return flags | FAST;
 }
 
@@ -103,6 +104,7 @@ export function fenceUnlock(lock: SpinLock, flags: number): void {
     });
   }
   lock.owner = null;
+  if (k.hb !== null) k.hb.release(t, lock);
   t.preemptCount--;
   t.irqsDisabled = flags & ~FAST;
 }

@@ -1,5 +1,5 @@
 import type { Thread } from '../kernel/index.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 
 /**
  * `struct dma_fence_ops`. Driver and timeline names are mandatory; the rest
@@ -7,7 +7,7 @@ import type { DmaFence } from './fence.ts';
  * type the parameter with their subclass (`DmaFenceOps<MyFence>`).
  *
  * Model extensions (not in the kernel's table): `inOrder`, `hwCompleted`,
- * `signallers`, `lockClass`.
+ * `signallers`, `describeSignaller`, `lockClass`.
  *
  * @kernel struct dma_fence_ops (include/linux/dma-fence.h)
  */
@@ -41,6 +41,12 @@ export interface DmaFenceOps<F extends DmaFence = DmaFence> {
   hwCompleted?(fence: F): boolean;
   /** Model extension: threads known to signal fences of this driver (wait-for graph, deadlock reports). */
   signallers?(fence: F): readonly Thread[];
+  /**
+   * Model extension: who is expected to signal the fence, in words, for
+   * reports of a wait that never ends (`drm_sched ring0: job 3, queued, not
+   * run yet`).
+   */
+  describeSignaller?(fence: F): string;
   /** Model extension: lockdep class key of the fence's inline lock (default `dma_fence.inline_lock`). */
   readonly lockClass?: string;
 }

@@ -1,5 +1,5 @@
 import type { Kernel } from '../kernel/index.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 import { SEQNO64, seqnoIsLater } from './flags.ts';
 import { fenceSplat } from './rules.ts';
 import { fenceState } from './state.ts';

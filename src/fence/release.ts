@@ -1,6 +1,7 @@
 import { Errno } from '../kernel/index.ts';
-import type { DmaFence } from './fence.ts';
-import { MODEL_OBSERVED, MODEL_RULED, SIGNALED } from './flags.ts';
+import type { DmaFence } from './forward.ts';
+import { MODEL_INITIALIZED, MODEL_OBSERVED, MODEL_RULED, SIGNALED } from './flags.ts';
+import { reportReleaseUninitialized } from './init-rules.ts';
 import { fenceLock, fenceUnlock } from './lock.ts';
 import { unobserve } from './rules.ts';
 import { fenceId, fenceState } from './state.ts';
@@ -16,6 +17,10 @@ import { fenceId, fenceState } from './state.ts';
  */
 export function dmaFenceRelease(f: DmaFence): void {
   const k = f.kernel;
+  if ((f.flags & MODEL_INITIALIZED) === 0) {
+    reportReleaseUninitialized(f);
+    return;
+  }
   fenceState(k);
   const pending = f.cbHead !== null && (f.flags & SIGNALED) === 0;
   // Ruled fences, and a release with callbacks queued (the rule book reports it), when not traced.
@@ -41,6 +46,8 @@ export function dmaFenceRelease(f: DmaFence): void {
     f.error = -Errno.EDEADLK;
     f.signalLocked();
     fenceUnlock(lock, fl);
+    // Its memory is freed while others still reference it through their callbacks: poisoned.
+    k.hb?.free(k.currentOrNull, f, 'dma_fence_release');
   }
   if ((f.flags & MODEL_OBSERVED) !== 0) unobserve(f);
   f.ops.release?.(f);

@@ -5,6 +5,7 @@ import { dmaFenceChainContained, dmaFenceChainWalk } from './chain.ts';
 import type { DmaFence } from './fence.ts';
 import { dmaFenceContextAlloc, dmaFenceIsLater } from './ordering.ts';
 import { dmaFenceAllocatePrivateStub } from './stub.ts';
+import { checkUnwrapMergeResult, fenceDebug } from './unwrap-check.ts';
 
 /**
  * `struct dma_fence_unwrap`: cursor into nested containers: `chain` is the
@@ -112,6 +113,15 @@ export function dmaFenceDedupArray(fences: DmaFence[], numFences: number): numbe
  * @kernel __dma_fence_unwrap_merge (drivers/dma-buf/dma-fence-unwrap.c)
  */
 export function dmaFenceUnwrapMerge(k: Kernel, ...fences: DmaFence[]): DmaFence | null {
+  if (!fenceDebug(k)) return unwrapMerge(k, fences, null);
+  const leaves: DmaFence[] = [];
+  const result = unwrapMerge(k, fences, leaves);
+  checkUnwrapMergeResult(k, leaves, result);
+  return result;
+}
+
+/** The merge; `leaves` (debug kernels) collects the pending leaves for the invariant check. */
+function unwrapMerge(k: Kernel, fences: DmaFence[], leaves: DmaFence[] | null): DmaFence | null {
   let count = 0;
   let timestamp = 0;
   let unsignaled: DmaFence | null = null;
@@ -120,6 +130,7 @@ export function dmaFenceUnwrapMerge(k: Kernel, ...fences: DmaFence[]): DmaFence 
       if (!tmp.isSignaled()) {
         unsignaled?.put();
         unsignaled = tmp.get();
+        leaves?.push(tmp);
         ++count;
       } else {
         const t = tmp.timestamp();

@@ -1,8 +1,8 @@
 import { dmaFenceMightWait } from '../check/index.ts';
-import { Errno, GFP_KERNEL, kfree, kmalloc } from '../kernel/index.ts';
+import { Errno, GFP_KERNEL, kfree, kmalloc, WOULD_SLEEP } from '../kernel/index.ts';
 import type { Blocker, Kernel, Thread } from '../kernel/index.ts';
 import { cbAddHead, cbUnlink, DmaFenceCb } from './callback.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 import { dmaFenceSignallers } from './signaller.ts';
 import { SIGNALED } from './flags.ts';
 import { fenceName, fenceSplat, markObserved } from './rules.ts';
@@ -21,9 +21,32 @@ function defaultWaitCbFunc(f: DmaFence, cb: DmaFenceCb): void {
   if (cb instanceof DefaultWaitCb) f.kernel.wake(cb.task);
 }
 
-/** What a fence waiter blocks on: names the fence and its known signallers. */
+/**
+ * One line for a report of a wait that never ends: the fence, who was
+ * expected to signal it (the declared signaller, the driver's description
+ * such as the scheduler job, else its timeline), and its last event.
+ *
+ * @kernel none: report text (dma_fence_describe prints a fence on its own)
+ */
+export function describeWaitedFence(f: DmaFence): string {
+  const k = f.kernel;
+  const declared = f.signaller?.() ?? [];
+  const drivers = f.ops.signallers?.(f) ?? [];
+  const who =
+    declared.length > 0
+      ? `${declared.map((t) => t.name).join(', ')} (declared signaller)`
+      : (f.ops.describeSignaller?.(f) ??
+        (drivers.length > 0
+          ? `${drivers.map((t) => t.name).join(', ')} (the driver's signallers)`
+          : `whoever advances timeline ${f.ops.getTimelineName(f)} (context ${f.context}); no signaller declared`));
+  const ev = f.lastEvent;
+  const last = ev ? `${ev.what} by ${ev.thread ?? 'a timer'} at ${(ev.timeNs / 1e6).toFixed(3)} ms` : k.hb === null ? 'not recorded (checkers off)' : 'none recorded';
+  return `dma_fence ${f.ops.getDriverName(f)}:${f.ops.getTimelineName(f)} context ${f.context} seqno ${f.seqno}: expected signaller ${who}; last event: ${last}`;
+}
+
 function fenceBlocker(fences: readonly DmaFence[]): Blocker {
   return {
+    detail: () => fences.filter((f) => (f.flags & SIGNALED) === 0).map(describeWaitedFence),
     describe: () =>
       fences.length === 1
         ? `dma_fence ${fenceName(fences[0]!)}`
@@ -74,15 +97,14 @@ function jiffiesOrNull(j: number): number | null {
  * op or the default wait. Returns -ERESTARTSYS if interrupted (intr), 0 on
  * timeout, else the remaining jiffies (at least 1; `MAX_SCHEDULE_TIMEOUT`
  * stays `Infinity`). A signalled fence with a zero timeout gives 1.
- * Process context.
+ * Process context. Where the caller cannot sleep (a fence callback, an IRQ
+ * handler: `Kernel.sleeping`) a signalled fence returns at once, a wait
+ * with a timeout ends at once as timed out (0), and an unbounded wait on a
+ * pending fence kills the context.
  *
  * @kernel dma_fence_wait_timeout
  */
-export async function dmaFenceWaitTimeout(
-  f: DmaFence,
-  intr: boolean,
-  timeoutJiffies: number,
-): Promise<number> {
+export function dmaFenceWaitTimeout(f: DmaFence, intr: boolean, timeoutJiffies: number): Promise<number> {
   const k = f.kernel;
   if (!(timeoutJiffies >= 0)) {
     fenceSplat(
@@ -91,14 +113,25 @@ export async function dmaFenceWaitTimeout(
       `WARNING: dma_fence_wait_timeout() with timeout ${timeoutJiffies}`,
       'timeouts are jiffies >= 0 or MAX_SCHEDULE_TIMEOUT',
     );
-    return -Errno.EINVAL;
+    return Promise.resolve(-Errno.EINVAL);
   }
+  return k.sleeping(
+    'dma_fence_wait_timeout',
+    () => (f.isSignaled() ? (timeoutJiffies !== 0 ? timeoutJiffies : 1) : WOULD_SLEEP),
+    () => waitTimeoutSlow(f, intr, timeoutJiffies),
+    timeoutJiffies === Number.POSITIVE_INFINITY ? undefined : () => 0,
+  );
+}
+
+async function waitTimeoutSlow(f: DmaFence, intr: boolean, timeoutJiffies: number): Promise<number> {
+  const k = f.kernel;
   const t = k.current;
   k.mightSleep('dma_fence_wait_timeout');
   if (k.validator !== null) dmaFenceMightWait(k);
-  if (f.refcount.refcount <= 0) f.refcount.useAfterFree('dma_fence_wait_timeout');
+  if (f.refcount.refcount <= 0) f.use('dma_fence_wait_timeout');
   await k.schedulePoint('dma_fence_wait_timeout');
   f.enableSwSignaling();
+  if (k.hb !== null) f.noteEvent(timeoutJiffies === 0 ? 'polled (zero timeout)' : 'waited on');
   if (k.events.wants('fence-wait-start')) {
     k.emit('fence-wait-start', {
       fence: fenceId(f),
@@ -116,6 +149,8 @@ export async function dmaFenceWaitTimeout(
   } else {
     ret = await dmaFenceDefaultWait(f, intr, timeoutJiffies);
   }
+  // The wait that returns with the fence signalled sees the signaller's history.
+  if (k.hb !== null && (f.flags & SIGNALED) !== 0) k.hb.acquire(t, f);
   if (k.events.wants('fence-wait-end')) {
     k.emit('fence-wait-end', {
       fence: fenceId(f),
@@ -251,5 +286,7 @@ export async function dmaFenceWaitAnyTimeout(
   }
   while (i-- > 0) fences[i]!.removeCallback(cbs[i]!);
   kfree(k, buf);
+  const hb = k.hb;
+  if (hb !== null) for (const f of fences) if ((f.flags & SIGNALED) !== 0) hb.acquire(t, f);
   return { ret, idx };
 }

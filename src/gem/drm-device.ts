@@ -4,6 +4,27 @@ import type { DmaBuf, DmaBufAttachment, SgTable } from '../buf/index.ts';
 import type { Device } from '../pci/index.ts';
 import type { DrmGemObject } from './gem-object.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `DrmDevice` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DrmDevice's members
+  interface DrmDevice extends DrmDeviceClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DrmDeviceClass = DrmDevice;
+
+/** `DRIVER_GEM`: the driver uses GEM. */
+export const DRIVER_GEM = 1 << 0;
+/** `DRIVER_MODESET`: the driver has KMS (display). */
+export const DRIVER_MODESET = 1 << 1;
+/** `DRIVER_RENDER`: a render node. */
+export const DRIVER_RENDER = 1 << 3;
+/** `DRIVER_ATOMIC`: atomic modesetting. */
+export const DRIVER_ATOMIC = 1 << 4;
+/** `DRIVER_SYNCOBJ`: binary syncobj ioctls. */
+export const DRIVER_SYNCOBJ = 1 << 5;
+/** `DRIVER_SYNCOBJ_TIMELINE`: timeline syncobj ioctls (signal, query, transfer, timeline wait, eventfd). */
+export const DRIVER_SYNCOBJ_TIMELINE = 1 << 6;
+
 /**
  * The parts of `struct drm_driver` GEM and PRIME use. Every hook is
  * optional; the defaults are the core's generic helpers.
@@ -12,6 +33,12 @@ import type { DrmGemObject } from './gem-object.ts';
  */
 export interface DrmDriver {
   readonly name: string;
+  /**
+   * `driver_features` (`DRIVER_*`); default `DRIVER_GEM | DRIVER_RENDER |
+   * DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE`, a render driver with timeline
+   * syncobjs. Without DRIVER_SYNCOBJ the syncobj ioctls are -EOPNOTSUPP.
+   */
+  readonly features?: number;
   /** `gem_prime_import`: default `drmGemPrimeImport` (self-import detection, attach, map). */
   gemPrimeImport?(dev: DrmDevice, dmabuf: DmaBuf): Promise<DrmGemObject | number>;
   /**
@@ -50,4 +77,16 @@ export class DrmDevice {
   toString(): string {
     return `drm ${this.name}`;
   }
+}
+
+/** The default `driver_features` (see `DrmDriver.features`). */
+export const DRM_DEFAULT_FEATURES = DRIVER_GEM | DRIVER_RENDER | DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE;
+
+/**
+ * `drm_core_check_feature(dev, feature)`: the driver has every bit of `feature`.
+ *
+ * @kernel drm_core_check_feature
+ */
+export function drmCoreCheckFeature(dev: DrmDevice, feature: number): boolean {
+  return ((dev.driver.features ?? DRM_DEFAULT_FEATURES) & feature) === feature;
 }

@@ -100,7 +100,7 @@ export async function drmGemHandleCreate(file: DrmFile, obj: DrmGemObject): Prom
   return drmGemHandleCreateTail(file, obj);
 }
 
-/** `drm_gem_object_lookup`: the object behind `handle` with a new reference, or null. */
+/** `drm_gem_object_lookup`: the object behind `handle` with a new reference, or null. @kernel drm_gem_object_lookup */
 export function drmGemObjectLookup(file: DrmFile, handle: number): DrmGemObject | null {
   const obj = file.objects.get(handle);
   return obj ? obj.get() : null;
@@ -153,7 +153,7 @@ export async function drmGemHandleDelete(file: DrmFile, handle: number): Promise
   return 0;
 }
 
-/** `drm_gem_release`: close every handle of `file` (the DRM file is being closed). */
+/** `drm_gem_release`: close every handle of `file` (the DRM file is being closed). @kernel drm_gem_release */
 export async function drmGemRelease(file: DrmFile): Promise<void> {
   for (const handle of [...file.objects.keys()]) await drmGemHandleDelete(file, handle);
 }

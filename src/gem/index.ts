@@ -2,7 +2,8 @@
  * GEM and PRIME: GEM objects (own or shared reservation object) with
  * handles per DRM file, PRIME export (handle → dma-buf fd) and import
  * (fd → handle, self-import detection), and the `drm_exec` multi-object
- * locking helper.
+ * locking helper; drm_syncobj (binary and timeline) with its ioctls, and a
+ * DRM device node for the simulated userspace.
  */
 export * from './drm-device.ts';
 export * from './gem-object.ts';
@@ -10,3 +11,7 @@ export * from './drm-file.ts';
 export * from './prime.ts';
 export * from './exec.ts';
 export * from './deps.ts';
+export * from './syncobj.ts';
+export * from './syncobj-wait.ts';
+export * from './syncobj-ioctl.ts';
+export * from './drm-fops.ts';

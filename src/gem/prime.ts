@@ -91,7 +91,7 @@ export function drmGemPrimeExport(obj: DrmGemObject, flags: number): DmaBuf | nu
   return dmabuf;
 }
 
-/** `drm_gem_prime_handle_to_dmabuf`: the dma-buf of `handle` (a reference), exporting it the first time. */
+/** `drm_gem_prime_handle_to_dmabuf`: the dma-buf of `handle` (a reference), exporting it the first time. @kernel drm_gem_prime_handle_to_dmabuf */
 export async function drmGemPrimeHandleToDmabuf(
   file: DrmFile,
   handle: number,
@@ -202,7 +202,7 @@ export async function drmGemPrimeImportDev(
   return made;
 }
 
-/** `drm_gem_prime_import`: `drmGemPrimeImportDev` with the DRM device's own DMA device. */
+/** `drm_gem_prime_import`: `drmGemPrimeImportDev` with the DRM device's own DMA device. @kernel drm_gem_prime_import */
 export function drmGemPrimeImport(dev: DrmDevice, dmabuf: DmaBuf): Promise<DrmGemObject | number> {
   return drmGemPrimeImportDev(dev, dmabuf, dev.dev);
 }

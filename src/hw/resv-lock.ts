@@ -8,7 +8,11 @@ export interface HasResvObj {
   readonly resv: DmaResv;
 }
 
-/** The reservation objects of `objs` without duplicates (objects sharing a resv count once). */
+/**
+ * The reservation objects of `objs` without duplicates (objects sharing a resv count once).
+ *
+ * @kernel none: what drivers open-code (Xe compares resv pointers; drm_exec skips a resv already locked, -EALREADY)
+ */
 export function uniqueResvs(objs: readonly HasResvObj[]): DmaResv[] {
   const out: DmaResv[] = [];
   for (const o of objs) if (!out.includes(o.resv)) out.push(o.resv);
@@ -60,7 +64,7 @@ export async function lockReservations(k: Kernel, objs: readonly HasResvObj[]): 
   return ctx;
 }
 
-/** `drm_gem_unlock_reservations`: unlock every reservation and end the context. */
+/** `drm_gem_unlock_reservations`: unlock every reservation and end the context. @kernel drm_gem_unlock_reservations */
 export function unlockReservations(objs: readonly HasResvObj[], ctx: WwAcquireCtx): void {
   for (const r of uniqueResvs(objs)) r.unlock();
   ctx.fini();

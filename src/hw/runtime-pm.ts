@@ -23,7 +23,7 @@ export interface RuntimePmCallbacks {
 
 const pmWqs = new WeakMap<Kernel, WorkqueueStruct>();
 
-/** `pm_wq`: the freezable queue runtime-PM work runs on. */
+/** `pm_wq`: the freezable queue runtime-PM work runs on. @kernel pm_wq */
 export function pmWq(k: Kernel): WorkqueueStruct {
   let wq = pmWqs.get(k);
   if (!wq) pmWqs.set(k, (wq = allocWorkqueue(k, 'pm', WQ_FREEZABLE, 0)));

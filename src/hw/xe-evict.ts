@@ -98,7 +98,7 @@ export function xeBoEvictPinned(gpu: GpuDevice, entity: DrmSchedEntity, bo: XeBo
   return migratePinned(gpu, entity, bo, backup, opts, 'xe_bo_evict_pinned');
 }
 
-/** `xe_bo_restore_pinned`: the copy back, with the same single reserve and add. Process context. */
+/** `xe_bo_restore_pinned`: the copy back, with the same single reserve and add. Process context. @kernel xe_bo_restore_pinned */
 export function xeBoRestorePinned(gpu: GpuDevice, entity: DrmSchedEntity, bo: XeBo, backup: XeBo, opts: XeMigrateOptions = {}): Promise<XeMigrateStats> {
   return migratePinned(gpu, entity, backup, bo, opts, 'xe_bo_restore_pinned');
 }

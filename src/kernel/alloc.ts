@@ -22,6 +22,7 @@ export const GFP = {
 } as const;
 
 const RECLAIM = GFP.__GFP_DIRECT_RECLAIM | GFP.__GFP_KSWAPD_RECLAIM;
+/** The usual GFP combinations, and single flags callers pass alone (include/linux/gfp_types.h). */
 export const GFP_KERNEL = RECLAIM | GFP.__GFP_IO | GFP.__GFP_FS;
 export const GFP_NOFS = RECLAIM | GFP.__GFP_IO;
 export const GFP_NOIO = RECLAIM;
@@ -32,7 +33,11 @@ export const __GFP_NOFAIL = GFP.__GFP_NOFAIL;
 export const __GFP_NOWARN = GFP.__GFP_NOWARN;
 export const __GFP_ZERO = GFP.__GFP_ZERO;
 
-/** Readable form of a GFP mask, e.g. `GFP_KERNEL|__GFP_NOWARN`. */
+/**
+ * Readable form of a GFP mask, e.g. `GFP_KERNEL|__GFP_NOWARN`.
+ *
+ * @kernel %pGg (lib/vsprintf.c, the gfpflag_names table)
+ */
 export function gfpName(gfp: number): string {
   const base: [number, string][] = [
     [GFP_KERNEL, 'GFP_KERNEL'],
@@ -53,7 +58,7 @@ export function gfpName(gfp: number): string {
   return `0x${gfp.toString(16)}`;
 }
 
-/** `gfpflags_allow_blocking`. */
+/** `gfpflags_allow_blocking`. @kernel gfpflags_allow_blocking */
 export function gfpAllowsBlocking(gfp: number): boolean {
   return (gfp & GFP.__GFP_DIRECT_RECLAIM) !== 0;
 }
@@ -62,7 +67,7 @@ export function gfpAllowsBlocking(gfp: number): boolean {
 export const PF_MEMALLOC_NOFS = GFP.__GFP_FS;
 export const PF_MEMALLOC_NOIO = GFP.__GFP_FS | GFP.__GFP_IO;
 
-/** `memalloc_nofs_save`: allocations in the scope behave as GFP_NOFS. Returns the cookie for restore. */
+/** `memalloc_nofs_save`: allocations in the scope behave as GFP_NOFS. Returns the cookie for restore. @kernel memalloc_nofs_save */
 export function memallocNofsSave(k: Kernel): number {
   const t = k.current;
   const old = t.gfpScopeMask;
@@ -70,12 +75,12 @@ export function memallocNofsSave(k: Kernel): number {
   return old;
 }
 
-/** `memalloc_nofs_restore`. */
+/** `memalloc_nofs_restore`. @kernel memalloc_nofs_restore */
 export function memallocNofsRestore(k: Kernel, cookie: number): void {
   k.current.gfpScopeMask = cookie;
 }
 
-/** `memalloc_noio_save`: allocations in the scope behave as GFP_NOIO. */
+/** `memalloc_noio_save`: allocations in the scope behave as GFP_NOIO. @kernel memalloc_noio_save */
 export function memallocNoioSave(k: Kernel): number {
   const t = k.current;
   const old = t.gfpScopeMask;
@@ -83,12 +88,12 @@ export function memallocNoioSave(k: Kernel): number {
   return old;
 }
 
-/** `memalloc_noio_restore`. */
+/** `memalloc_noio_restore`. @kernel memalloc_noio_restore */
 export function memallocNoioRestore(k: Kernel, cookie: number): void {
   k.current.gfpScopeMask = cookie;
 }
 
-/** `current_gfp_context`: the mask after the task's scoped restrictions. */
+/** `current_gfp_context`: the mask after the task's scoped restrictions. @kernel current_gfp_context */
 export function currentGfpContext(t: Thread, gfp: number): number {
   return gfp & ~t.gfpScopeMask;
 }
@@ -105,7 +110,11 @@ export interface ReclaimMaps {
 
 const reclaimMaps = new WeakMap<Kernel, ReclaimMaps>();
 
-/** The reclaim pseudo-locks of kernel `k`. */
+/**
+ * The reclaim pseudo-locks of kernel `k`.
+ *
+ * @kernel __fs_reclaim_map, __mmu_notifier_invalidate_range_start_map
+ */
 export function reclaimMapsOf(k: Kernel): ReclaimMaps {
   let m = reclaimMaps.get(k);
   if (!m) {
@@ -146,7 +155,7 @@ export function fsReclaimAcquire(k: Kernel, gfp: number): void {
   }
 }
 
-/** `fs_reclaim_release(gfp)`. */
+/** `fs_reclaim_release(gfp)`. @kernel fs_reclaim_release */
 export function fsReclaimRelease(k: Kernel, gfp: number): void {
   const t = k.current;
   if (!reclaimApplies(t, gfp)) return;
@@ -165,7 +174,12 @@ export function mightAlloc(k: Kernel, gfp: number): void {
   if (gfpAllowsBlocking(gfp)) k.mightSleep('might_alloc');
 }
 
-/** A block of simulated kernel memory. */
+/**
+ * A block of simulated kernel memory. With the KASAN checker installed
+ * (`kernel.hb`) it is registered at allocation and poisoned by `kfree`.
+ *
+ * @kernel none: a kmalloc'd object as the model tracks it (id, size, KASAN state)
+ */
 export class KBuffer {
   freed = false;
   constructor(
@@ -178,6 +192,17 @@ export class KBuffer {
 
 /** Allocation ids count per kernel, so two runs in one process number their buffers alike. */
 const allocIds = new WeakMap<Kernel, number>();
+
+/**
+ * The next allocation id of `k` (`KBuffer.id`).
+ *
+ * @kernel none: model bookkeeping
+ */
+export function nextAllocId(k: Kernel): number {
+  const id = (allocIds.get(k) ?? 0) + 1;
+  allocIds.set(k, id);
+  return id;
+}
 
 /**
  * `kmalloc`: allocate `size` bytes. Synchronous, as in the kernel; an
@@ -202,22 +227,38 @@ function allocAt(k: Kernel, size: number, gfp: number, where: string, shown: str
   const fail = (gfp & GFP.__GFP_NOFAIL) === 0 && k.inject('alloc', where);
   if (k.events.active) k.emit('alloc', { size, gfp: gfpName(gfp), ok: !fail, site: where });
   if (fail) return null;
-  const id = (allocIds.get(k) ?? 0) + 1;
-  allocIds.set(k, id);
-  return new KBuffer(id, size, gfp, shown);
+  const buf = new KBuffer(nextAllocId(k), size, gfp, shown);
+  k.hb?.alloc(buf, { what: `kmalloc-${size} object ${buf.id}`, size, fn: where });
+  return buf;
 }
 
-/** `kzalloc`: zeroed `kmalloc`. */
+/**
+ * `kzalloc`: zeroed `kmalloc`.
+ *
+ * @kernel kzalloc
+ */
 export function kzalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
   return allocAt(k, size, gfp | GFP.__GFP_ZERO, site ?? 'kzalloc', site ?? (k.captureStacks ? callerSite(1) : 'kzalloc'));
 }
 
-/** `kvmalloc`: may fall back to vmalloc; same rules as `kmalloc` in the model. */
+/**
+ * `kvmalloc`: may fall back to vmalloc; same rules as `kmalloc` in the model.
+ *
+ * @kernel kvmalloc
+ */
 export function kvmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
   return allocAt(k, size, gfp, site ?? 'kvmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
 }
 
-/** `kfree`: free a buffer; a double free is a BUG splat. `null` is ignored, as in the kernel. */
+/**
+ * `kfree`: free a buffer (or a driver struct from `kstruct`); a double free
+ * is a BUG splat. `null` is ignored, as in the kernel. With KASAN on, the
+ * memory is poisoned: any later access to it, and any access by another
+ * thread not ordered before this free, is `kasan.slab_use_after_free`;
+ * freeing a struct holding a lock the caller holds is `held lock freed!`.
+ *
+ * @kernel kfree
+ */
 export function kfree(k: Kernel, buf: KBuffer | null): void {
   if (buf === null) return;
   if (buf.freed) {
@@ -229,5 +270,6 @@ export function kfree(k: Kernel, buf: KBuffer | null): void {
     });
     return;
   }
+  k.hb?.free(k.currentOrNull, buf, 'kfree');
   buf.freed = true;
 }

@@ -1,5 +1,4 @@
 import type { Kernel } from './kernel.ts';
-import { callerSite } from './lockdep-map.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import { queueAllowed, WorkStruct } from './workqueue.ts';
 import { cancelWorkSync, flushWork } from './workqueue-flush.ts';
@@ -19,25 +18,33 @@ export type DelayedWorkFunc = (dwork: DelayedWork) => Promise<void> | void;
 export class DelayedWork extends WorkStruct {
   /** The queue the armed timer will queue on (`dwork->wq`). */
   wq: WorkqueueStruct | null = null;
+  /** `dwork->timer.expires` (jiffies) of the last arming; kept after it fired, as in the kernel. */
+  expiresJiffies = 0;
   private timer: TimerEntry | null = null;
+  /** Armed with `MAX_SCHEDULE_TIMEOUT`: pending, but no timer that would ever fire. */
+  private parked = false;
 
   constructor(k: Kernel, func: DelayedWorkFunc, name = 'dwork', opts: WorkInit = {}) {
-    super(k, (w) => (w instanceof DelayedWork ? func(w) : undefined), name, { key: opts.key ?? callerSite(1) });
+    super(k, (w) => (w instanceof DelayedWork ? func(w) : undefined), name, { key: opts.key ?? k.creationSite(name) });
   }
 
   /** True while the timer is armed. */
   get timerPending(): boolean {
-    return this.timer !== null;
+    return this.timer !== null || this.parked;
   }
 
   override isPending(): boolean {
-    return this.timer !== null || super.isPending();
+    return this.timer !== null || this.parked || super.isPending();
   }
 
   override grabPending(): boolean {
     if (this.timer) {
       this.kernel.cancelTimer(this.timer);
       this.timer = null;
+      return true;
+    }
+    if (this.parked) {
+      this.parked = false;
       return true;
     }
     return super.grabPending();
@@ -51,6 +58,13 @@ export class DelayedWork extends WorkStruct {
       return;
     }
     const k = this.kernel;
+    if (delayJiffies === Number.POSITIVE_INFINITY) {
+      // MAX_SCHEDULE_TIMEOUT: pending forever (until modified or cancelled), never due.
+      this.expiresJiffies = Number.POSITIVE_INFINITY;
+      this.parked = true;
+      return;
+    }
+    this.expiresJiffies = k.jiffies + delayJiffies;
     this.timer = k.addTimer(k.jiffiesToNs(k.jiffies + delayJiffies), `dwork:${this.name}`, () => {
       this.timer = null;
       if (queueAllowed(wq, this)) wq.enqueue(this);
@@ -59,16 +73,17 @@ export class DelayedWork extends WorkStruct {
 
   /** @internal flush_delayed_work: fire an armed timer now. */
   fireNow(): void {
-    if (!this.timer || !this.wq) return;
-    this.kernel.cancelTimer(this.timer);
+    if ((!this.timer && !this.parked) || !this.wq) return;
+    if (this.timer) this.kernel.cancelTimer(this.timer);
     this.timer = null;
+    this.parked = false;
     if (queueAllowed(this.wq, this)) this.wq.enqueue(this);
   }
 }
 
-/** `INIT_DELAYED_WORK`: a delayed work whose lockdep class is the caller's location. */
+/** `INIT_DELAYED_WORK`: a delayed work whose lockdep class is the caller's location. @kernel INIT_DELAYED_WORK */
 export function initDelayedWork(k: Kernel, func: DelayedWorkFunc, name = 'dwork', opts: WorkInit = {}): DelayedWork {
-  return new DelayedWork(k, func, name, { key: opts.key ?? callerSite(1) });
+  return new DelayedWork(k, func, name, { key: opts.key ?? k.creationSite(name) });
 }
 
 /**
@@ -78,7 +93,10 @@ export function initDelayedWork(k: Kernel, func: DelayedWorkFunc, name = 'dwork'
  * @kernel queue_delayed_work
  */
 export function queueDelayedWork(wq: WorkqueueStruct, dwork: DelayedWork, delayJiffies: number): boolean {
-  if (dwork.canceling > 0 || dwork.isPending()) return false;
+  if (dwork.canceling > 0 || dwork.isPending()) {
+    if (dwork.isPending()) wq.kernel.hb?.release(wq.kernel.currentOrNull, dwork);
+    return false;
+  }
   if (!queueAllowed(wq, dwork)) return !wq.destroyed;
   dwork.start(wq, delayJiffies);
   return true;

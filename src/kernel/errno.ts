@@ -45,18 +45,23 @@ export const Errno = {
   ENOTSUPP: 524,
 } as const;
 
+/** The name of an errno value, e.g. `EDEADLK`. */
 export type ErrnoName = keyof typeof Errno;
 
 const namesByValue = new Map<number, ErrnoName>(
   (Object.keys(Errno) as ErrnoName[]).map((name) => [Errno[name], name]),
 );
 
-/** Name of an errno value, accepting the negated kernel form: `errnoName(-35)` is `"EDEADLK"`. */
+/**
+ * Name of an errno value, accepting the negated kernel form: `errnoName(-35)` is `"EDEADLK"`.
+ *
+ * @kernel errname (lib/errname.c, what %pe prints)
+ */
 export function errnoName(value: number): string {
   return namesByValue.get(Math.abs(value)) ?? `errno ${value}`;
 }
 
-/** `IS_ERR_VALUE`: a negative errno in the kernel's error range. */
+/** `IS_ERR_VALUE`: a negative errno in the kernel's error range. @kernel IS_ERR_VALUE */
 export function isErrno(value: unknown): value is number {
   return typeof value === 'number' && value < 0 && value >= -4095;
 }

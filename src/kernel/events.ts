@@ -44,6 +44,7 @@ export interface KernelEventMap {
   'run-end': { steps: number; reason: string };
 }
 
+/** The `type` of a kernel event (`switch`, `lock-acquire`, `splat`, ...). */
 export type KernelEventType = keyof KernelEventMap;
 
 /** A stamped event: virtual time, step and the id of the running thread (0 when none). */
@@ -51,6 +52,7 @@ export type KernelEvent = {
   [K in KernelEventType]: { type: K; tNs: number; step: number; tid: number } & KernelEventMap[K];
 }[KernelEventType];
 
+/** Receives every event of a kernel's event stream, as it happens. */
 export type EventListener = (event: KernelEvent) => void;
 
 /**
@@ -61,6 +63,8 @@ export type EventListener = (event: KernelEvent) => void;
  * consumers, which read fence and scheduler events): it does not make
  * `active` true, so the hot paths (switches, locks) stay free; emission
  * sites of the types it reads test `wants(type)` instead of `active`.
+ *
+ * @kernel none: the model's event stream (the kernel's tracepoints feed the ftrace ring buffer)
  */
 export class EventStream {
   /** True while at least one listener takes every event. Check before building an event. */

@@ -32,9 +32,12 @@ export class IrqWork {
     // PENDING clears before the callback, so it may requeue itself.
     this.pending = false;
     t.hardirqThreaded = !this.hard;
+    const hb = this.kernel.hb;
+    hb?.acquire(t, this);
     try {
       this.func(this);
     } finally {
+      hb?.release(t, this);
       if (this.running === t) this.running = null;
       for (const w of this.waiters.splice(0)) this.kernel.wake(w);
     }
@@ -49,10 +52,11 @@ export class IrqWork {
       this.waiters.push(self);
       await k.block(self, blocker, 'irq_work_sync');
     }
+    k.hb?.acquire(self, this);
   }
 }
 
-/** `init_irq_work` (or `IRQ_WORK_INIT_HARD` with `hard`). */
+/** `init_irq_work` (or `IRQ_WORK_INIT_HARD` with `hard`). @kernel init_irq_work */
 export function initIrqWork(k: Kernel, func: IrqWorkFunc, name = 'irq_work', opts: { hard?: boolean } = {}): IrqWork {
   return new IrqWork(k, func, name, opts.hard ?? false);
 }
@@ -64,6 +68,7 @@ export function initIrqWork(k: Kernel, func: IrqWorkFunc, name = 'irq_work', opt
  * @kernel irq_work_queue
  */
 export function irqWorkQueue(work: IrqWork): boolean {
+  work.kernel.hb?.release(work.kernel.currentOrNull, work);
   if (work.pending) return false;
   work.pending = true;
   work.running = work.kernel.spawnContext('hardirq', `irq_work:${work.name}`, (t) => {
@@ -72,12 +77,12 @@ export function irqWorkQueue(work: IrqWork): boolean {
   return true;
 }
 
-/** `irq_work_is_pending`. */
+/** `irq_work_is_pending`. @kernel irq_work_is_pending */
 export function irqWorkIsPending(work: IrqWork): boolean {
   return work.pending;
 }
 
-/** `irq_work_is_busy`: pending or running. */
+/** `irq_work_is_busy`: pending or running. @kernel irq_work_is_busy */
 export function irqWorkIsBusy(work: IrqWork): boolean {
   return work.pending || work.running !== null;
 }

@@ -87,7 +87,11 @@ export class IrqDesc {
 
 const lines = new WeakMap<Kernel, Map<number, IrqDesc>>();
 
-/** The descriptor of line `irq` (created on first use). */
+/**
+ * The descriptor of line `irq` (created on first use).
+ *
+ * @kernel irq_to_desc
+ */
 export function irqToDesc(k: Kernel, irq: number): IrqDesc {
   let m = lines.get(k);
   if (!m) lines.set(k, (m = new Map<number, IrqDesc>()));
@@ -155,8 +159,10 @@ async function irqThread(desc: IrqDesc, action: IrqAction, self: Thread): Promis
     action.runThread = false;
     self.daemon = false;
     action.threadBusy = true;
+    k.hb?.acquire(self, action);
     await action.threadFn!(desc.irq, action.devId);
     action.threadBusy = false;
+    k.hb?.release(self, desc);
     if ((action.flags & IRQF_ONESHOT) !== 0 && desc.oneshotMasked) {
       desc.oneshotMasked = false;
       if (desc.pending && !desc.masked) resend(desc);
@@ -167,6 +173,7 @@ async function irqThread(desc: IrqDesc, action: IrqAction, self: Thread): Promis
 }
 
 function wakeThread(desc: IrqDesc, action: IrqAction): void {
+  desc.kernel.hb?.release(desc.kernel.currentOrNull, action);
   if (action.runThread) return;
   action.runThread = true;
   desc.threadsActive++;
@@ -189,6 +196,8 @@ function deliver(desc: IrqDesc): void {
 /** @kernel handle_irq_event: runs every action of the line in hardirq context. */
 function handleIrq(desc: IrqDesc, t: Thread): void {
   const k = desc.kernel;
+  // Raise → handler; and the line's previous handler (desc->lock around handle_irq_event).
+  k.hb?.acquire(t, desc);
   try {
     if (desc.masked) {
       // Disabled or freed between raise and delivery: keep it for enable_irq.
@@ -219,6 +228,7 @@ function handleIrq(desc: IrqDesc, t: Thread): void {
     if (ret === IRQ_NONE) desc.unhandled++;
   } finally {
     if (desc.inflight === t) desc.inflight = null;
+    k.hb?.release(t, desc);
     desc.notify();
   }
 }
@@ -228,9 +238,12 @@ function handleIrq(desc: IrqDesc, t: Thread): void {
  * context running its handlers becomes runnable; if disabled or masked the
  * interrupt stays pending until `enableIrq`; if one is already in flight the
  * two coalesce. Any context, also outside threads (device timers).
+ *
+ * @kernel generic_handle_irq (the device side: the interrupt arrives on line `irq`)
  */
 export function raiseIrq(k: Kernel, irq: number): void {
   const desc = irqToDesc(k, irq);
+  k.hb?.release(k.currentOrNull, desc);
   if (desc.inflight && desc.inflight.state === 'new') return;
   if (desc.masked) {
     desc.pending = true;
@@ -262,14 +275,15 @@ export async function synchronizeIrq(k: Kernel, irq: number): Promise<void> {
   k.mightSleep('synchronize_irq');
   const desc = irqToDesc(k, irq);
   await waitDesc(desc, () => desc.inflight === null && desc.threadsActive === 0, 'synchronize_irq');
+  k.hb?.acquire(k.current, desc);
 }
 
-/** `disable_irq_nosync`: mask the line without waiting. Any context. */
+/** `disable_irq_nosync`: mask the line without waiting. Any context. @kernel disable_irq_nosync */
 export function disableIrqNosync(k: Kernel, irq: number): void {
   irqToDesc(k, irq).depth++;
 }
 
-/** `disable_irq`: mask the line and wait for running handlers. Process context. */
+/** `disable_irq`: mask the line and wait for running handlers. Process context. @kernel disable_irq */
 export async function disableIrq(k: Kernel, irq: number): Promise<void> {
   disableIrqNosync(k, irq);
   await synchronizeIrq(k, irq);

@@ -53,7 +53,8 @@ export function deadlockSplat(blocked: readonly Thread[]): SplatInput {
     const by = owners.length ? `held by ${owners.map((o) => o.name).join(', ')}` : 'no known owner';
     return (
       `  ${t.name} blocked in ${t.op} on ${t.blocker?.describe() ?? '?'} (${by})` +
-      (held.length ? `\n    holding: ${held.map((h) => h.map.name).join(', ')}` : '')
+      (held.length ? `\n    holding: ${held.map((h) => h.map.name).join(', ')}` : '') +
+      detailLines(t, '    ')
     );
   });
   return {
@@ -69,9 +70,16 @@ export function deadlockSplat(blocked: readonly Thread[]): SplatInput {
         waitsOn: t.blocker?.describe() ?? null,
         owners: (t.blocker?.owners() ?? []).map((o) => o.name),
         holding: heldBy(t).map((h) => h.map.name),
+        ...(t.blocker?.detail ? { detail: t.blocker.detail() } : {}),
       })),
     },
   };
+}
+
+/** The blocker's detail lines (the fences a wait is stuck on), indented. */
+function detailLines(t: Thread, indent: string): string {
+  const d = t.blocker?.detail?.() ?? [];
+  return d.map((l) => `\n${indent}${l}`).join('');
 }
 
 /** The run hit its step or virtual-time limit. */
@@ -84,15 +92,23 @@ export function limitSplat(
     reason === 'step-limit'
       ? `the step limit (${limits.maxSteps} scheduling steps)`
       : `the virtual-time limit (${limits.maxVirtualTimeNs / 1e9} s)`;
-  const alive = threads
-    .filter((t) => t.state !== 'exited')
-    .map((t) => `${t.name} (${t.state} in ${t.op})`);
+  const live = threads.filter((t) => t.state !== 'exited');
+  const alive = live.map((t) => `${t.name} (${t.state} in ${t.op})`);
+  // Who waits on what, with the details a wait gives (the fences, their expected signallers, their last event).
+  const waits = live
+    .filter((t) => t.state === 'blocked' && t.blocker && !(t.daemon && t.blocker.detail === undefined))
+    .map((t) => `  ${t.name} waits in ${t.op} on ${t.blocker!.describe()}${detailLines(t, '    ')}`);
   return {
     rule: 'run.limit',
     severity: 'info',
     headline: `run stopped at ${what}`,
-    body: `Threads still alive: ${alive.join(', ') || 'none'}`,
+    body: `Threads still alive: ${alive.join(', ') || 'none'}` + (waits.length ? `\nWaiting:\n${waits.join('\n')}` : ''),
     thread: null,
+    data: {
+      waiting: live
+        .filter((t) => t.state === 'blocked' && t.blocker?.detail !== undefined)
+        .map((t) => ({ thread: t.name, op: t.op, on: t.blocker!.describe(), detail: t.blocker!.detail?.() ?? [] })),
+    },
   };
 }
 

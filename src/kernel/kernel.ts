@@ -3,10 +3,12 @@ import type { ChoiceKind, ChoiceOption, Chooser } from './chooser.ts';
 import { EventStream } from './events.ts';
 import type { KernelEvent, KernelEventMap, KernelEventType } from './events.ts';
 import { hostMacrotask } from './host.ts';
-import { callerSite } from './lockdep-map.ts';
+import { cachedCallerSite, callerSite } from './lockdep-map.ts';
 import { captureStack, foldStack, parseStack, siteOfStack } from './stack.ts';
 import type { FoldedFrame, ReportStack } from './stack.ts';
-import type { HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
+import type { CreationSiteMemo, HeldLock, LockdepMap, LockRead } from './lockdep-map.ts';
+import type { LockValidator } from './lock-validator.ts';
+import type { HbChecker } from './hb.ts';
 import type { Splat, SplatInput, SplatStackInput } from './splat.ts';
 import { RecordedSchedule } from './schedule-record.ts';
 import { TimerHeap } from './timer-heap.ts';
@@ -20,14 +22,26 @@ import {
 } from './kernel-reports.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import { Thread } from './thread.ts';
-import type { Blocker, ContextKind, ThreadFn, WakeReason } from './thread.ts';
+import type { Blocker, ContextKind, StepObserver, ThreadFn, WakeReason } from './thread.ts';
 
 import { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
 import type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
 
+declare module './thread.ts' {
+  /** A thread's `kernel` is the whole `Kernel` (thread.ts declares the slot without importing this file). */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds Kernel's members
+  interface ThreadKernel extends Kernel {}
+}
+
 export { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
 export type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
 
+/**
+ * What a sleeping operation's non-sleeping attempt (`Kernel.sleeping`)
+ * returns when it would have to wait.
+ */
+export const WOULD_SLEEP: unique symbol = Symbol('would sleep');
+export type WouldSleep = typeof WOULD_SLEEP;
 /** Folded frames compared without library-run lengths (two captures of one call differ only there). */
 function foldKey(frames: readonly FoldedFrame[]): string {
   return frames
@@ -57,6 +71,8 @@ const RESOLVED = Promise.resolve();
  * at a time; every awaited kernel operation is a scheduling point.
  *
  * Runs are deterministic: (scenario, options, schedule) determine every event.
+ *
+ * @kernel none: the simulated machine the modelled code runs on (its scheduler, clock, timers and IRQ delivery stand in for the kernel core's)
  */
 export class Kernel {
   readonly events = new EventStream();
@@ -65,6 +81,12 @@ export class Kernel {
   readonly hz: number;
   readonly captureStacks: boolean;
   readonly validator: LockValidator | null;
+  /**
+   * The happens-before / lifetime checker (race detector and KASAN from the
+   * checker layer), or null. Primitives call it at their sync points; see
+   * `hb.ts` for the contract.
+   */
+  readonly hb: HbChecker | null;
   readonly splats: Splat[] = [];
 
   private readonly chooser: Chooser;
@@ -85,6 +107,14 @@ export class Kernel {
   private phase: 'setup' | 'running' | 'ended' = 'setup';
   private hostWaiting: Thread | null = null;
   private segment = 0;
+  private cancelHost: (() => void) | null = null;
+  private last: Thread | null = null;
+  /**
+   * Observer of what each step touches, for the explorer's partial-order
+   * reduction; null on ordinary runs, so the hooks cost one branch.
+   */
+  private observer: StepObserver | null = null;
+  private siteMemo: CreationSiteMemo | null = null;
   private finish: ((r: RunResult) => void) | null = null;
   private endReason: RunEnd = 'completed';
   private failure: RunFailure | null = null;
@@ -99,6 +129,7 @@ export class Kernel {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.chooser = options.chooser ?? new PrngChooser(this.seed, options.faults);
     this.validator = options.validator ?? null;
+    this.hb = options.hb ?? null;
     this.captureStacks = options.captureStacks ?? false;
     this.recordAll = options.recordAll ?? false;
     this.recorded = new RecordedSchedule(this.seed);
@@ -192,6 +223,7 @@ export class Kernel {
     );
     if (context !== 'process') t.preemptCount = context === 'hardirq' ? 0x10000 : 0x100;
     this.threads.push(t);
+    this.hb?.fork(parent, t);
     // The body starts from a microtask, after the hand-off window closes,
     // exactly like a resumed thread.
     void new Promise<WakeReason>((res) => {
@@ -217,6 +249,59 @@ export class Kernel {
     return `${base}#${k}`;
   }
 
+  /**
+   * The thread that ran last: at a scheduling decision, the one that just
+   * parked, blocked or exited. A strategy compares it with the options to
+   * tell a preemption (it is still runnable and another is picked) from a
+   * free switch.
+   */
+  get lastThread(): Thread | null {
+    return this.last;
+  }
+
+  /**
+   * Install an observer of the objects each step touches (lock maps, wait
+   * queues, blockers, threads); at most one. Used by the explorer's sleep
+   * sets; ordinary runs have none.
+   */
+  observeSteps(observer: StepObserver | null): void {
+    this.observer = observer;
+  }
+
+  /**
+   * Share `memo` (the creation sites of setup's keyless locks) with the
+   * other runs of an exploration, so that only the first run walks stacks
+   * for them. Call before `setup`.
+   */
+  useSiteMemo(memo: CreationSiteMemo | null): void {
+    this.siteMemo = memo;
+    memo?.reset();
+  }
+
+  /**
+   * The lockdep class key of a lock created without one: the source
+   * location of the code that called the lock's constructor (the kernel's
+   * static key per init call site). Call it from the constructor itself.
+   * In an exploration, locks created by `setup` are looked up in the
+   * shared `CreationSiteMemo` instead of walking the stack each run.
+   */
+  creationSite(name: string | undefined): string {
+    const memo = this.siteMemo;
+    if (memo !== null && this.phase === 'setup') {
+      const hit = memo.lookup(name);
+      if (hit !== undefined) return hit;
+      const site = cachedCallerSite(2);
+      memo.record(name, site);
+      return site;
+    }
+    return cachedCallerSite(2);
+  }
+
+  /** Report that the current step touched `o` (for the step observer); no-op without one. */
+  touch(o: object): void {
+    if (this.observer !== null) this.observer.touch(o);
+  }
+
   /** All threads created in this run, in creation order. */
   get allThreads(): readonly Thread[] {
     return this.threads;
@@ -225,7 +310,15 @@ export class Kernel {
   private async runBody(t: Thread): Promise<void> {
     let code: number;
     try {
-      const r = t.fn(t);
+      // The synchronous part of an IRQ, softirq or timer context cannot be suspended.
+      const sync = t.context !== 'process';
+      if (sync) t.syncDepth++;
+      let r: ReturnType<ThreadFn>;
+      try {
+        r = t.fn(t);
+      } finally {
+        if (sync) t.syncDepth--;
+      }
       const v = r instanceof Promise ? await r : r;
       code = typeof v === 'number' ? v : 0;
     } catch (e) {
@@ -289,6 +382,8 @@ export class Kernel {
     }
     t.state = 'exited';
     t.exitCode = code;
+    this.hb?.release(t, t);
+    this.last = t;
     this.exits.set(t.name, code);
     if (this.events.active) this.emit('thread-exit', { thread: t.name, code });
     for (const w of t.exitWaiters) this.wake(w);
@@ -299,7 +394,9 @@ export class Kernel {
 
   /** `kthread_should_stop()` for the current thread. */
   kthreadShouldStop(): boolean {
-    return this.current.shouldStop;
+    const t = this.current;
+    if (this.observer !== null) this.observer.touch(t);
+    return t.shouldStop;
   }
 
   /**
@@ -309,6 +406,7 @@ export class Kernel {
   async kthreadStop(t: Thread): Promise<number> {
     const self = this.current;
     this.mightSleep('kthread_stop');
+    if (this.observer !== null) this.observer.touch(t);
     t.shouldStop = true;
     this.wake(t);
     while (t.state !== 'exited') {
@@ -319,6 +417,7 @@ export class Kernel {
         'kthread_stop',
       );
     }
+    this.hb?.acquire(self, t);
     return t.exitCode ?? 0;
   }
 
@@ -327,6 +426,7 @@ export class Kernel {
    * `-ERESTARTSYS` / `-EINTR`. The flag stays set until `flushSignals`.
    */
   sendSignal(t: Thread): void {
+    if (this.observer !== null) this.observer.touch(t);
     t.signalPending = true;
     if (this.events.active) this.emit('signal', { thread: t.name });
     if (t.state === 'blocked' && t.interruptible) this.wakeWith(t, 'signal');
@@ -342,9 +442,15 @@ export class Kernel {
   /**
    * A scheduling point at which the current thread stays runnable
    * (`cond_resched`, and the preemption point every kernel operation has).
+   * `about` is the object the operation acts on once resumed (the lock map
+   * it takes, the wait queue whose condition it checks), `null` for a pure
+   * yield that acts on nothing, or left out when unknown. The explorer's
+   * partial-order reduction treats two threads' next steps as independent
+   * only when it knows what both are about.
    */
-  schedulePoint(op: string): Promise<WakeReason> {
+  schedulePoint(op: string, about?: object | null): Promise<WakeReason> {
     const t = this.current;
+    t.parkObject = about;
     this.makeRunnable(t);
     return this.park(t, op);
   }
@@ -363,6 +469,8 @@ export class Kernel {
     if (opts?.interruptible && t.signalPending) return Promise.resolve('signal');
     t.state = 'blocked';
     t.blocker = blocker;
+    t.parkObject = blocker.lockMap ?? blocker;
+    if (this.observer !== null) this.observer.touch(t.parkObject);
     t.interruptible = opts?.interruptible ?? false;
     if (this.captureStacks) t.blockStack = captureStack();
     const seq = ++t.waitSeq;
@@ -388,6 +496,8 @@ export class Kernel {
 
   private wakeWith(t: Thread, reason: WakeReason): boolean {
     if (t.state !== 'blocked') return false;
+    this.hb?.wake(this.running, t);
+    if (this.observer !== null && t.blocker !== null) this.observer.touch(t.blocker.lockMap ?? t.blocker);
     t.blocker = null;
     t.waitSeq++;
     t.wakeReason = reason;
@@ -415,6 +525,7 @@ export class Kernel {
       t.resume = res;
     });
     if (this.running === t) this.running = null;
+    this.last = t;
     this.dispatch();
     return p;
   }
@@ -429,6 +540,8 @@ export class Kernel {
         }
         this.stepCount++;
         const t = this.pick();
+        // The chooser may end the run (an explorer abandoning a redundant schedule).
+        if (this.phase !== 'running') return;
         if (this.stepCount % HOST_YIELD_STEPS === 0) {
           this.hostWaiting = t;
           return;
@@ -473,6 +586,7 @@ export class Kernel {
     // thread's continuation, so the window closes just before it runs.
     void RESOLVED.then(this.clearHandoff);
     if (this.events.active) this.emit('switch', { from: from?.name ?? null, to: t.name, op: t.op });
+    if (this.observer !== null) this.observer.resumed(t);
     const r = t.resume!;
     t.resume = null;
     const reason = t.wakeReason;
@@ -549,7 +663,9 @@ export class Kernel {
       fire,
       cancelled: false,
       index: -1,
+      hb: null,
     };
+    this.hb?.timerArmed(e, this.running);
     this.timers.push(e);
     return e;
   }
@@ -589,9 +705,20 @@ export class Kernel {
       due.push(this.timers.pop()!);
     while (due.length > 0) {
       const e = due.length === 1 ? due[0]! : this.choose('timer', due);
+      if (this.phase !== 'running') return false;
       due.splice(due.indexOf(e), 1);
       if (this.events.active) this.emit('timer-fire', { timer: e.label });
-      e.fire();
+      const hb = this.hb;
+      if (hb === null) {
+        e.fire();
+      } else {
+        hb.timerFire(e);
+        try {
+          e.fire();
+        } finally {
+          hb.timerFire(null);
+        }
+      }
     }
     return true;
   }
@@ -613,6 +740,7 @@ export class Kernel {
         'Kernel.run() can be called once per kernel; create a new Kernel for another run',
       );
     this.phase = 'running';
+    this.last = null;
     // Deeper stacks for what a thread throws while this run captures stacks (restored at the end).
     if (this.captureStacks) {
       this.savedTraceLimit = Error.stackTraceLimit;
@@ -630,7 +758,7 @@ export class Kernel {
   /** One macrotask per segment: continues a deliberate yield, or detects a foreign await. */
   private armHost(): void {
     const segment = ++this.segment;
-    hostMacrotask(() => {
+    this.cancelHost = hostMacrotask(() => {
       if (this.phase !== 'running' || segment !== this.segment) return;
       const t = this.hostWaiting;
       if (t) {
@@ -696,6 +824,12 @@ export class Kernel {
       exits: this.exits,
     };
     this.segment++;
+    // Release the pending host callback now: it references this kernel, and
+    // a loop of runs that never lets the event loop turn would keep every
+    // finished kernel alive until it does.
+    this.cancelHost?.();
+    this.cancelHost = null;
+    this.hostWaiting = null;
     const f = this.finish;
     this.finish = null;
     f?.(result);
@@ -704,6 +838,11 @@ export class Kernel {
   /** True once the run has ended. */
   get ended(): boolean {
     return this.phase === 'ended';
+  }
+
+  /** True before `run()`: scenario setup, outside any thread. */
+  get inSetup(): boolean {
+    return this.phase === 'setup';
   }
 
   private hasDeadlock(): boolean {
@@ -782,6 +921,86 @@ export class Kernel {
   mightSleep(op: string): void {
     const t = this.current;
     if (!t.atomic) return;
+    this.mightSleepSplat(t, op);
+  }
+
+  /**
+   * Run `fn`, a callback the kernel invokes synchronously in `t` (a fence
+   * callback under the fence lock), as code that cannot be suspended: a
+   * sleeping operation called from it must not wait (see `sleeping`).
+   * IRQ, softirq and timer contexts get this for their synchronous part
+   * without asking.
+   */
+  syncCallback<T>(t: Thread | null, fn: () => T): T {
+    if (t === null) return fn();
+    t.syncDepth++;
+    try {
+      return fn();
+    } finally {
+      t.syncDepth--;
+    }
+  }
+
+  /**
+   * The entry of a sleeping operation, and the model's rule for sleeping in
+   * atomic context.
+   *
+   * Every sleeping operation calls `might_sleep()`: in atomic context
+   * (spinlock held, IRQs or preemption off, an RCU read section, IRQ /
+   * softirq / timer context, a fence callback) that is `sched.might_sleep`.
+   * What happens next depends on whether the caller can be suspended:
+   *
+   * - Code that can await (a thread body, the asynchronous part of a
+   *   callback, a process-context thread under a spinlock) proceeds as the
+   *   kernel does: `sleep()` runs, and if it really blocks that is also
+   *   `sched.scheduling_while_atomic`; the thread continues when woken.
+   * - Code the kernel runs synchronously (a fence callback, an IRQ handler,
+   *   an irq_work, an hrtimer or timer callback, an RCU callback: the thread's
+   *   `syncDepth` is raised) cannot be suspended in the model, because its
+   *   caller is plain synchronous code. The operation takes its non-sleeping
+   *   path at once: `now()` completes it when it can without waiting (a
+   *   free lock is taken, a signalled fence or a done completion returns, a
+   *   sleep takes no time), and the thread continues, as the kernel's fast
+   *   paths would. When it would have to wait, a wait with a timeout ends at
+   *   once as timed out (`timedOut()`, nothing else can run meanwhile, so the
+   *   model's answer is the one the kernel gives after the timeout), and an
+   *   unbounded wait is a certain self-deadlock: `sched.scheduling_while_atomic`
+   *   is reported and the context is killed as by BUG(), like a spinlock
+   *   lockup (`ThreadKilled` thrown synchronously from the call).
+   *
+   * Sleeping operations are plain functions returning the promise of
+   * `sleep()` (not `async`), so that the kill reaches the synchronous caller.
+   */
+  sleeping<T>(op: string, now: () => T | WouldSleep, sleep: () => Promise<T>, timedOut?: () => T): Promise<T> {
+    let t: Thread;
+    try {
+      t = this.current;
+    } catch (e) {
+      // Misuse is reported through the promise, as an async operation would.
+      return Promise.reject(e);
+    }
+    if (t.syncDepth === 0) return sleep();
+    this.mightSleepSplat(t, op);
+    const r = now();
+    if (r !== WOULD_SLEEP) return Promise.resolve(r);
+    if (timedOut) return Promise.resolve(timedOut());
+    return this.sleepInAtomic(t, op);
+  }
+
+  /** A sleeping operation in a synchronous atomic callback would have to wait forever: report and kill. */
+  private sleepInAtomic(t: Thread, op: string): never {
+    this.splat({
+      ...schedulingWhileAtomicSplat(t, op),
+      body:
+        `${op} would sleep in a synchronous ${t.context === 'process' ? 'callback' : `${t.context} context`} of ${t.name}: ` +
+        'nothing else can run until it returns, so the wait could never end. The context is killed (BUG).\n' +
+        atomicState(t),
+    });
+    throw new ThreadKilled(-1);
+  }
+
+  private mightSleepSplat(t: Thread, op: string): void {
+    if (!t.atomic) return;
     if (t.mightSleepStep === this.stepCount) return;
     t.mightSleepStep = this.stepCount;
     this.splat({
@@ -838,23 +1057,32 @@ export class Kernel {
     };
     this.validator?.acquire(t, held);
     t.held.push(held);
+    if (this.observer !== null) this.observer.touch(map);
     if (this.events.active)
       this.emit('lock-acquire', { lock: map.name, cls: map.key, read, trylock });
   }
 
-  /** `lock_release`: pop `map` from the current thread's stack (any position). */
-  lockRelease(map: LockdepMap, t: Thread = this.current): void {
+  /**
+   * `lock_release`: pop `map` from the current thread's stack (any
+   * position). False when `t` does not hold it: "bad unlock balance" was
+   * reported, which in the kernel turns `debug_locks` off, so a lock's own
+   * debug check that would follow (the DEBUG_MUTEXES owner WARN, the
+   * spinlock and rwlock "wrong owner" BUGs) stays silent.
+   */
+  lockRelease(map: LockdepMap, t: Thread = this.current): boolean {
     const held = t.held;
     for (let i = held.length - 1; i >= 0; i--) {
       if (held[i]!.map === map) {
         const h = held[i]!;
         held.splice(i, 1);
         this.validator?.release(t, h);
+        if (this.observer !== null) this.observer.touch(map);
         if (this.events.active) this.emit('lock-release', { lock: map.name, cls: map.key });
-        return;
+        return true;
       }
     }
     this.unlockImbalance(map, t);
+    return false;
   }
 
   /**

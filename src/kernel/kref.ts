@@ -21,7 +21,11 @@ export interface KrefTracker {
 
 const trackers = new WeakMap<Kernel, KrefTracker>();
 
-/** Install the lifetime tracker of `k` (one per kernel). */
+/**
+ * Install the lifetime tracker of `k` (one per kernel).
+ *
+ * @kernel none: installs the model's lifetime checker
+ */
 export function setKrefTracker(k: Kernel, tracker: KrefTracker | null): void {
   if (tracker) trackers.set(k, tracker);
   else trackers.delete(k);
@@ -94,10 +98,14 @@ export class Kref {
     }
     this.refcount--;
     if (this.history) this.record(this.refcount === 0 ? 'release' : 'put');
+    const hb = this.kernel.hb;
     if (this.refcount === 0) {
+      // The final put sees everything the other holders did before their puts.
+      if (hb !== null) hb.acquire(this.kernel.currentOrNull, this);
       release?.(this);
       return true;
     }
+    if (hb !== null) hb.release(this.kernel.currentOrNull, this);
     return false;
   }
 

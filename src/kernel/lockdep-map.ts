@@ -1,5 +1,5 @@
+import { callerSite } from './stack.ts';
 import type { Backtrace } from './stack.ts';
-import type { Thread } from './thread.ts';
 
 /**
  * Wait types (`enum lockdep_wait_type`): what acquiring a lock may do, used by
@@ -74,21 +74,94 @@ export interface HeldLock {
 }
 
 /**
- * The validator the kernel calls on every acquisition and release. The
- * checker layer implements it (lockdep); with none installed the kernel still
- * keeps held-lock stacks, so assertions and leak checks keep working.
+ * Creation sites of the keyless locks a scenario's `setup` creates, by
+ * creation order, kept across the runs of one exploration. `setup` runs
+ * before the simulation, outside any thread, and does the same thing on
+ * every run (a run is determined by scenario, options and schedule), so its
+ * n-th keyless lock has the same creation site every time: the site is
+ * resolved from a stack trace on the first run only. The lock's name is
+ * compared as a safeguard; a setup that creates something else at a
+ * position turns the memo off for the rest of the exploration.
+ *
+ * @kernel none: a cache of the model (the kernel keys a class by a static lock_class_key)
  */
-export interface LockValidator {
-  /** Before `held` is pushed on `t.held` (the stack still shows what was held before). */
-  acquire(t: Thread, held: HeldLock): void;
-  /** After `held` was removed from `t.held`. */
-  release(t: Thread, held: HeldLock): void;
-  /** `lock_downgrade`: `held` (still on `t.held`, same position) became a read acquisition. */
-  downgrade?(t: Thread, held: HeldLock): void;
-  /** A release of a map that `t` does not hold. */
-  badUnlock(t: Thread, map: LockdepMap): void;
-  /** A task or work item ending with locks held, or freeing memory holding a lock. */
-  leaked?(t: Thread, what: string): void;
+export class CreationSiteMemo {
+  private readonly sites: string[] = [];
+  private readonly names: (string | undefined)[] = [];
+  private next = 0;
+  /** Off after a mismatch: every later creation walks the stack. */
+  disabled = false;
+
+  /** A new run: number setup's creations from the start again. */
+  reset(): void {
+    this.next = 0;
+  }
+
+  /** The site of the next creation named `name`, if known. */
+  lookup(name: string | undefined): string | undefined {
+    const i = this.next++;
+    if (this.disabled) return undefined;
+    if (i < this.sites.length) {
+      if (this.names[i] === name) return this.sites[i];
+      this.disabled = true;
+    }
+    return undefined;
+  }
+
+  /** Remember the site of the creation `lookup` just missed. */
+  record(name: string | undefined, site: string): void {
+    if (this.disabled || this.next - 1 !== this.sites.length) return;
+    this.sites.push(site);
+    this.names.push(name);
+  }
+}
+
+/** V8's structured stack frame (the part used here). */
+interface RawFrame {
+  getFileName(): string | null | undefined;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+}
+
+const rawFrames = (_e: Error, frames: RawFrame[]): RawFrame[] => frames;
+
+/**
+ * Creation sites already resolved, by the raw position of the creating
+ * frame (file, line and column as V8 sees them, before source maps).
+ * Formatting a stack costs several microseconds per lock; a keyless lock
+ * created at a known position costs a structured capture and a map lookup.
+ * Positions are stable for the life of the process, so the cache is never
+ * invalidated.
+ */
+const siteCache = new Map<string, string>();
+
+/**
+ * `callerSite(skip)` (stack.ts), resolved once per call site: the class key
+ * of a lock created without one. Same result, a fraction of the cost.
+ *
+ * @kernel none: a creation site stands for the address of the static lock_class_key
+ */
+export function cachedCallerSite(skip: number): string {
+  const savedLimit = Error.stackTraceLimit;
+  const host = Error as unknown as { prepareStackTrace: unknown };
+  const savedPrepare = host.prepareStackTrace;
+  Error.stackTraceLimit = skip + 2;
+  host.prepareStackTrace = rawFrames;
+  const holder: { stack?: RawFrame[] } = {};
+  Error.captureStackTrace(holder, cachedCallerSite);
+  const frames = holder.stack;
+  host.prepareStackTrace = savedPrepare;
+  Error.stackTraceLimit = savedLimit;
+  // frames[0] is the function that called cachedCallerSite.
+  const f = Array.isArray(frames) ? frames[skip] : undefined;
+  if (f === undefined) return callerSite(skip + 1);
+  const key = `${f.getFileName() ?? '?'}:${f.getLineNumber() ?? 0}:${f.getColumnNumber() ?? 0}`;
+  let site = siteCache.get(key);
+  if (site === undefined) {
+    site = callerSite(skip + 1);
+    siteCache.set(key, site);
+  }
+  return site;
 }
 
 // Site capture lives in stack.ts; these re-exports keep the older import path working.

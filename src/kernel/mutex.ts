@@ -1,7 +1,9 @@
 import { Errno } from './errno.ts';
-import type { Kernel } from './kernel.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
-import type { LockInit } from './spinlock.ts';
+import { WOULD_SLEEP } from './kernel.ts';
+import type { Kernel, WouldSleep } from './kernel.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
+import { nestMapOf } from './spinlock.ts';
+import type { LockInit, NestLock } from './spinlock.ts';
 import type { Blocker, Thread } from './thread.ts';
 
 /**
@@ -21,28 +23,58 @@ export class Mutex implements Blocker {
     name?: string,
     opts: LockInit = {},
   ) {
-    const site = opts.key ?? callerSite(1);
+    const site = opts.key ?? kernel.creationSite(name);
     this.dep = new LockdepMap(name ?? site, site, LdWait.SLEEP);
   }
 
-  /** `mutex_lock`. Process context; sleeps. */
-  async lock(): Promise<void> {
-    await this.lockCommon(0, false, null, 'mutex_lock');
+  /**
+   * `mutex_lock`. Process context; sleeps. Called where the caller cannot
+   * sleep (see `Kernel.sleeping`) it takes a free lock at once and kills
+   * the context on a held one.
+   */
+  lock(): Promise<void> {
+    return this.lockVoid(0, null, 'mutex_lock');
   }
 
   /** `mutex_lock_nested`: the acquisition counts as lockdep subclass `subclass`. */
-  async lockNested(subclass: number): Promise<void> {
-    await this.lockCommon(subclass, false, null, 'mutex_lock_nested');
+  lockNested(subclass: number): Promise<void> {
+    return this.lockVoid(subclass, null, 'mutex_lock_nested');
   }
 
-  /** `mutex_lock_nest_lock`: many locks of this class are serialized by `outer`. */
-  async lockNestLock(outer: LockdepMap): Promise<void> {
-    await this.lockCommon(0, false, outer, 'mutex_lock_nest_lock');
+  /**
+   * `mutex_lock_nest_lock(lock, outer)`: many locks of this class may be
+   * held at once, serialised by `outer` (held by the caller): no same-class
+   * dependency; "Nested lock was not taken" when `outer` is not held.
+   */
+  lockNestLock(outer: NestLock): Promise<void> {
+    return this.lockVoid(0, nestMapOf(outer), 'mutex_lock_nest_lock');
   }
 
   /** `mutex_lock_interruptible`: 0, or `-EINTR` if a signal arrives while waiting. */
   lockInterruptible(): Promise<0 | -4> {
-    return this.lockCommon(0, true, null, 'mutex_lock_interruptible');
+    const op = 'mutex_lock_interruptible';
+    return this.kernel.sleeping(op, () => this.lockNow(0, null), () => this.lockCommon(0, true, null, op));
+  }
+
+  private lockVoid(subclass: number, nestLock: LockdepMap | null, op: string): Promise<void> {
+    return this.kernel.sleeping(
+      op,
+      () => (this.lockNow(subclass, nestLock) === WOULD_SLEEP ? WOULD_SLEEP : undefined),
+      async () => {
+        await this.lockCommon(subclass, false, nestLock, op);
+      },
+    );
+  }
+
+  /** The uncontended path alone, for callers that cannot sleep. */
+  private lockNow(subclass: number, nestLock: LockdepMap | null): 0 | WouldSleep {
+    const k = this.kernel;
+    if (this.owner !== null) return WOULD_SLEEP;
+    const t = k.current;
+    k.lockAcquire(this.dep, subclass, false, 0, true, nestLock, t);
+    this.owner = t;
+    k.hb?.acquire(t, this);
+    return 0;
   }
 
   /** `mutex_trylock`: true if taken. Never sleeps. */
@@ -51,6 +83,7 @@ export class Mutex implements Blocker {
     if (this.owner !== null) return false;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.owner = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
@@ -60,7 +93,8 @@ export class Mutex implements Blocker {
     const t = k.current;
     if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
-    k.lockRelease(this.dep, t);
+    // debugMutexUnlockCheck already did lockdep's release (it comes first).
+    k.hb?.release(t, this);
     const first = this.waiters[0];
     if (first) k.wake(first);
   }
@@ -97,9 +131,10 @@ export class Mutex implements Blocker {
     const t = k.current;
     k.mightSleep(op);
     k.lockAcquire(this.dep, subclass, false, 0, true, nestLock, t);
-    await k.schedulePoint(op);
+    await k.schedulePoint(op, this.dep);
     if (this.owner === null) {
       this.owner = t;
+      k.hb?.acquire(t, this);
       return 0;
     }
     if (k.events.active) k.emit('lock-contend', { lock: this.dep.name, cls: this.dep.key, holder: this.owner.name });
@@ -117,31 +152,38 @@ export class Mutex implements Blocker {
     }
     this.waiters.splice(this.waiters.indexOf(t), 1);
     this.owner = t;
+    k.hb?.acquire(t, this);
     return 0;
   }
 }
 
 /**
- * The DEBUG_MUTEXES owner check of `mutex_unlock` (shared by `WwMutex`,
- * whose base is a mutex): WARN when `t` is not the owner. Returns false when
- * the lock was not held at all; the lockdep entry is then dropped and there
- * is nothing to unlock.
+ * The release half of `mutex_unlock` (shared by `WwMutex`, whose base is a
+ * mutex), in the order of `__mutex_unlock_slowpath`: `mutex_release()`
+ * through lockdep first, then the DEBUG_MUTEXES owner check. A thread that
+ * does not hold the mutex gets lockdep's "bad unlock balance", which turns
+ * `debug_locks` off in the kernel, so the owner WARN (`mutex.wrong_owner`)
+ * stays silent; the WARN only fires when lockdep's held-lock stack and the
+ * owner disagree. As in the kernel the unlock then goes on (a non-owner does
+ * release the mutex). Returns false when nobody held it: nothing to unlock.
+ *
+ * @kernel __mutex_unlock_slowpath, debug_mutex_unlock
  */
 export function debugMutexUnlockCheck(k: Kernel, t: Thread, owner: Thread | null, dep: LockdepMap): boolean {
-  if (owner === t) return true;
-  k.splat({
-    rule: 'mutex.wrong_owner',
-    severity: 'warn',
-    headline: 'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
-    body: `${t.name} unlocks ${dep.name} held by ${owner?.name ?? 'nobody'}`,
-    thread: t,
-  });
-  if (owner !== null) return true;
-  k.lockRelease(dep, t);
-  return false;
+  const held = k.lockRelease(dep, t);
+  if (held && owner !== t) {
+    k.splat({
+      rule: 'mutex.wrong_owner',
+      severity: 'warn',
+      headline: 'DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)',
+      body: `${t.name} unlocks ${dep.name} held by ${owner?.name ?? 'nobody'}`,
+      thread: t,
+    });
+  }
+  return owner !== null;
 }
 
-/** `lockdep_assert_held(map)`: a WARN splat when the current thread does not hold it. */
+/** `lockdep_assert_held(map)`: a WARN splat when the current thread does not hold it. @kernel lockdep_assert_held */
 export function assertHeld(k: Kernel, map: LockdepMap, read: -1 | 0 | 1 = -1): void {
   if (k.lockIsHeld(map, read)) return;
   const what = read === 0 ? '_write' : read === 1 ? '_read' : '';
@@ -153,7 +195,7 @@ export function assertHeld(k: Kernel, map: LockdepMap, read: -1 | 0 | 1 = -1): v
   });
 }
 
-/** `lockdep_assert_not_held(map)`. */
+/** `lockdep_assert_not_held(map)`. @kernel lockdep_assert_not_held */
 export function assertNotHeld(k: Kernel, map: LockdepMap): void {
   if (!k.lockIsHeld(map)) return;
   k.splat({

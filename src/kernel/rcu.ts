@@ -1,5 +1,6 @@
 import { kfree } from './alloc.ts';
 import type { KBuffer } from './alloc.ts';
+import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { Blocker, Thread } from './thread.ts';
@@ -57,6 +58,10 @@ class RcuState {
   gpThread: Thread | null = null;
   gpIdle = false;
   readonly waiters: Thread[] = [];
+  /** Sync object of grace-period ends (readers' unlocks → synchronize_rcu return, callbacks). */
+  readonly gpSync = {};
+  /** Sync object of callback invocations (→ rcu_barrier return). */
+  readonly cbSync = {};
   readonly lockMap = new LockdepMap('rcu_read_lock', 'rcu_read_lock', LdWait.CONFIG, LdWait.FREE);
 
   constructor(readonly kernel: Kernel) {
@@ -108,6 +113,12 @@ class RcuState {
         if (this.holdouts.size === 0) break;
         await k.block(self, readers, 'rcu_gp_wait');
       }
+      // Every reader that left its section is ordered before the end of the grace period.
+      const hb = k.hb;
+      if (hb !== null) {
+        hb.acquire(self, this);
+        hb.release(self, this.gpSync);
+      }
       this.completed = gp;
       this.inProgress = false;
       if (k.events.active) k.emit('rcu-gp', { gp, phase: 'end', holdouts: 0 });
@@ -120,14 +131,19 @@ class RcuState {
   private scheduleCore(): void {
     if (this.coreScheduled) return;
     this.coreScheduled = true;
-    this.kernel.spawnContext('softirq', 'rcu_core', () => {
+    this.kernel.spawnContext('softirq', 'rcu_core', (t) => {
       this.coreScheduled = false;
+      const hb = this.kernel.hb;
+      hb?.acquire(t, this.gpSync);
+      hb?.acquire(t, this.cbSync);
       while (this.callbacks[0] && this.callbacks[0].gp <= this.completed) {
         const cb = this.callbacks.shift()!;
         cb.head.queued = false;
         this.invokedCount++;
+        hb?.acquire(t, cb.head);
         cb.fn(cb.head);
       }
+      hb?.release(t, this.cbSync);
       this.notify();
     });
   }
@@ -159,7 +175,11 @@ function rcu(k: Kernel): RcuState {
   return s;
 }
 
-/** The `rcu_read_lock` lockdep map of kernel `k` (recursive reader, wait type CONFIG inside). */
+/**
+ * The `rcu_read_lock` lockdep map of kernel `k` (recursive reader, wait type CONFIG inside).
+ *
+ * @kernel rcu_lock_map
+ */
 export function rcuLockMap(k: Kernel): LockdepMap {
   return rcu(k).lockMap;
 }
@@ -177,7 +197,7 @@ export function rcuReadLock(k: Kernel): void {
   k.lockAcquire(s.lockMap, 0, false, 2, false, null, t);
 }
 
-/** `rcu_read_unlock`: leave the section; the outermost unlock may end a grace period. */
+/** `rcu_read_unlock`: leave the section; the outermost unlock may end a grace period. @kernel rcu_read_unlock */
 export function rcuReadUnlock(k: Kernel): void {
   const t = k.current;
   const s = rcu(k);
@@ -186,16 +206,19 @@ export function rcuReadUnlock(k: Kernel): void {
     return;
   }
   k.lockRelease(s.lockMap, t);
-  if (--t.rcuReadDepth === 0) s.readerLeft(t);
+  if (--t.rcuReadDepth === 0) {
+    k.hb?.release(t, s);
+    s.readerLeft(t);
+  }
 }
 
-/** `rcu_read_lock_held()`: inside an `rcu_read_lock` section. */
+/** `rcu_read_lock_held()`: inside an `rcu_read_lock` section. @kernel rcu_read_lock_held */
 export function rcuReadLockHeld(k: Kernel): boolean {
   const t = k.currentOrNull;
   return t !== null && t.rcuReadDepth > 0;
 }
 
-/** `rcu_read_lock_any_held()`: any RCU reader, including preempt/IRQ-disabled regions and IRQ contexts. */
+/** `rcu_read_lock_any_held()`: any RCU reader, including preempt/IRQ-disabled regions and IRQ contexts. @kernel rcu_read_lock_any_held */
 export function rcuReadLockAnyHeld(k: Kernel): boolean {
   const t = k.currentOrNull;
   return t !== null && t.atomic;
@@ -227,7 +250,7 @@ export function rcuDereferenceCheck<T>(k: Kernel, p: T, cond = false, site = 'rc
   return p;
 }
 
-/** `rcu_dereference(p)`: `rcuDereferenceCheck` with no extra condition. */
+/** `rcu_dereference(p)`: `rcuDereferenceCheck` with no extra condition. @kernel rcu_dereference */
 export function rcuDereference<T>(k: Kernel, p: T, site?: string): T {
   return rcuDereferenceCheck(k, p, false, site);
 }
@@ -239,7 +262,12 @@ export function rcuDereference<T>(k: Kernel, p: T, site?: string): T {
  *
  * @kernel synchronize_rcu
  */
-export async function synchronizeRcu(k: Kernel): Promise<void> {
+export function synchronizeRcu(k: Kernel): Promise<void> {
+  // A grace period always waits: where the caller cannot sleep it is a certain deadlock.
+  return k.sleeping('synchronize_rcu', () => WOULD_SLEEP, () => synchronizeRcuSlow(k));
+}
+
+async function synchronizeRcuSlow(k: Kernel): Promise<void> {
   const t = k.current;
   k.mightSleep('synchronize_rcu');
   const s = rcu(k);
@@ -262,6 +290,7 @@ export async function synchronizeRcu(k: Kernel): Promise<void> {
     s.waiters.push(t);
     await k.block(t, blocker, 'synchronize_rcu');
   }
+  k.hb?.acquire(t, s.gpSync);
 }
 
 /**
@@ -283,6 +312,7 @@ export function callRcu(k: Kernel, head: RcuHead, fn: RcuCallback): void {
     return;
   }
   head.queued = true;
+  k.hb?.release(k.currentOrNull, head);
   const gp = s.snap();
   s.callbacks.push({ head, fn, gp });
   s.queuedCount++;
@@ -316,4 +346,5 @@ export async function rcuBarrier(k: Kernel): Promise<void> {
     s.waiters.push(t);
     await k.block(t, blocker, 'rcu_barrier');
   }
+  k.hb?.acquire(t, s.cbSync);
 }

@@ -1,5 +1,6 @@
 import type { Chooser, FaultRates, Schedule } from './chooser.ts';
-import type { LockValidator } from './lockdep-map.ts';
+import type { LockValidator } from './lock-validator.ts';
+import type { HbChecker } from './hb.ts';
 import type { Splat } from './splat.ts';
 import type { FoldedFrame } from './stack.ts';
 
@@ -16,11 +17,13 @@ export interface KernelLimits {
   maxVirtualTimeNs: number;
 }
 
+/** The limits of a run that neither the scenario nor the caller sets. */
 export const DEFAULT_LIMITS: Readonly<KernelLimits> = {
   maxSteps: 5_000_000,
   maxVirtualTimeNs: 3_600e9,
 };
 
+/** Options of a `Kernel`: seed, timer frequency, limits, decision source, fault rates, checkers. */
 export interface KernelOptions {
   /** Seed of the default chooser (default 1). */
   seed?: number;
@@ -33,6 +36,8 @@ export interface KernelOptions {
   faults?: FaultRates;
   /** Lock validator (lockdep from the checker layer). */
   validator?: LockValidator | null;
+  /** Happens-before / lifetime checker (race detector and KASAN from the checker layer). */
+  hb?: HbChecker | null;
   /**
    * Capture TypeScript backtraces of lock acquisitions, blocking waits and
    * reports (slower; the CLI turns it on when it replays a run that
@@ -52,7 +57,11 @@ export type RunEnd = 'completed' | 'deadlock' | 'step-limit' | 'time-limit' | 'f
  * splats, which are rule violations of the simulated system.
  */
 export interface RunFailure {
-  readonly kind: 'thread-exception' | 'foreign-await' | 'misuse' | 'replay-divergence';
+  /**
+   * `abandoned`: the explorer stopped the run on purpose (its remaining steps
+   * would only repeat schedules already explored); never a scenario problem.
+   */
+  readonly kind: 'thread-exception' | 'foreign-await' | 'misuse' | 'replay-divergence' | 'abandoned';
   readonly message: string;
   readonly thread: string | null;
   readonly error?: unknown;
@@ -74,7 +83,11 @@ export interface RunResult {
   readonly exits: ReadonlyMap<string, number>;
 }
 
-/** Thrown inside a thread to end it the way BUG() ends a task; the run goes on. */
+/**
+ * Thrown inside a thread to end it the way BUG() ends a task; the run goes on.
+ *
+ * @kernel none: how the model unwinds a task BUG() kills (make_task_dead in the kernel)
+ */
 export class ThreadKilled extends Error {
   constructor(readonly code: number) {
     super(`thread killed (${code})`);

@@ -1,6 +1,7 @@
 import { Errno } from './errno.ts';
-import type { Kernel } from './kernel.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import { WOULD_SLEEP } from './kernel.ts';
+import type { Kernel, WouldSleep } from './kernel.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { LockRead } from './lockdep-map.ts';
 import { assertHeld } from './mutex.ts';
 import type { LockInit } from './spinlock.ts';
@@ -42,7 +43,7 @@ export class RwSemaphore {
     name?: string,
     opts: LockInit = {},
   ) {
-    const site = opts.key ?? callerSite(1);
+    const site = opts.key ?? kernel.creationSite(name);
     this.dep = new LockdepMap(name ?? site, site, LdWait.SLEEP);
   }
 
@@ -57,13 +58,13 @@ export class RwSemaphore {
   }
 
   /** `down_read`. Process context; sleeps. */
-  async downRead(): Promise<void> {
-    await this.down(false, 0, false, 'down_read');
+  downRead(): Promise<void> {
+    return this.downVoid(false, 0, false, 'down_read');
   }
 
   /** `down_read_nested`: the acquisition counts as lockdep subclass `subclass`. */
-  async downReadNested(subclass: number): Promise<void> {
-    await this.down(false, subclass, false, 'down_read_nested');
+  downReadNested(subclass: number): Promise<void> {
+    return this.downVoid(false, subclass, false, 'down_read_nested');
   }
 
   /** `down_read_interruptible`: 0, or `-EINTR` if a signal arrives while waiting. */
@@ -82,13 +83,19 @@ export class RwSemaphore {
     if (this.writer !== null || this.queue.length > 0) return false;
     this.kernel.lockAcquire(this.dep, 0, true, 1, true, null, t);
     this.readerList.push(t);
+    this.kernel.hb?.acquireShared(t, this);
     return true;
   }
 
-  /** `up_read`. */
+  /**
+   * `up_read`. As in the kernel, lockdep's release comes first (a bad unlock
+   * balance is reported before the rwsem's own DEBUG_RWSEMS warning, which
+   * lockdep does not silence).
+   */
   upRead(): void {
     const k = this.kernel;
     const t = k.current;
+    k.lockRelease(this.dep, t);
     const i = this.readerList.indexOf(t);
     if (i < 0) {
       k.splat({
@@ -99,22 +106,21 @@ export class RwSemaphore {
           (this.writer ? ` (write-held by ${this.writer.name})` : ''),
         thread: t,
       });
-      k.lockRelease(this.dep, t);
       return;
     }
     this.readerList.splice(i, 1);
-    k.lockRelease(this.dep, t);
+    k.hb?.releaseShared(t, this);
     this.grant();
   }
 
   /** `down_write`. Process context; sleeps. */
-  async downWrite(): Promise<void> {
-    await this.down(true, 0, false, 'down_write');
+  downWrite(): Promise<void> {
+    return this.downVoid(true, 0, false, 'down_write');
   }
 
   /** `down_write_nested`. */
-  async downWriteNested(subclass: number): Promise<void> {
-    await this.down(true, subclass, false, 'down_write_nested');
+  downWriteNested(subclass: number): Promise<void> {
+    return this.downVoid(true, subclass, false, 'down_write_nested');
   }
 
   /** `down_write_killable`: 0, or `-EINTR` on a (fatal) signal. */
@@ -128,13 +134,18 @@ export class RwSemaphore {
     if (this.writer !== null || this.readerList.length > 0 || this.queue.length > 0) return false;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.writer = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
-  /** `up_write`. */
+  /**
+   * `up_write`: lockdep's release first, then the DEBUG_RWSEMS owner
+   * warning (`rwsem_release` precedes `__up_write`).
+   */
   upWrite(): void {
     const k = this.kernel;
     const t = k.current;
+    k.lockRelease(this.dep, t);
     if (this.writer !== t) {
       k.splat({
         rule: 'rwsem.wrong_owner',
@@ -143,13 +154,10 @@ export class RwSemaphore {
         body: `${t.name} calls up_write(${this.dep.name}) held by ${this.writer?.name ?? (this.readerList.length ? 'readers' : 'nobody')}`,
         thread: t,
       });
-      if (this.writer === null) {
-        k.lockRelease(this.dep, t);
-        return;
-      }
+      if (this.writer === null) return;
     }
     this.writer = null;
-    k.lockRelease(this.dep, t);
+    k.hb?.release(t, this);
     this.grant();
   }
 
@@ -172,6 +180,8 @@ export class RwSemaphore {
     }
     this.writer = null;
     this.readerList.push(t);
+    // Readers let in now see what the writer did.
+    k.hb?.release(t, this);
     k.lockDowngrade(this.dep, t);
     this.grant();
   }
@@ -193,13 +203,41 @@ export class RwSemaphore {
 
   // ---------------------------------------------------------------- internals
 
-  private async down(write: boolean, subclass: number, interruptible: boolean, op: string): Promise<0 | -4> {
+  private downVoid(write: boolean, subclass: number, interruptible: boolean, op: string): Promise<void> {
+    return this.kernel.sleeping(
+      op,
+      () => (this.downNow(write, subclass) === WOULD_SLEEP ? WOULD_SLEEP : undefined),
+      async () => {
+        await this.downSlow(write, subclass, interruptible, op);
+      },
+    );
+  }
+
+  /**
+   * `down_*`: where the caller cannot sleep (`Kernel.sleeping`) a free
+   * semaphore is taken at once and a held one kills the context.
+   */
+  private down(write: boolean, subclass: number, interruptible: boolean, op: string): Promise<0 | -4> {
+    return this.kernel.sleeping(op, () => this.downNow(write, subclass), () => this.downSlow(write, subclass, interruptible, op));
+  }
+
+  /** The uncontended path alone, for callers that cannot sleep. */
+  private downNow(write: boolean, subclass: number): 0 | WouldSleep {
+    const free = write ? this.writer === null && this.readerList.length === 0 : this.writer === null;
+    if (!free || this.queue.length > 0) return WOULD_SLEEP;
+    const t = this.kernel.current;
+    this.kernel.lockAcquire(this.dep, subclass, false, write ? 0 : 1, true, null, t);
+    this.take(t, write);
+    return 0;
+  }
+
+  private async downSlow(write: boolean, subclass: number, interruptible: boolean, op: string): Promise<0 | -4> {
     const k = this.kernel;
     const t = k.current;
     k.mightSleep(op);
     const read: LockRead = write ? 0 : 1;
     k.lockAcquire(this.dep, subclass, false, read, true, null, t);
-    await k.schedulePoint(op);
+    await k.schedulePoint(op, this.dep);
     const free = write ? this.writer === null && this.readerList.length === 0 : this.writer === null;
     if (free && this.queue.length === 0) {
       this.take(t, write);
@@ -226,6 +264,11 @@ export class RwSemaphore {
   private take(t: Thread, write: boolean): void {
     if (write) this.writer = t;
     else this.readerList.push(t);
+    const hb = this.kernel.hb;
+    if (hb !== null) {
+      if (write) hb.acquire(t, this);
+      else hb.acquireShared(t, this);
+    }
   }
 
   /** Hand the lock to the head of the queue: one writer, or every reader up to the first writer. */

@@ -1,3 +1,4 @@
+import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import type { Blocker, Thread } from './thread.ts';
 
@@ -5,11 +6,16 @@ const sleeping: Blocker = { describe: () => 'sleep (timer)', owners: () => [] };
 
 /**
  * `msleep`: sleep at least `ms` milliseconds of virtual time (the kernel adds
- * one jiffy so the sleep is never short). Process context.
+ * one jiffy so the sleep is never short). Process context. In code that
+ * cannot sleep (`Kernel.sleeping`) it is reported and takes no time.
  *
  * @kernel msleep (kernel/time/sleep_timeout.c)
  */
-export async function msleep(k: Kernel, ms: number): Promise<void> {
+export function msleep(k: Kernel, ms: number): Promise<void> {
+  return k.sleeping('msleep', () => undefined, () => msleepSlow(k, ms));
+}
+
+async function msleepSlow(k: Kernel, ms: number): Promise<void> {
   const t = k.current;
   k.mightSleep('msleep');
   const deadline = k.nowNs + k.jiffiesToNs(k.msecsToJiffies(ms) + 1);
@@ -24,8 +30,12 @@ export async function msleep(k: Kernel, ms: number): Promise<void> {
  *
  * @kernel usleep_range_state
  */
-export async function usleepRange(k: Kernel, minUs: number, maxUs: number): Promise<void> {
-  if (maxUs < minUs) throw new Error(`usleepRange: max (${maxUs}) is below min (${minUs})`);
+export function usleepRange(k: Kernel, minUs: number, maxUs: number): Promise<void> {
+  if (maxUs < minUs) return Promise.reject(new Error(`usleepRange: max (${maxUs}) is below min (${minUs})`));
+  return k.sleeping('usleep_range', () => undefined, () => usleepSlow(k, minUs));
+}
+
+async function usleepSlow(k: Kernel, minUs: number): Promise<void> {
   const t = k.current;
   k.mightSleep('usleep_range');
   const deadline = k.nowNs + minUs * 1000;
@@ -41,10 +51,23 @@ export async function usleepRange(k: Kernel, minUs: number, maxUs: number): Prom
  *
  * @kernel schedule_timeout (after set_current_state)
  */
-export async function scheduleTimeout(
+export function scheduleTimeout(
   k: Kernel,
   timeoutJiffies: number,
   opts: { interruptible?: boolean; on?: Blocker } = {},
+): Promise<number> {
+  return k.sleeping(
+    'schedule_timeout',
+    () => WOULD_SLEEP,
+    () => scheduleTimeoutSlow(k, timeoutJiffies, opts),
+    timeoutJiffies === Number.POSITIVE_INFINITY ? undefined : () => 0,
+  );
+}
+
+async function scheduleTimeoutSlow(
+  k: Kernel,
+  timeoutJiffies: number,
+  opts: { interruptible?: boolean; on?: Blocker },
 ): Promise<number> {
   const t: Thread = k.current;
   k.mightSleep('schedule_timeout');
@@ -60,8 +83,10 @@ export async function scheduleTimeout(
   return Math.max(0, Math.ceil((leftNs * k.hz) / 1e9));
 }
 
-/** `cond_resched`: a voluntary scheduling point. */
-export async function condResched(k: Kernel): Promise<void> {
-  k.mightSleep('cond_resched');
-  await k.schedulePoint('cond_resched');
+/** `cond_resched`: a voluntary scheduling point (none where the caller cannot sleep). @kernel cond_resched */
+export function condResched(k: Kernel): Promise<void> {
+  return k.sleeping('cond_resched', () => undefined, async () => {
+    k.mightSleep('cond_resched');
+    await k.schedulePoint('cond_resched', null);
+  });
 }

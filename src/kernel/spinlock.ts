@@ -1,12 +1,21 @@
 import { ThreadKilled } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import { bhEnableIp, irqStateChanged } from './irqflags.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { Thread } from './thread.ts';
 
 /** Options shared by lock constructors: an explicit class key, or the creation site by default. */
 export interface LockInit {
   /** Lockdep class key; default: the source location that creates the lock. */
   key?: string;
+}
+
+/** A lockdep map, or a lock that carries one (`.dep`): what `*_nest_lock` takes as the outer lock. */
+export type NestLock = LockdepMap | { readonly dep: LockdepMap };
+
+/** The lockdep map of a nest lock argument. @kernel none: argument normalisation for `*_nest_lock` */
+export function nestMapOf(outer: NestLock): LockdepMap {
+  return outer instanceof LockdepMap ? outer : outer.dep;
 }
 
 /**
@@ -16,7 +25,7 @@ export interface LockInit {
  * (already a "scheduling while atomic" splat) and this one would spin forever:
  * reported as a lockup and the thread is killed, as the NMI watchdog would.
  *
- * @kernel spin_lock, spin_lock_irq, spin_lock_irqsave, spin_lock_bh, spin_trylock (include/linux/spinlock.h)
+ * @kernel spin_lock, spin_lock_irq, spin_lock_irqsave, spin_lock_bh, spin_trylock, spin_lock_nested, spin_lock_nest_lock (include/linux/spinlock.h)
  */
 export class SpinLock {
   readonly dep: LockdepMap;
@@ -27,7 +36,7 @@ export class SpinLock {
     name?: string,
     opts: LockInit & { raw?: boolean } = {},
   ) {
-    const site = opts.key ?? callerSite(1);
+    const site = opts.key ?? kernel.creationSite(name);
     this.dep = new LockdepMap(name ?? site, site, opts.raw ? LdWait.SPIN : LdWait.CONFIG);
   }
 
@@ -36,11 +45,24 @@ export class SpinLock {
     this.lockNested(0);
   }
 
-  /** `spin_lock_nested`. */
+  /** `spin_lock_nested`: the acquisition counts as lockdep subclass `subclass`. */
   lockNested(subclass: number): void {
     const t = this.kernel.current;
     t.preemptCount++;
     this.kernel.lockAcquire(this.dep, subclass, false, 0, true, null, t);
+    this.take(t);
+  }
+
+  /**
+   * `spin_lock_nest_lock(lock, outer)`: several locks of this class may be
+   * held at once because `outer` (held by the caller) serialises whoever
+   * takes them: lockdep adds no same-class dependency, and reports "Nested
+   * lock was not taken" when `outer` is not held.
+   */
+  lockNestLock(outer: NestLock): void {
+    const t = this.kernel.current;
+    t.preemptCount++;
+    this.kernel.lockAcquire(this.dep, 0, false, 0, true, nestMapOf(outer), t);
     this.take(t);
   }
 
@@ -57,10 +79,18 @@ export class SpinLock {
     this.lock();
   }
 
-  /** `spin_unlock_irq`. */
+  /**
+   * `spin_unlock_irq`: unlocks, then `local_irq_enable()`: IRQs are on
+   * afterwards whatever the caller had before (use the irqsave form inside
+   * an IRQs-off region).
+   */
   unlockIrq(): void {
     this.unlock();
-    this.kernel.current.irqsDisabled--;
+    const t = this.kernel.current;
+    const hard = t.hardirqsEnabled;
+    const soft = t.softirqsEnabled;
+    t.irqsDisabled = 0;
+    irqStateChanged(t, hard, soft);
   }
 
   /** `spin_lock_irqsave`: returns the flags to pass to `unlockIrqrestore`. */
@@ -75,7 +105,11 @@ export class SpinLock {
   /** `spin_unlock_irqrestore`. */
   unlockIrqrestore(flags: number): void {
     this.unlock();
-    this.kernel.current.irqsDisabled = flags;
+    const t = this.kernel.current;
+    const hard = t.hardirqsEnabled;
+    const soft = t.softirqsEnabled;
+    t.irqsDisabled = flags;
+    irqStateChanged(t, hard, soft);
   }
 
   /** `spin_lock_bh`: disables softirqs, then locks. */
@@ -84,10 +118,13 @@ export class SpinLock {
     this.lock();
   }
 
-  /** `spin_unlock_bh`. */
+  /**
+   * `spin_unlock_bh`: unlocks, then `__local_bh_enable_ip`: with lockdep,
+   * calling it with hard IRQs disabled WARNs and leaves IRQs enabled.
+   */
   unlockBh(): void {
     this.unlock();
-    this.kernel.current.bhDisabled--;
+    bhEnableIp(this.kernel, this.kernel.current);
   }
 
   /** `spin_trylock`: true if taken. */
@@ -97,6 +134,7 @@ export class SpinLock {
     t.preemptCount++;
     this.kernel.lockAcquire(this.dep, 0, true, 0, true, null, t);
     this.owner = t;
+    this.kernel.hb?.acquire(t, this);
     return true;
   }
 
@@ -122,6 +160,7 @@ export class SpinLock {
     const k = this.kernel;
     if (this.owner === null) {
       this.owner = t;
+      k.hb?.acquire(t, this);
       return;
     }
     const recursion = this.owner === t;
@@ -138,8 +177,14 @@ export class SpinLock {
     throw new ThreadKilled(-1);
   }
 
+  /**
+   * `spin_release` then `do_raw_spin_unlock`, in the kernel's order: when
+   * lockdep reports the bad unlock balance it turns `debug_locks` off and
+   * the spinlock debug BUG ("wrong owner" / "already unlocked") stays silent.
+   */
   private release(t: Thread): void {
-    if (this.owner !== t) {
+    const held = this.kernel.lockRelease(this.dep, t);
+    if (held && this.owner !== t) {
       this.kernel.splat({
         rule: 'spinlock.wrong_owner',
         severity: 'bug',
@@ -149,6 +194,6 @@ export class SpinLock {
       });
     }
     this.owner = null;
-    this.kernel.lockRelease(this.dep, t);
+    this.kernel.hb?.release(t, this);
   }
 }

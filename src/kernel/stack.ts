@@ -128,7 +128,11 @@ function parseRaw(stack: string): RawFrame[] {
   return out;
 }
 
-/** Parse the stack text of an Error (a thread's uncaught throw) into frames, innermost first. */
+/**
+ * Parse the stack text of an Error (a thread's uncaught throw) into frames, innermost first.
+ *
+ * @kernel none: it reads a JavaScript Error's stack text
+ */
 export function parseStack(stack: string): Backtrace {
   return parseRaw(stack).map(({ abs: _abs, ...f }) => f);
 }
@@ -233,6 +237,8 @@ function callSites(): NodeJS.CallSite[] {
  * position cost a few microseconds; formatting `new Error().stack` (which
  * maps every frame again each time) is the fallback when a file was
  * transformed by a loader whose maps Node does not have (a test runner).
+ *
+ * @kernel stack_trace_save
  */
 export function captureStack(): Backtrace {
   if (!textOnly) {
@@ -266,6 +272,8 @@ function coreFrame(f: StackFrame): boolean {
  * frames one entry. Node's own frames at the outer end (the promise job
  * queue) are dropped, and so is the kernel core's thread start-up below the
  * outermost user frame.
+ *
+ * @kernel none: report formatting (the kernel prints every frame)
  */
 export function foldStack(bt: Backtrace): FoldedFrame[] {
   let end = bt.length;
@@ -291,7 +299,11 @@ export function foldStack(bt: Backtrace): FoldedFrame[] {
   return out;
 }
 
-/** `file:line:col` of a frame. */
+/**
+ * `file:line:col` of a frame.
+ *
+ * @kernel none: report formatting
+ */
 export function frameLocation(f: FrameRef): string {
   return `${f.file}:${f.line}:${f.col}`;
 }
@@ -300,6 +312,8 @@ export function frameLocation(f: FrameRef): string {
  * The one-line site of a backtrace, as lockdep's `at:` shows it: the
  * innermost user frame, else the innermost library frame outside the kernel
  * core (the driver line that did it), else `<unknown>`.
+ *
+ * @kernel none: report formatting (the site lockdep prints after "at:")
  */
 export function siteOfStack(bt: Backtrace): string {
   const user = bt.find((f) => !f.library);
@@ -311,6 +325,8 @@ export function siteOfStack(bt: Backtrace): string {
 /**
  * A folded backtrace as text lines (no indentation): user frames as
  * `fn (file:line:col)`, library runs as `[n library frames] inner ... outer`.
+ *
+ * @kernel none: report formatting
  */
 export function formatFolded(frames: readonly FoldedFrame[]): string[] {
   const one = (f: FrameRef): string => `${f.fn || '<anonymous>'} (${frameLocation(f)})`;
@@ -323,7 +339,11 @@ export function formatFolded(frames: readonly FoldedFrame[]): string[] {
   });
 }
 
-/** A `ReportStack` as text: its label, then the folded frames indented. */
+/**
+ * A `ReportStack` as text: its label, then the folded frames indented.
+ *
+ * @kernel none: report formatting (the role of stack_trace_print)
+ */
 export function formatReportStack(s: ReportStack): string {
   const who = [s.thread, s.step !== null ? `step ${s.step}` : null].filter(Boolean).join(', ');
   const head = `${s.label}${who ? ` (${who})` : ''}:`;
@@ -338,6 +358,8 @@ export function formatReportStack(s: ReportStack): string {
  * this, as `file:line:col` relative to the working directory. Used for
  * per-creation-site lock classes (always on: it is the class key, so it
  * must not depend on whether stacks are captured) and for single sites.
+ *
+ * @kernel none: a creation site stands for the address of the static lock_class_key that mutex_init() and friends use
  */
 export function callerSite(skip: number): string {
   const saved = Error.stackTraceLimit;
@@ -349,7 +371,11 @@ export function callerSite(skip: number): string {
   return f ? frameLocation(f) : '<unknown>';
 }
 
-/** Where a lock was taken, for reports: `siteOfStack(captureStack())`. */
+/**
+ * Where a lock was taken, for reports: `siteOfStack(captureStack())`.
+ *
+ * @kernel _RET_IP_ as lock_acquire() records it (printed after "at:")
+ */
 export function acquireSite(): string {
   return siteOfStack(captureStack());
 }

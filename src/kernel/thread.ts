@@ -1,4 +1,3 @@
-import type { Kernel } from './kernel.ts';
 import { LdWait } from './lockdep-map.ts';
 import type { HeldLock, LdWaitType, LockdepMap } from './lockdep-map.ts';
 import type { TimerEntry } from './timer-heap.ts';
@@ -8,6 +7,7 @@ import type { Backtrace } from './stack.ts';
 /** Execution context of a thread: process, softirq (timers, tasklets) or hardirq. */
 export type ContextKind = 'process' | 'softirq' | 'hardirq';
 
+/** Where a thread is in its life. */
 export type ThreadState = 'new' | 'runnable' | 'running' | 'blocked' | 'exited';
 
 /** Why a blocked thread came back. */
@@ -23,7 +23,34 @@ export interface Blocker {
   owners(): readonly Thread[];
   /** The lock being waited for, when the blocker is a lock (so reports do not list it as held). */
   readonly lockMap?: LockdepMap;
+  /**
+   * Details for reports of a wait that never ends (deadlock, run limit):
+   * one line per thing waited on, e.g. each fence with who was expected to
+   * signal it and the last thing that happened to it.
+   */
+  detail?(): readonly string[];
 }
+
+/**
+ * Watches what each scheduling step touches, for the explorer's
+ * partial-order reduction (`Kernel.observeSteps`). `resumed` is called when
+ * a thread is handed the CPU (its `parkObject` says what its step is about);
+ * `touch` for every lock map, wait queue, blocker or thread the step acts on.
+ */
+export interface StepObserver {
+  resumed(t: Thread): void;
+  touch(o: object): void;
+}
+
+/**
+ * The kernel a thread runs on: the `Kernel` class. kernel.ts completes this
+ * interface by declaration merging (`interface ThreadKernel extends Kernel`),
+ * so `thread.kernel` has every member of `Kernel` while this file, which the
+ * kernel builds on, does not import kernel.ts (the kernel creates threads;
+ * a thread only carries a reference back).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by kernel.ts (see above)
+export interface ThreadKernel {}
 
 /** Thread body: receives its own thread; may return an exit code. */
 export type ThreadFn = (self: Thread) => Promise<number | void> | number | void;
@@ -64,8 +91,23 @@ export class Thread implements ChoiceOption {
   blockStack: Backtrace | null = null;
   /** Scheduling points this thread has passed. */
   points = 0;
+  /**
+   * What the operation the thread is parked in acts on once resumed (see
+   * `Kernel.schedulePoint`): an object, `null` for nothing (a yield, the
+   * thread's start), `undefined` when unknown.
+   */
+  parkObject: object | null | undefined = null;
   /** Slot for the lockdep validator's per-task state. */
   lockdepState: unknown = null;
+  /** Slot for the happens-before checker's per-task state (its vector clock). */
+  hbState: unknown = null;
+  /**
+   * Depth of synchronous callbacks the kernel is running in this task (fence
+   * callbacks, IRQ handlers, irq_work, hrtimers, timer and RCU callbacks):
+   * code there cannot be suspended, so a sleeping operation called there
+   * must not wait (see `Kernel.mightSleep`).
+   */
+  syncDepth = 0;
   /**
    * lockdep `hardirq_threaded` / `irq_config`: this hardirq context would be
    * a thread on PREEMPT_RT (a device IRQ handler, a non-hard irq_work), so it
@@ -73,8 +115,12 @@ export class Thread implements ChoiceOption {
    * `IRQF_ONESHOT` primary handlers and hard irq_work (raw spinlocks only).
    */
   hardirqThreaded = false;
-  /** Slot for higher layers' per-task state (e.g. the fence signalling cookie depth). */
-  readonly local = new Map<string, unknown>();
+  private localMap: Map<string, unknown> | null = null;
+
+  /** Slot for higher layers' per-task state (e.g. the fence signalling cookie depth); created on first use. */
+  get local(): Map<string, unknown> {
+    return (this.localMap ??= new Map<string, unknown>());
+  }
 
   /** @internal resolves the thread's pending scheduling point. */
   resume: ((reason: WakeReason) => void) | null = null;
@@ -94,7 +140,7 @@ export class Thread implements ChoiceOption {
   mightSleepStep = -1;
 
   constructor(
-    readonly kernel: Kernel,
+    readonly kernel: ThreadKernel,
     readonly id: number,
     /** Unique label, used in schedules, traces and reports. */
     readonly name: string,

@@ -9,6 +9,8 @@ export interface TimerEntry {
   readonly label: string;
   fire: () => void;
   cancelled: boolean;
+  /** The happens-before checker's record of the arming context (opaque; null without a checker). */
+  hb: unknown;
   /** @internal heap slot, -1 when not queued. */
   index: number;
 }

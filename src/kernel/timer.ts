@@ -61,6 +61,8 @@ export class TimerList {
       cb.exitWaiters.push(self);
       await k.block(self, { describe: () => `timer callback ${this.name}`, owners: () => [cb] }, 'timer_delete_sync');
     }
+    // The callback that ran is over and ordered before the return.
+    if (this.running) k.hb?.acquire(self, this.running);
     return this.timerDelete();
   }
 
@@ -76,10 +78,14 @@ export class TimerList {
       this.entry = null;
       // The callback's result is returned so that a (wrongly) async callback
       // sleeps in its context and is reported, rather than floating.
-      this.running = k.spawnContext('softirq', `timer:${this.name}`, () => {
+      this.running = k.spawnContext('softirq', `timer:${this.name}`, (t) => {
+        // A timer's callback never runs concurrently with its previous run (the timer base lock).
+        k.hb?.acquire(t, this);
         const call: (t: TimerList) => unknown = this.fn;
         const r = call(this);
-        return r instanceof Promise ? r : undefined;
+        if (r instanceof Promise) return r.finally(() => k.hb?.release(t, this));
+        k.hb?.release(t, this);
+        return undefined;
       });
     });
   }
@@ -144,7 +150,10 @@ export class HrTimer {
     // As the kernel: retry after each running callback, which may have re-armed the timer.
     for (;;) {
       const ret = this.tryToCancel();
-      if (ret >= 0) return ret;
+      if (ret >= 0) {
+        if (this.running) k.hb?.acquire(self, this.running);
+        return ret;
+      }
       const cb = this.running!;
       cb.exitWaiters.push(self);
       await k.block(self, { describe: () => `hrtimer callback ${this.name}`, owners: () => [cb] }, 'hrtimer_cancel');
@@ -161,7 +170,9 @@ export class HrTimer {
     this.entry = k.addTimer(Math.max(k.nowNs, this.expiresNs), this.name, () => {
       this.entry = null;
       this.running = k.spawnContext(this.mode === 'hard' ? 'hardirq' : 'softirq', `hrtimer:${this.name}`, (t) => {
+        k.hb?.acquire(t, this);
         const restart = this.fn(this);
+        k.hb?.release(t, this);
         if (restart === 'restart' && this.entry === null) this.arm();
         if (this.running === t) this.running = null;
       });

@@ -1,4 +1,5 @@
 import { Errno } from './errno.ts';
+import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import type { Blocker, Thread } from './thread.ts';
 
@@ -30,9 +31,20 @@ export class WaitQueueHead implements Blocker {
     return this.wakers();
   }
 
-  /** `wait_event`: sleep uninterruptibly until `cond()` holds. */
-  async waitEvent(cond: () => boolean): Promise<void> {
-    await this.wait(cond, Number.POSITIVE_INFINITY, false, 'wait_event');
+  /**
+   * `wait_event`: sleep uninterruptibly until `cond()` holds. Where the
+   * caller cannot sleep (`Kernel.sleeping`) a true condition returns at
+   * once and a false one kills the context; the timeout variants then end
+   * at once as timed out.
+   */
+  waitEvent(cond: () => boolean): Promise<void> {
+    return this.kernel.sleeping(
+      'wait_event',
+      () => (this.now(cond) ? undefined : WOULD_SLEEP),
+      async () => {
+        await this.wait(cond, Number.POSITIVE_INFINITY, false, 'wait_event');
+      },
+    );
   }
 
   /**
@@ -41,18 +53,41 @@ export class WaitQueueHead implements Blocker {
    * jiffies (at least 1).
    */
   waitEventTimeout(cond: () => boolean, timeoutJiffies: number): Promise<number> {
-    return this.wait(cond, timeoutJiffies, false, 'wait_event_timeout');
+    return this.kernel.sleeping(
+      'wait_event_timeout',
+      () => (this.now(cond) ? Math.max(1, timeoutJiffies) : WOULD_SLEEP),
+      () => this.wait(cond, timeoutJiffies, false, 'wait_event_timeout'),
+      () => 0,
+    );
   }
 
   /** `wait_event_interruptible`: 0, or `-ERESTARTSYS` on a signal. */
-  async waitEventInterruptible(cond: () => boolean): Promise<number> {
-    const r = await this.wait(cond, Number.POSITIVE_INFINITY, true, 'wait_event_interruptible');
-    return r < 0 ? r : 0;
+  waitEventInterruptible(cond: () => boolean): Promise<number> {
+    return this.kernel.sleeping(
+      'wait_event_interruptible',
+      () => (this.now(cond) ? 0 : WOULD_SLEEP),
+      async () => {
+        const r = await this.wait(cond, Number.POSITIVE_INFINITY, true, 'wait_event_interruptible');
+        return r < 0 ? r : 0;
+      },
+    );
   }
 
   /** `wait_event_interruptible_timeout`: `-ERESTARTSYS`, 0 on timeout, or remaining jiffies (at least 1). */
   waitEventInterruptibleTimeout(cond: () => boolean, timeoutJiffies: number): Promise<number> {
-    return this.wait(cond, timeoutJiffies, true, 'wait_event_interruptible_timeout');
+    return this.kernel.sleeping(
+      'wait_event_interruptible_timeout',
+      () => (this.now(cond) ? Math.max(1, timeoutJiffies) : WOULD_SLEEP),
+      () => this.wait(cond, timeoutJiffies, true, 'wait_event_interruptible_timeout'),
+      () => 0,
+    );
+  }
+
+  /** The condition checked without sleeping (true: the wakers' history is seen). */
+  private now(cond: () => boolean): boolean {
+    const ok = cond();
+    if (ok) this.kernel.hb?.acquire(this.kernel.current, this);
+    return ok;
   }
 
   /** `wake_up`: wake the first waiter (all waiters here are non-exclusive, so all of them, as the kernel does). */
@@ -63,12 +98,16 @@ export class WaitQueueHead implements Blocker {
   /** `wake_up_all`. Callable from any context. */
   wakeUpAll(): void {
     const k = this.kernel;
+    k.touch(this);
+    k.hb?.release(k.currentOrNull, this);
     for (const t of this.waiters) k.wake(t);
   }
 
   /** `wake_up_interruptible`: wakes only threads in interruptible waits. */
   wakeUpInterruptible(): void {
     const k = this.kernel;
+    k.touch(this);
+    k.hb?.release(k.currentOrNull, this);
     for (const t of this.waiters) if (t.interruptible) k.wake(t);
   }
 
@@ -86,23 +125,32 @@ export class WaitQueueHead implements Blocker {
     const k = this.kernel;
     const t = k.current;
     k.mightSleep(op);
-    await k.schedulePoint(op);
-    if (cond()) return timeoutJiffies === Number.POSITIVE_INFINITY ? 1 : Math.max(1, timeoutJiffies);
+    await k.schedulePoint(op, this);
+    if (cond()) {
+      k.hb?.acquire(t, this);
+      return timeoutJiffies === Number.POSITIVE_INFINITY ? 1 : Math.max(1, timeoutJiffies);
+    }
     const deadlineNs = k.nowNs + k.jiffiesToNs(timeoutJiffies);
     this.waiters.push(t);
     try {
       for (;;) {
         if (interruptible && t.signalPending) return -Errno.ERESTARTSYS;
         const leftNs = deadlineNs - k.nowNs;
-        if (leftNs <= 0) return cond() ? 1 : 0;
+        if (leftNs <= 0) return this.seen(t, cond()) ? 1 : 0;
         const why = await k.block(t, this, op, { timeoutNs: leftNs, interruptible });
-        if (cond()) return this.remaining(deadlineNs);
+        if (this.seen(t, cond())) return this.remaining(deadlineNs);
         if (why === 'signal') return -Errno.ERESTARTSYS;
         if (why === 'timeout') return 0;
       }
     } finally {
       this.waiters.splice(this.waiters.indexOf(t), 1);
     }
+  }
+
+  /** A wait that saw its condition true returns with the wakers' history. */
+  private seen(t: Thread, ok: boolean): boolean {
+    if (ok) this.kernel.hb?.acquire(t, this);
+    return ok;
   }
 
   private remaining(deadlineNs: number): number {
@@ -135,56 +183,100 @@ export class Completion {
   /** `complete`. Any context. */
   complete(): void {
     if (this.done !== Number.POSITIVE_INFINITY) this.done++;
+    this.kernel.hb?.release(this.kernel.currentOrNull, this);
     this.wq.wakeUpAll();
   }
 
   /** `complete_all`. Any context. */
   completeAll(): void {
     this.done = Number.POSITIVE_INFINITY;
+    this.kernel.hb?.release(this.kernel.currentOrNull, this);
     this.wq.wakeUpAll();
   }
 
   /** `reinit_completion`. */
   reinit(): void {
+    this.kernel.touch(this.wq);
     this.done = 0;
   }
 
   /** `completion_done`: true if a wait would not block. */
   completionDone(): boolean {
-    return this.done > 0;
+    this.kernel.touch(this.wq);
+    if (this.done === 0) return false;
+    this.seen();
+    return true;
   }
 
   /** `try_wait_for_completion`: consume one completion without sleeping. */
   tryWaitForCompletion(): boolean {
+    this.kernel.touch(this.wq);
     if (this.done === 0) return false;
     if (this.done !== Number.POSITIVE_INFINITY) this.done--;
+    this.seen();
     return true;
   }
 
-  /** `wait_for_completion`. */
-  async waitForCompletion(): Promise<void> {
-    await this.wq.waitEvent(() => this.done > 0);
-    this.tryWaitForCompletion();
+  /** The caller saw the completion done: it sees the completers' history. */
+  private seen(): void {
+    const hb = this.kernel.hb;
+    if (hb !== null) hb.acquire(this.kernel.currentOrNull, this);
+  }
+
+  /**
+   * `wait_for_completion`. Where the caller cannot sleep (`Kernel.sleeping`)
+   * a done completion is consumed at once and a pending one kills the
+   * context; the timeout variants then end at once as timed out.
+   */
+  waitForCompletion(): Promise<void> {
+    return this.kernel.sleeping(
+      'wait_for_completion',
+      () => (this.tryWaitForCompletion() ? undefined : WOULD_SLEEP),
+      async () => {
+        await this.wq.waitEvent(() => this.done > 0);
+        this.tryWaitForCompletion();
+      },
+    );
   }
 
   /** `wait_for_completion_timeout`: 0 on timeout, else remaining jiffies (at least 1). */
-  async waitForCompletionTimeout(timeoutJiffies: number): Promise<number> {
-    const r = await this.wq.waitEventTimeout(() => this.done > 0, timeoutJiffies);
-    if (r > 0) this.tryWaitForCompletion();
-    return r;
+  waitForCompletionTimeout(timeoutJiffies: number): Promise<number> {
+    return this.kernel.sleeping(
+      'wait_for_completion_timeout',
+      () => (this.tryWaitForCompletion() ? Math.max(1, timeoutJiffies) : WOULD_SLEEP),
+      async () => {
+        const r = await this.wq.waitEventTimeout(() => this.done > 0, timeoutJiffies);
+        if (r > 0) this.tryWaitForCompletion();
+        return r;
+      },
+      () => 0,
+    );
   }
 
   /** `wait_for_completion_interruptible`: 0 or `-ERESTARTSYS`. */
-  async waitForCompletionInterruptible(): Promise<number> {
-    const r = await this.wq.waitEventInterruptible(() => this.done > 0);
-    if (r === 0) this.tryWaitForCompletion();
-    return r;
+  waitForCompletionInterruptible(): Promise<number> {
+    return this.kernel.sleeping(
+      'wait_for_completion_interruptible',
+      () => (this.tryWaitForCompletion() ? 0 : WOULD_SLEEP),
+      async () => {
+        const r = await this.wq.waitEventInterruptible(() => this.done > 0);
+        if (r === 0) this.tryWaitForCompletion();
+        return r;
+      },
+    );
   }
 
   /** `wait_for_completion_interruptible_timeout`: `-ERESTARTSYS`, 0 on timeout, or remaining jiffies. */
-  async waitForCompletionInterruptibleTimeout(timeoutJiffies: number): Promise<number> {
-    const r = await this.wq.waitEventInterruptibleTimeout(() => this.done > 0, timeoutJiffies);
-    if (r > 0) this.tryWaitForCompletion();
-    return r;
+  waitForCompletionInterruptibleTimeout(timeoutJiffies: number): Promise<number> {
+    return this.kernel.sleeping(
+      'wait_for_completion_interruptible_timeout',
+      () => (this.tryWaitForCompletion() ? Math.max(1, timeoutJiffies) : WOULD_SLEEP),
+      async () => {
+        const r = await this.wq.waitEventInterruptibleTimeout(() => this.done > 0, timeoutJiffies);
+        if (r > 0) this.tryWaitForCompletion();
+        return r;
+      },
+      () => 0,
+    );
   }
 }

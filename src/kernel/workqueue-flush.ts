@@ -1,3 +1,4 @@
+import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import type { LockdepMap } from './lockdep-map.ts';
 import { WQ_MEM_RECLAIM, workerOf } from './workqueue.ts';
@@ -42,6 +43,7 @@ async function flushWorkCommon(work: WorkStruct, fromCancel: boolean, op: string
   // or rescuer-equipped queue (the rescuer may be the only worker left).
   if (!fromCancel && (wq.maxActive === 1 || wq.rescuer)) touch(k, wq.dep);
   await wq.waitRetired(() => inst.retired, op, `${op}(${work.name})`, () => (inst.worker ? [inst.worker] : wq.busyWorkers()));
+  k.hb?.acquire(k.current, inst);
   return true;
 }
 
@@ -50,10 +52,17 @@ async function flushWorkCommon(work: WorkStruct, fromCancel: boolean, op: string
  * Returns false if it was idle (nothing to wait for; no lockdep annotation,
  * as in the kernel). Process context; sleeps.
  *
+ * Where the caller cannot sleep (`Kernel.sleeping`) an idle item returns
+ * false at once and a queued or running one kills the context.
+ *
  * @kernel flush_work
  */
 export function flushWork(work: WorkStruct): Promise<boolean> {
-  return flushWorkCommon(work, false, 'flush_work');
+  return work.kernel.sleeping(
+    'flush_work',
+    () => ((work.pendingInst ?? work.runningInst) ? WOULD_SLEEP : false),
+    () => flushWorkCommon(work, false, 'flush_work'),
+  );
 }
 
 /**
@@ -62,13 +71,19 @@ export function flushWork(work: WorkStruct): Promise<boolean> {
  *
  * @kernel __flush_workqueue
  */
-export async function flushWorkqueue(wq: WorkqueueStruct): Promise<void> {
+export function flushWorkqueue(wq: WorkqueueStruct): Promise<void> {
+  return wq.kernel.sleeping('flush_workqueue', () => (wq.inflight.size > 0 ? WOULD_SLEEP : undefined), () => flushWorkqueueSlow(wq));
+}
+
+async function flushWorkqueueSlow(wq: WorkqueueStruct): Promise<void> {
   const k = wq.kernel;
   k.mightSleep('flush_workqueue');
   touch(k, wq.dep);
   checkFlushDependency(k, wq, null);
   const batch = [...wq.inflight];
   await wq.waitRetired(() => batch.every((i) => i.retired), 'flush_workqueue', `flush_workqueue(${wq.name})`, () => wq.busyWorkers());
+  const hb = k.hb;
+  if (hb !== null) for (const i of batch) hb.acquire(k.current, i);
 }
 
 /**
@@ -78,7 +93,15 @@ export async function flushWorkqueue(wq: WorkqueueStruct): Promise<void> {
  *
  * @kernel cancel_work_sync
  */
-export async function cancelWorkSync(work: WorkStruct): Promise<boolean> {
+export function cancelWorkSync(work: WorkStruct): Promise<boolean> {
+  return work.kernel.sleeping(
+    'cancel_work_sync',
+    () => (work.runningInst ? WOULD_SLEEP : work.grabPending()),
+    () => cancelWorkSyncSlow(work),
+  );
+}
+
+async function cancelWorkSyncSlow(work: WorkStruct): Promise<boolean> {
   const k = work.kernel;
   k.mightSleep('cancel_work_sync');
   const was = work.grabPending();
@@ -91,7 +114,7 @@ export async function cancelWorkSync(work: WorkStruct): Promise<boolean> {
   return was;
 }
 
-/** `cancel_work`: remove a pending queueing without waiting; true if it was pending. Any context. */
+/** `cancel_work`: remove a pending queueing without waiting; true if it was pending. Any context. @kernel cancel_work */
 export function cancelWork(work: WorkStruct): boolean {
   return work.grabPending();
 }

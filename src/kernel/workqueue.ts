@@ -1,7 +1,7 @@
 import { fsReclaimAcquire, fsReclaimRelease } from './alloc.ts';
 import { ThreadKilled } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
-import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
+import { LdWait, LockdepMap } from './lockdep-map.ts';
 import type { Blocker, Thread } from './thread.ts';
 
 declare module './events.ts' {
@@ -26,7 +26,11 @@ export const WQ_DFL_ACTIVE = WQ_MAX_ACTIVE / 2;
 /** A work function (`work_func_t`). Runs in process context in a worker; may sleep. */
 export type WorkFunc = (work: WorkStruct) => Promise<void> | void;
 
-/** One queueing of a work item, from `queue_work` until it has run or was cancelled. */
+/**
+ * One queueing of a work item, from `queue_work` until it has run or was cancelled.
+ *
+ * @kernel none: one queueing of a struct work_struct, recorded for happens-before (the kernel reuses the item)
+ */
 export class WorkInstance {
   retired = false;
   worker: Thread | null = null;
@@ -65,7 +69,7 @@ export class WorkStruct {
     readonly name = 'work',
     opts: WorkInit = {},
   ) {
-    this.dep = new LockdepMap(`(work_completion)${name}`, opts.key ?? callerSite(1), LdWait.INV);
+    this.dep = new LockdepMap(`(work_completion)${name}`, opts.key ?? kernel.creationSite(name), LdWait.INV);
   }
 
   /** @internal true while PENDING is set (queued, or a delayed work's timer armed). */
@@ -83,9 +87,9 @@ export class WorkStruct {
   }
 }
 
-/** `INIT_WORK`: a work item whose lockdep class is the caller's location. */
+/** `INIT_WORK`: a work item whose lockdep class is the caller's location. @kernel INIT_WORK */
 export function initWork(k: Kernel, func: WorkFunc, name = 'work', opts: WorkInit = {}): WorkStruct {
-  return new WorkStruct(k, func, name, { key: opts.key ?? callerSite(1) });
+  return new WorkStruct(k, func, name, { key: opts.key ?? k.creationSite(name) });
 }
 
 /** @internal */
@@ -98,12 +102,16 @@ export interface WorkerInfo {
 
 const WORKER = 'workqueue.worker';
 
-/** @internal the worker state of `t`, if it is a workqueue worker. */
+/**
+ * @internal the worker state of `t`, if it is a workqueue worker.
+ *
+ * @kernel current_wq_worker
+ */
 export function workerOf(t: Thread | null): WorkerInfo | null {
   return (t?.local.get(WORKER) as WorkerInfo | undefined) ?? null;
 }
 
-/** `current_work()`: the work item the current worker runs, or null. */
+/** `current_work()`: the work item the current worker runs, or null. @kernel current_work */
 export function currentWork(k: Kernel): WorkStruct | null {
   return workerOf(k.currentOrNull)?.current?.work ?? null;
 }
@@ -168,11 +176,13 @@ export class WorkqueueStruct {
 
   /** @internal queue an instance and wake a worker if one may start it. */
   enqueue(work: WorkStruct): void {
+    const k = this.kernel;
+    // queue_work → the work function: the item sees everything its queuers did.
+    k.hb?.release(k.currentOrNull, work);
     const inst = new WorkInstance(work, this);
     work.pendingInst = inst;
     this.pending.push(inst);
     this.inflight.add(inst);
-    const k = this.kernel;
     if (k.events.active) k.emit('work-queue', { work: work.name, wq: this.name });
     this.kick();
   }
@@ -270,6 +280,13 @@ export class WorkqueueStruct {
     this.active++;
     if (k.events.active) k.emit('work-start', { work: work.name, wq: this.name, worker: self.name });
     const before = { depth: self.held.length, preempt: self.preemptCount, irqs: self.irqsDisabled, bh: self.bhDisabled, rcu: self.rcuReadDepth };
+    const hb = k.hb;
+    if (hb !== null) {
+      // Queued → runs; the previous run of the item (never concurrent with this one);
+      // on an ordered queue, the item before it.
+      hb.acquire(self, work);
+      if (this.ordered) hb.acquire(self, this);
+    }
     k.lockAcquire(this.dep, 0, false, 0, true, null, self);
     k.lockAcquire(work.dep, 0, false, 0, true, null, self);
     try {
@@ -285,6 +302,11 @@ export class WorkqueueStruct {
     }
     k.lockRelease(work.dep, self);
     k.lockRelease(this.dep, self);
+    if (hb !== null) {
+      hb.release(self, inst);
+      hb.release(self, work);
+      if (this.ordered) hb.release(self, this);
+    }
     if (k.events.active) k.emit('work-end', { work: work.name, wq: this.name, worker: self.name });
     this.checkLeak(self, work, before);
     await k.schedulePoint('cond_resched');
@@ -368,7 +390,11 @@ function isChainedWork(k: Kernel, wq: WorkqueueStruct): boolean {
   return workerOf(k.currentOrNull)?.current?.wq === wq;
 }
 
-/** Common checks of every queueing; returns false if the item must not be queued. */
+/**
+ * Common checks of every queueing; returns false if the item must not be queued.
+ *
+ * @kernel __queue_work (its checks for a destroyed or draining workqueue)
+ */
 export function queueAllowed(wq: WorkqueueStruct, work: WorkStruct): boolean {
   const k = wq.kernel;
   if (wq.destroyed) {
@@ -402,13 +428,17 @@ export function queueAllowed(wq: WorkqueueStruct, work: WorkStruct): boolean {
  * @kernel queue_work
  */
 export function queueWork(wq: WorkqueueStruct, work: WorkStruct): boolean {
-  if (work.canceling > 0 || work.isPending()) return false;
+  if (work.canceling > 0 || work.isPending()) {
+    // Already pending: the pending run still sees what this caller did before.
+    if (work.isPending()) wq.kernel.hb?.release(wq.kernel.currentOrNull, work);
+    return false;
+  }
   if (!queueAllowed(wq, work)) return !wq.destroyed;
   wq.enqueue(work);
   return true;
 }
 
-/** `work_pending`: queued, or (delayed work) timer armed. */
+/** `work_pending`: queued, or (delayed work) timer armed. @kernel work_pending */
 export function workPending(work: WorkStruct): boolean {
   return work.isPending();
 }

@@ -2,7 +2,16 @@ import type { Kernel } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
 import { assertHeld } from './mutex.ts';
 import type { Thread } from './thread.ts';
-import type { WwMutex } from './ww-mutex.ts';
+
+/**
+ * The lock a context remembers after -EDEADLK (`ww_ctx->contending_lock`):
+ * a `WwMutex`. ww-mutex.ts completes this interface by declaration merging
+ * (`interface WwContendingLock extends WwMutex`), so the field has every
+ * member of `WwMutex` while this file, which the mutex builds on, does not
+ * import ww-mutex.ts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by ww-mutex.ts (see above)
+export interface WwContendingLock {}
 
 /**
  * `struct ww_class`: the stamp counter, the two lockdep class names
@@ -114,7 +123,7 @@ export class WwAcquireCtx {
   /** Debug: `ww_acquire_done` was called. */
   doneAcquire = false;
   /** Debug: the lock whose acquisition returned -EDEADLK, until it is taken again. */
-  contendingLock: WwMutex | null = null;
+  contendingLock: WwContendingLock | null = null;
   /** Lockdep map of the context (class `<name>_acquire`). */
   readonly dep: LockdepMap;
   /** The fake "first lock" map held between init and fini (class `<name>_mutex`). */
@@ -153,6 +162,7 @@ export class WwAcquireCtx {
     }
     kernel.lockAcquire(this.dep, 0, false, 0, true, null, t);
     kernel.lockAcquire(this.firstLockDep, 0, false, 0, true, this.dep, t);
+    kernel.hb?.alloc(this, { what: `struct ww_acquire_ctx (${cls.acquireName}, stamp ${this.stamp})`, size: 48, fn: 'ww_acquire_init' });
   }
 
   /** `ww_acquire_done`: the acquire phase is over; locking more with this context is a bug. */
@@ -184,6 +194,8 @@ export class WwAcquireCtx {
     this.live = false;
     k.lockRelease(this.firstLockDep, t);
     k.lockRelease(this.dep, t);
+    // DEBUG_MUTEXES poisons the context (acquired = ~0U); KASAN reports later uses with the fini site.
+    k.hb?.free(t, this, 'ww_acquire_fini');
     if (this.acquired !== 0) {
       wwWarn(
         k,
@@ -201,6 +213,7 @@ export class WwAcquireCtx {
    * another task's context). Returns normally either way, as lockdep does.
    */
   checkUser(t: Thread, op: string): void {
+    if (!this.live) this.kernel.hb?.touch(t, this, op, false);
     if (this.kernel.lockIsHeld(this.dep, -1, t)) return;
     wwWarn(
       this.kernel,

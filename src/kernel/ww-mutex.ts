@@ -1,5 +1,6 @@
 import { Errno } from './errno.ts';
-import type { Kernel } from './kernel.ts';
+import { WOULD_SLEEP } from './kernel.ts';
+import type { Kernel, WouldSleep } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
 import { debugMutexUnlockCheck } from './mutex.ts';
 import type { Blocker, Thread } from './thread.ts';
@@ -7,7 +8,13 @@ import { wwCtxLess, wwWarn } from './ww-acquire.ts';
 import type { WwAcquireCtx, WwClass } from './ww-acquire.ts';
 
 export { WwAcquireCtx, WwClass, defineWdClass, defineWwClass, wwCtxLess } from './ww-acquire.ts';
-export type { WwAcquireInit } from './ww-acquire.ts';
+export type { WwAcquireInit, WwContendingLock } from './ww-acquire.ts';
+
+declare module './ww-acquire.ts' {
+  /** A context's `contendingLock` is a whole `WwMutex` (ww-acquire.ts declares the slot without importing this file). */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds WwMutex's members
+  interface WwContendingLock extends WwMutex {}
+}
 
 /**
  * `ww_mutex_lock` results: 0, `-EDEADLK` (back off), `-EALREADY` (this context holds it).
@@ -79,12 +86,37 @@ export class WwMutex implements Blocker {
    * without deadlock avoidance. Process context; sleeps.
    */
   lock(ctx: WwAcquireCtx | null): Promise<WwLockResult> {
-    return this.lockCommon(ctx, false, 'ww_mutex_lock') as Promise<WwLockResult>;
+    return this.kernel.sleeping('ww_mutex_lock', () => this.lockNow(ctx), () => this.lockCommon(ctx, false, 'ww_mutex_lock') as Promise<WwLockResult>);
   }
 
   /** `ww_mutex_lock_interruptible`: as `lock`, or `-EINTR` if a signal arrives while waiting. */
   lockInterruptible(ctx: WwAcquireCtx | null): Promise<WwLockInterruptibleResult> {
-    return this.lockCommon(ctx, true, 'ww_mutex_lock_interruptible');
+    return this.kernel.sleeping('ww_mutex_lock_interruptible', () => this.lockNow(ctx), () => this.lockCommon(ctx, true, 'ww_mutex_lock_interruptible'));
+  }
+
+  /**
+   * The uncontended path alone, for callers that cannot sleep
+   * (`Kernel.sleeping`): a free lock is taken at once, one this context
+   * holds gives `-EALREADY`, a held one would sleep.
+   */
+  private lockNow(ctx: WwAcquireCtx | null): 0 | -114 | WouldSleep {
+    const k = this.kernel;
+    const t = k.current;
+    this.checkAlive(t);
+    if (ctx) {
+      ctx.checkUser(t, 'ww_mutex_lock');
+      if (this.ctx === ctx) return EALREADY;
+      if (ctx.acquired === 0) ctx.wounded = false;
+    }
+    if (this.owner !== null) return WOULD_SLEEP;
+    k.lockAcquire(this.dep, 0, false, 0, true, ctx?.dep ?? null, t);
+    this.owner = t;
+    k.hb?.acquire(t, this);
+    if (ctx) {
+      this.acquiredBy(ctx, t);
+      this.checkWaiters(ctx, t);
+    }
+    return 0;
   }
 
   /**
@@ -114,6 +146,7 @@ export class WwMutex implements Blocker {
     if (ctx === null) {
       if (this.owner !== null) return false;
       this.owner = t;
+      k.hb?.acquire(t, this);
       k.lockAcquire(this.dep, 0, true, 0, true, null, t);
       return true;
     }
@@ -121,6 +154,7 @@ export class WwMutex implements Blocker {
     if (ctx.acquired === 0) ctx.wounded = false;
     if (this.owner !== null) return false;
     this.owner = t;
+    k.hb?.acquire(t, this);
     this.acquiredBy(ctx, t);
     this.checkWaiters(ctx, t);
     k.lockAcquire(this.dep, 0, true, 0, true, ctx.dep, t);
@@ -143,7 +177,7 @@ export class WwMutex implements Blocker {
     }
     if (!debugMutexUnlockCheck(k, t, this.owner, this.dep)) return;
     this.owner = null;
-    k.lockRelease(this.dep, t);
+    k.hb?.release(t, this);
     const first = this.waiters[0];
     if (first) k.wake(first.thread);
   }
@@ -197,6 +231,7 @@ export class WwMutex implements Blocker {
     await k.schedulePoint(op);
     if (this.owner === null) {
       this.owner = t;
+      k.hb?.acquire(t, this);
       if (ctx) {
         this.acquiredBy(ctx, t);
         this.checkWaiters(ctx, t);
@@ -242,6 +277,7 @@ export class WwMutex implements Blocker {
     const first = this.waiters[0] === w;
     this.waiters.splice(this.waiters.indexOf(w), 1);
     this.owner = t;
+    k.hb?.acquire(t, this);
     if (ctx) {
       // Wound-Wait: we stole the lock from an earlier waiter, who may need to wound us.
       if (!ctx.waitDie && !first) this.checkWaiters(ctx, t);

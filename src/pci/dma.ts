@@ -16,22 +16,26 @@ export const DMA_ATTR_SKIP_CPU_SYNC = 1 << 5;
 /** `DMA_MAPPING_ERROR` (the kernel's `~(dma_addr_t)0`; the model uses -1, never a valid address). */
 export const DMA_MAPPING_ERROR = -1;
 
-/** `dma_mapping_error(dev, addr)`: `-ENOMEM` for the error cookie, else 0. */
+/** `dma_mapping_error(dev, addr)`: `-ENOMEM` for the error cookie, else 0. @kernel dma_mapping_error */
 export function dmaMappingError(_dev: Device, addr: number): number {
   return addr === DMA_MAPPING_ERROR ? -Errno.ENOMEM : 0;
 }
 
-/** `dma_get_max_seg_size`. */
+/** `dma_get_max_seg_size`. @kernel dma_get_max_seg_size */
 export function dmaGetMaxSegSize(dev: Device): number {
   return dev.dma.maxSegmentSize;
 }
 
-/** `dma_get_seg_boundary`. */
+/** `dma_get_seg_boundary`. @kernel dma_get_seg_boundary */
 export function dmaGetSegBoundary(dev: Device): number {
   return dev.dma.segBoundaryMask;
 }
 
-/** True when the device's DMA is translated by an IOMMU DMA domain (not identity, not absent). */
+/**
+ * True when the device's DMA is translated by an IOMMU DMA domain (not identity, not absent).
+ *
+ * @kernel use_dma_iommu
+ */
 export function devUsesIommu(dev: Device): boolean {
   return dev.dma.iommu !== null && dev.dma.iommu.type === 'dma';
 }
@@ -87,12 +91,16 @@ export interface DmaIovaState {
   base: number;
 }
 
-/** A zeroed `dma_iova_state`. */
+/**
+ * A zeroed `dma_iova_state`.
+ *
+ * @kernel struct dma_iova_state (zero-initialised by its callers)
+ */
 export function newDmaIovaState(): DmaIovaState {
   return { addr: 0, size: 0, base: 0 };
 }
 
-/** `dma_use_iova(state)`. */
+/** `dma_use_iova(state)`. @kernel dma_use_iova */
 export function dmaUseIova(state: DmaIovaState | null): boolean {
   return state !== null && state.size !== 0;
 }
@@ -131,12 +139,12 @@ export function dmaIovaLink(dev: Device, state: DmaIovaState, phys: number, offs
   return dev.dma.iommu!.map(iova - off, phys - off, Math.ceil((size + off) / PAGE_SIZE) * PAGE_SIZE, (attrs & DMA_ATTR_MMIO) !== 0);
 }
 
-/** `dma_iova_sync`: flush the IOTLB for the linked range (no effect in the model); 0. */
+/** `dma_iova_sync`: flush the IOTLB for the linked range (no effect in the model); 0. @kernel dma_iova_sync */
 export function dmaIovaSync(_dev: Device, _state: DmaIovaState, _offset: number, _size: number): number {
   return 0;
 }
 
-/** `dma_iova_unlink(dev, state, offset, size, dir, attrs)`: unmap part of the range, keep the IOVA. */
+/** `dma_iova_unlink(dev, state, offset, size, dir, attrs)`: unmap part of the range, keep the IOVA. @kernel dma_iova_unlink */
 export function dmaIovaUnlink(dev: Device, state: DmaIovaState, offset: number, size: number, _dir: number, _attrs: number): void {
   if (!dmaUseIova(state)) return;
   const iova = state.addr + offset;
@@ -144,14 +152,14 @@ export function dmaIovaUnlink(dev: Device, state: DmaIovaState, offset: number, 
   dev.dma.iommu!.unmap(iova - off, Math.ceil((size + off) / PAGE_SIZE) * PAGE_SIZE);
 }
 
-/** `dma_iova_free(dev, state)`: release the IOVA range (mappings must already be gone). */
+/** `dma_iova_free(dev, state)`: release the IOVA range (mappings must already be gone). @kernel dma_iova_free */
 export function dmaIovaFree(dev: Device, state: DmaIovaState): void {
   if (!dmaUseIova(state)) return;
   dev.dma.iommu!.freeIova(state.base);
   state.size = 0;
 }
 
-/** `dma_iova_destroy(dev, state, mapped_len, dir, attrs)`: unlink the first `mappedLen` bytes and free. */
+/** `dma_iova_destroy(dev, state, mapped_len, dir, attrs)`: unlink the first `mappedLen` bytes and free. @kernel dma_iova_destroy */
 export function dmaIovaDestroy(dev: Device, state: DmaIovaState, mappedLen: number, dir: number, attrs: number): void {
   if (!dmaUseIova(state)) return;
   if (mappedLen) dmaIovaUnlink(dev, state, 0, mappedLen, dir, attrs);

@@ -1,7 +1,7 @@
 import { pciBridgeHasAcsRedir } from './acs.ts';
 import type { Device } from './device.ts';
 import type { Page } from './memory.ts';
-import type { P2pdmaProvider, P2pPagemap } from './p2pdma.ts';
+import type { P2pdmaProvider, P2pPagemap } from './structs.ts';
 import {
   PCI_ANY_ID,
   PCI_EXP_TYPE_ROOT_PORT,
@@ -30,7 +30,11 @@ export type PciP2pdmaMapType = 0 | 1 | 2 | 3 | 4;
 
 const MAP_NAMES = ['unknown', 'none', 'not-supported', 'bus-address', 'through-host-bridge'] as const;
 
-/** Readable name of a map type. */
+/**
+ * Readable name of a map type.
+ *
+ * @kernel none: report text for enum pci_p2pdma_map_type
+ */
 export function pciP2pdmaMapTypeName(t: PciP2pdmaMapType): string {
   return MAP_NAMES[t];
 }
@@ -64,7 +68,7 @@ export const DEFAULT_P2PDMA_WHITELIST: readonly P2pdmaWhitelistEntry[] = [
   { vendor: 0x8086, device: 0x09a2, flags: 0 },
 ];
 
-/** `cpu_supports_p2pdma`: any AMD CPU of family 0x17 (Zen) or newer. */
+/** `cpu_supports_p2pdma`: any AMD CPU of family 0x17 (Zen) or newer. @kernel cpu_supports_p2pdma */
 export function cpuSupportsP2pdma(pdev: PciDev): boolean {
   const cpu = pdev.system.cpu;
   return cpu.vendor === 'amd' && cpu.family >= 0x17;
@@ -73,6 +77,8 @@ export function cpuSupportsP2pdma(pdev: PciDev): boolean {
 /**
  * `pci_host_bridge_dev`: the function the allow-list is keyed on — the first
  * device on the root bus if it is 00.0 or a root port, else none.
+ *
+ * @kernel pci_host_bridge_dev
  */
 export function pciHostBridgeDev(host: PciHostBridge): PciDev | null {
   const root = host.bus.devices[0];
@@ -114,7 +120,7 @@ export function hostBridgeWhitelist(a: PciDev, b: PciDev, warn: boolean): boolea
   return hostBridgeWhitelisted(ha, false, warn) && hostBridgeWhitelisted(hb, false, warn);
 }
 
-/** `map_types_idx(client)`: the cache key, `(domain << 16) | pci_dev_id`. */
+/** `map_types_idx(client)`: the cache key, `(domain << 16) | pci_dev_id`. @kernel map_types_idx */
 export function mapTypesIdx(client: PciDev): number {
   return pciDomainNr(client) * 0x10000 + pciDevId(client);
 }
@@ -215,7 +221,7 @@ export function pciP2pdmaMapType(provider: P2pdmaProvider, dev: Device): PciP2pd
   return cached;
 }
 
-/** `find_parent_pci_dev`: `dev` itself if it is PCI, else its nearest PCI ancestor. */
+/** `find_parent_pci_dev`: `dev` itself if it is PCI, else its nearest PCI ancestor. @kernel find_parent_pci_dev */
 export function findParentPciDev(dev: Device): PciDev | null {
   for (let d: Device | null = dev; d; d = d.parent) if (devIsPci(d)) return d;
   return null;
@@ -247,12 +253,12 @@ export function pciP2pdmaDistanceMany(provider: PciDev, clients: readonly Device
   return notSupported ? -1 : total;
 }
 
-/** `pci_p2pdma_distance(provider, client, verbose)`: one client. */
+/** `pci_p2pdma_distance(provider, client, verbose)`: one client. @kernel pci_p2pdma_distance */
 export function pciP2pdmaDistance(provider: PciDev, client: Device, verbose = false): number {
   return pciP2pdmaDistanceMany(provider, [client], verbose);
 }
 
-/** `pci_p2pdma_bus_addr_map(provider, paddr)`: the PCI bus address a peer uses for CPU physical `paddr`. */
+/** `pci_p2pdma_bus_addr_map(provider, paddr)`: the PCI bus address a peer uses for CPU physical `paddr`. @kernel pci_p2pdma_bus_addr_map */
 export function pciP2pdmaBusAddrMap(provider: P2pdmaProvider, paddr: number): number {
   return paddr + provider.busOffset;
 }
@@ -269,12 +275,16 @@ export interface PciP2pdmaMapState {
   busOff: number;
 }
 
-/** A fresh map state. */
+/**
+ * A fresh map state.
+ *
+ * @kernel struct pci_p2pdma_map_state (zero-initialised by its callers)
+ */
 export function newP2pdmaMapState(): PciP2pdmaMapState {
   return { pgmap: null, map: PCI_P2PDMA_MAP_NONE, busOff: 0 };
 }
 
-/** `pci_p2pdma_state(state, dev, page)`: NONE for RAM pages, else the (cached) classification. */
+/** `pci_p2pdma_state(state, dev, page)`: NONE for RAM pages, else the (cached) classification. @kernel pci_p2pdma_state */
 export function pciP2pdmaState(state: PciP2pdmaMapState, dev: Device, page: Page | null): PciP2pdmaMapType {
   const pgmap = page?.pgmap ?? null;
   if (!pgmap) return PCI_P2PDMA_MAP_NONE;

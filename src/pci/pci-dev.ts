@@ -1,8 +1,16 @@
 import { Device } from './device.ts';
 import type { DmaParams } from './device.ts';
-import type { P2pdmaProvider, PciP2pdma } from './p2pdma.ts';
-import type { PciSystem } from './topology.ts';
-import type { SriovCap } from './sriov.ts';
+import type { P2pdmaProvider, SriovCap } from './structs.ts';
+import type { PciP2pdma } from './forward.ts';
+import type { PciSystem } from './forward.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `PciDev` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds PciDev's members
+  interface PciDev extends PciDevClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type PciDevClass = PciDev;
 
 /** Resource flags (`include/linux/ioport.h`). */
 export const IORESOURCE_IO = 0x00000100;
@@ -62,7 +70,11 @@ export interface PciBar {
   readonly p2pProvider: P2pdmaProvider | null;
 }
 
-/** An empty resource slot. */
+/**
+ * An empty resource slot.
+ *
+ * @kernel struct resource (an unused BAR slot: zero start, end and flags)
+ */
 export function emptyResource(): Resource {
   return { start: 0, len: 0, flags: 0, busStart: 0 };
 }
@@ -198,37 +210,37 @@ function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, '0');
 }
 
-/** `pci_name` format: `dddd:bb:ss.f`. */
+/** `pci_name` format: `dddd:bb:ss.f`. @kernel pci_name */
 export function pciNameOf(domain: number, bus: number, devfn: number): string {
   return `${hex(domain, 4)}:${hex(bus, 2)}:${hex(devfn >> 3, 2)}.${devfn & 7}`;
 }
 
-/** `pci_name(pdev)`. */
+/** `pci_name(pdev)`. @kernel pci_name */
 export function pciName(pdev: PciDev): string {
   return pdev.name;
 }
 
-/** `PCI_DEVFN(slot, fn)`. */
+/** `PCI_DEVFN(slot, fn)`. @kernel PCI_DEVFN */
 export function pciDevfn(slot: number, fn: number): number {
   return ((slot & 0x1f) << 3) | (fn & 7);
 }
 
-/** `pci_dev_id`: the 16-bit routing id (bus << 8 | devfn). */
+/** `pci_dev_id`: the 16-bit routing id (bus << 8 | devfn). @kernel pci_dev_id */
 export function pciDevId(pdev: PciDev): number {
   return ((pdev.busNr & 0xff) << 8) | pdev.devfn;
 }
 
-/** `pci_domain_nr(bus)`. */
+/** `pci_domain_nr(bus)`. @kernel pci_domain_nr */
 export function pciDomainNr(pdev: PciDev): number {
   return pdev.bus.hostBridge.domain;
 }
 
-/** `dev_is_pci`. */
+/** `dev_is_pci`. @kernel dev_is_pci */
 export function devIsPci(dev: Device): dev is PciDev {
   return dev instanceof PciDev;
 }
 
-/** `pci_physfn`: the PF of a VF, or the function itself. */
+/** `pci_physfn`: the PF of a VF, or the function itself. @kernel pci_physfn */
 export function pciPhysfn(pdev: PciDev): PciDev {
   return pdev.isVirtfn && pdev.physfn ? pdev.physfn : pdev;
 }
@@ -236,6 +248,8 @@ export function pciPhysfn(pdev: PciDev): PciDev {
 /**
  * `pci_upstream_bridge`: the bridge above a function, or null on a root bus.
  * A VF answers for its PF (VFs may live on a virtual bus with no bridge).
+ *
+ * @kernel pci_upstream_bridge
  */
 export function pciUpstreamBridge(pdev: PciDev): PciDev | null {
   const d = pciPhysfn(pdev);
@@ -243,37 +257,41 @@ export function pciUpstreamBridge(pdev: PciDev): PciDev | null {
   return d.bus.self;
 }
 
-/** `pci_find_host_bridge(pdev->bus)`. */
+/** `pci_find_host_bridge(pdev->bus)`. @kernel pci_find_host_bridge */
 export function pciFindHostBridge(pdev: PciDev): PciHostBridge {
   return pdev.bus.hostBridge;
 }
 
-/** `pci_pcie_type`. */
+/** `pci_pcie_type`. @kernel pci_pcie_type */
 export function pciPcieType(pdev: PciDev): number | null {
   return pdev.pcieType;
 }
 
-/** `pci_resource_start`. */
+/** `pci_resource_start`. @kernel pci_resource_start */
 export function pciResourceStart(pdev: PciDev, bar: number): number {
   return pdev.resource[bar]?.start ?? 0;
 }
 
-/** `pci_resource_len`. */
+/** `pci_resource_len`. @kernel pci_resource_len */
 export function pciResourceLen(pdev: PciDev, bar: number): number {
   return pdev.resource[bar]?.len ?? 0;
 }
 
-/** `pci_resource_flags`. */
+/** `pci_resource_flags`. @kernel pci_resource_flags */
 export function pciResourceFlags(pdev: PciDev, bar: number): number {
   return pdev.resource[bar]?.flags ?? 0;
 }
 
-/** `pci_bus_address(pdev, bar)`: the PCI bus address of the BAR's start. */
+/** `pci_bus_address(pdev, bar)`: the PCI bus address of the BAR's start. @kernel pci_bus_address */
 export function pciBusAddress(pdev: PciDev, bar: number): number {
   return pdev.resource[bar]?.busStart ?? 0;
 }
 
-/** The function's parent device (`pdev->dev.parent`) as a `PciDev`, or null under a host bridge. */
+/**
+ * The function's parent device (`pdev->dev.parent`) as a `PciDev`, or null under a host bridge.
+ *
+ * @kernel to_pci_dev(pdev->dev.parent), as pci_upstream_bridge finds the bridge above a function
+ */
 export function pciParentDev(pdev: PciDev): PciDev | null {
   return pdev.parent instanceof PciDev ? pdev.parent : null;
 }

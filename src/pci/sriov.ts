@@ -1,31 +1,13 @@
 import { Errno } from '../kernel/index.ts';
 import { PCI_EXP_TYPE_ENDPOINT, PCI_IOV_RESOURCES, PCI_SRIOV_NUM_BARS, PciDev, pciDevId, pciPhysfn } from './pci-dev.ts';
 
-/**
- * The SR-IOV capability of a PF (`struct pci_sriov`): routing-id offset and
- * stride of the VFs, their device id, the per-VF size of each VF BAR, and the
- * VFs currently enabled.
- *
- * @kernel struct pci_sriov (drivers/pci/pci.h)
- */
-export interface SriovCap {
-  readonly totalVFs: number;
-  numVFs: number;
-  readonly offset: number;
-  readonly stride: number;
-  readonly vfDevice: number;
-  /** `barsz[i]`: size of VF BAR i of one VF (0 when unused). */
-  readonly barsz: number[];
-  readonly virtfns: PciDev[];
-}
-
-/** `pci_iov_virtfn_bus(pf, id)`. */
+/** `pci_iov_virtfn_bus(pf, id)`. @kernel pci_iov_virtfn_bus */
 export function pciIovVirtfnBus(pf: PciDev, id: number): number {
   const s = pf.sriov!;
   return pf.busNr + ((pf.devfn + s.offset + s.stride * id) >> 8);
 }
 
-/** `pci_iov_virtfn_devfn(pf, id)`. */
+/** `pci_iov_virtfn_devfn(pf, id)`. @kernel pci_iov_virtfn_devfn */
 export function pciIovVirtfnDevfn(pf: PciDev, id: number): number {
   const s = pf.sriov!;
   return (pf.devfn + s.offset + s.stride * id) & 0xff;
@@ -44,7 +26,7 @@ export function pciIovVfId(vf: PciDev): number {
   return (pciDevId(vf) - (pciDevId(pf) + s.offset)) / s.stride;
 }
 
-/** `pci_iov_resource_size(pf, resno)`: per-VF size of the IOV resource `resno` (7..12). */
+/** `pci_iov_resource_size(pf, resno)`: per-VF size of the IOV resource `resno` (7..12). @kernel pci_iov_resource_size */
 export function pciIovResourceSize(pf: PciDev, resno: number): number {
   if (!pf.sriov || resno < PCI_IOV_RESOURCES || resno >= PCI_IOV_RESOURCES + PCI_SRIOV_NUM_BARS) return 0;
   return pf.sriov.barsz[resno - PCI_IOV_RESOURCES] ?? 0;
@@ -120,7 +102,7 @@ export function pciDisableSriov(pf: PciDev): void {
   s.numVFs = 0;
 }
 
-/** `pci_num_vf(pf)`. */
+/** `pci_num_vf(pf)`. @kernel pci_num_vf */
 export function pciNumVf(pdev: PciDev): number {
   return pciPhysfn(pdev) === pdev && pdev.sriov ? pdev.sriov.numVFs : 0;
 }

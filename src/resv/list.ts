@@ -1,5 +1,5 @@
-import { GFP_KERNEL, kfree, kmalloc } from '../kernel/index.ts';
-import type { KBuffer, Kernel } from '../kernel/index.ts';
+import { GFP_KERNEL, kfree, kmalloc, MemLoc } from '../kernel/index.ts';
+import type { AccessKind, KBuffer, Kernel } from '../kernel/index.ts';
 import type { DmaFence } from '../fence/index.ts';
 import type { DmaResvUsage } from './usage.ts';
 
@@ -24,7 +24,7 @@ export function kmallocSizeRoundup(size: number): number {
   return bytes;
 }
 
-/** `roundup_pow_of_two`. */
+/** `roundup_pow_of_two`. @kernel roundup_pow_of_two */
 export function roundupPowOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
@@ -50,6 +50,8 @@ export class DmaResvList {
   readonly usages: Uint8Array;
   /** Set when the list was replaced and freed (after an RCU grace period in the kernel). */
   freed = false;
+  /** @internal instrumented `num_fences` and `max_fences` (with the race detector on). */
+  hbLocs: { num: MemLoc; max: MemLoc } | null = null;
 
   constructor(
     capacity: number,
@@ -77,6 +79,28 @@ export class DmaResvList {
     this.table[index] = fence;
     this.usages[index] = usage;
   }
+}
+
+/**
+ * An instrumented access to `fobj->num_fences` or `fobj->max_fences` by the
+ * writers (resv lock held): plain accesses, except the store of
+ * `num_fences` in `dma_resv_add_fence` (`smp_store_mb`, marked) that
+ * lockless readers pair with. A writer without the lock therefore races
+ * with any other writer. A no-op without the race detector.
+ *
+ * @kernel struct dma_resv_list (num_fences, max_fences)
+ */
+export function resvListAccess(k: Kernel, list: DmaResvList, field: 'num' | 'max', kind: AccessKind, fn: string): void {
+  const hb = k.hb;
+  if (hb === null) return;
+  const t = k.currentOrNull;
+  if (t === null) return;
+  const id = list.buf?.id ?? 0;
+  const locs = (list.hbLocs ??= {
+    num: new MemLoc(`fobj->num_fences (dma_resv_list ${id})`, null, 4),
+    max: new MemLoc(`fobj->max_fences (dma_resv_list ${id})`, null, 4),
+  });
+  hb.access(t, locs[field], kind, fn);
 }
 
 /**
@@ -110,7 +134,11 @@ export function dmaResvListFree(k: Kernel, list: DmaResvList | null): void {
   dmaResvListRetire(k, list);
 }
 
-/** `kfree_rcu(list)` alone: the references were carried over to a new list. */
+/**
+ * `kfree_rcu(list)` alone: the references were carried over to a new list.
+ *
+ * @kernel kfree_rcu(list, rcu) in dma_resv_reserve_fences
+ */
 export function dmaResvListRetire(k: Kernel, list: DmaResvList): void {
   list.freed = true;
   if (list.buf) kfree(k, list.buf);

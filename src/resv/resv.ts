@@ -1,4 +1,4 @@
-import { defineWdClass, Errno, WwMutex } from '../kernel/index.ts';
+import { Access, defineWdClass, Errno, WwMutex } from '../kernel/index.ts';
 import type {
   Kernel,
   WwAcquireCtx,
@@ -9,7 +9,7 @@ import { dmaFenceIsContainer, dmaFenceIsLaterOrSame } from '../fence/index.ts';
 import type { DmaFence } from '../fence/index.ts';
 import './events.ts';
 import { reportAddWithoutReserve, reportNotLocked, reportUseAfterFini } from './rules.ts';
-import { dmaResvListAlloc, dmaResvListFree, dmaResvListRetire, roundupPowOfTwo } from './list.ts';
+import { dmaResvListAlloc, dmaResvListFree, dmaResvListRetire, resvListAccess, roundupPowOfTwo } from './list.ts';
 import type { DmaResvList } from './list.ts';
 import { DmaResvIter } from './iter.ts';
 import {
@@ -21,6 +21,14 @@ import {
   dmaResvWaitTimeout,
 } from './query.ts';
 import { checkUsage, DmaResvUsage } from './usage.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `DmaResv` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DmaResv's members
+  interface DmaResv extends DmaResvClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DmaResvClass = DmaResv;
 
 /**
  * `reservation_ww_class`: the Wait-Die class of every reservation lock. One
@@ -81,6 +89,7 @@ export class DmaResv {
     this.id = nextResvId(kernel);
     this.name = name ?? `resv#${this.id}`;
     this.wwLock = new WwMutex(kernel, reservationWwClass, `&${this.name}->lock`);
+    kernel.hb?.alloc(this, { what: `struct dma_resv (${this.name})`, size: 96, fn: 'dma_resv_init', locks: [this.wwLock] });
   }
 
   /** `dma_resv_fini`: drop every stored fence and destroy the lock. The object must be unlocked. */
@@ -95,6 +104,8 @@ export class DmaResv {
     this.dead = true;
     if (this.kernel.currentOrNull) this.wwLock.destroy();
     else this.wwLock.destroyed = true;
+    // KASAN: the object (and its lock) is poisoned; later uses are reported with both sites.
+    this.kernel.hb?.free(this.kernel.currentOrNull, this, 'dma_resv_fini');
   }
 
   // ------------------------------------------------------------------ locking
@@ -192,6 +203,10 @@ export class DmaResv {
       throw new Error(`reserveFences: ${numFences} is not a slot count`);
     const old = this.fences;
     let max: number;
+    if (old) {
+      resvListAccess(k, old, 'max', Access.READ, 'dma_resv_reserve_fences');
+      resvListAccess(k, old, 'num', Access.READ, 'dma_resv_reserve_fences');
+    }
     if (old && old.maxFences) {
       if (old.numFences + numFences <= old.maxFences) return 0;
       max = Math.max(old.numFences + numFences, old.maxFences * 2);
@@ -232,7 +247,11 @@ export class DmaResv {
   resetMaxFences(): void {
     const list = this.fences;
     this.assertHeld('dma_resv_reset_max_fences');
-    if (list) list.maxFences = list.numFences;
+    if (list) {
+      resvListAccess(this.kernel, list, 'num', Access.READ, 'dma_resv_reset_max_fences');
+      resvListAccess(this.kernel, list, 'max', Access.WRITE, 'dma_resv_reset_max_fences');
+      list.maxFences = list.numFences;
+    }
   }
 
   /**
@@ -259,6 +278,7 @@ export class DmaResv {
       });
     }
     const list = this.fences;
+    if (list) resvListAccess(k, list, 'num', Access.READ, 'dma_resv_add_fence');
     const count = list ? list.numFences : 0;
     for (let i = 0; i < count; i++) {
       const old = list!.fence(i);
@@ -273,8 +293,10 @@ export class DmaResv {
         return;
       }
     }
+    if (list) resvListAccess(k, list, 'max', Access.READ, 'dma_resv_add_fence');
     if (!list || list.numFences >= list.maxFences) reportAddWithoutReserve(this, fence, usage);
     list.set(count, fence, usage);
+    resvListAccess(k, list, 'num', Access.WRITE_ONCE, 'dma_resv_add_fence');
     list.numFences = count + 1;
     if (k.events.active) this.emitAdd(fence, usage, count, false);
   }
@@ -332,21 +354,25 @@ export class DmaResv {
 
   /** `dma_resv_get_fences`: the unsignalled fences of `usage` or stronger, each referenced; or `-ENOMEM`. No lock needed. */
   getFences(usage: DmaResvUsage): DmaFence[] | number {
+    this.checkAlive('dma_resv_get_fences');
     return dmaResvGetFences(this, usage);
   }
 
   /** `dma_resv_get_singleton`: null (none), the one fence, or a new wait-all dma_fence_array; or `-ENOMEM`. */
   getSingleton(usage: DmaResvUsage): DmaFence | null | number {
+    this.checkAlive('dma_resv_get_singleton');
     return dmaResvGetSingleton(this, usage);
   }
 
   /** `dma_resv_wait_timeout`: `-ERESTARTSYS`, 0 (timed out / busy for a 0 timeout) or > 0. Process context. */
   waitTimeout(usage: DmaResvUsage, intr: boolean, timeoutJiffies: number): Promise<number> {
+    this.checkAlive('dma_resv_wait_timeout');
     return dmaResvWaitTimeout(this, usage, intr, timeoutJiffies);
   }
 
   /** `dma_resv_test_signaled`: true iff no unsignalled fence of `usage` or stronger remains. */
   testSignaled(usage: DmaResvUsage): boolean {
+    this.checkAlive('dma_resv_test_signaled');
     return dmaResvTestSignaled(this, usage);
   }
 
@@ -393,7 +419,12 @@ export class DmaResv {
     });
   }
 
+  /** A use of a finalized object: KASAN's report when the checker is on, else `resv.use_after_fini`. */
   private checkAlive(op: string): void {
-    if (this.dead) reportUseAfterFini(this, op);
+    if (!this.dead) return;
+    const k = this.kernel;
+    const t = k.currentOrNull;
+    if (k.hb !== null && t !== null && k.hb.isFreed(this)) k.hb.touch(t, this, op, false);
+    else reportUseAfterFini(this, op);
   }
 }

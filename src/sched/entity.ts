@@ -14,6 +14,14 @@ import type { DrmGpuScheduler } from './scheduler.ts';
 import { DRM_SCHED_PRIORITY_COUNT, MAX_WAIT_SCHED_ENTITY_Q_EMPTY_MS } from './types.ts';
 import type { DrmSchedPriority } from './types.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `DrmSchedEntity` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DrmSchedEntity's members
+  interface DrmSchedEntity extends DrmSchedEntityClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DrmSchedEntityClass = DrmSchedEntity;
+
 /** `entity->cb`: the callback on the dependency the head job waits for. */
 class EntityDepCb extends DmaFenceCb {
   constructor(readonly entity: DrmSchedEntity) {
@@ -183,6 +191,7 @@ export class DrmSchedEntity {
    * run. Process context (any, in fact: no sleeping).
    */
   pushJob(job: DrmSchedJob): void {
+    job.touch('drm_sched_entity_push_job', true);
     if (job.entity !== this) throw new Error('drm_sched_entity_push_job: the job was initialised on another entity');
     if (!job.armed) {
       reportPushWithoutArm(job);
@@ -196,6 +205,8 @@ export class DrmSchedEntity {
     job.submitTsNs = k.nowNs;
     job.submitSeq = nextSubmitSeq(k);
     if (k.events.wants('sched-job-queue')) this.traceQueue(job);
+    // push → the run worker (spsc_queue_push is a full barrier): the job is published.
+    k.hb?.release(k.currentOrNull, job);
     const first = this.jobQueue.push(job);
     if (!first) return;
     this.lock.lock();
@@ -249,11 +260,19 @@ export class DrmSchedEntity {
   async popJob(): Promise<DrmSchedJob | null> {
     const job = this.jobQueue.peek();
     if (!job) return null;
+    const k = this.kernel;
+    k.hb?.acquire(k.currentOrNull, job);
     const sched = this.rq!.sched;
     for (;;) {
       let dep: DmaFence | null;
       if (job.lastDependency < job.dependencies.length) {
-        dep = job.dependencies[job.lastDependency++]!.get();
+        if (sched.compat.dependencyRelease === 'v5.16-v6.4') {
+          // xa_erase: the job's reference moves to entity->dependency.
+          dep = job.dependencies.splice(job.lastDependency, 1)[0]!;
+        } else {
+          // xa_load: kept for the kill path and drm_sched_job_cleanup; the entity borrows a reference.
+          dep = job.dependencies[job.lastDependency++]!.get();
+        }
       } else if (sched.ops.prepareJob) {
         dep = await sched.callPrepareJob(job, this);
       } else {
@@ -398,7 +417,7 @@ function entityWakeup(f: DmaFence, cb: DmaFenceCb): void {
   rq.sched.wakeup();
 }
 
-/** `drm_sched_entity_push_job` as a function of the job, as the kernel spells it. */
+/** `drm_sched_entity_push_job` as a function of the job, as the kernel spells it. @kernel drm_sched_entity_push_job */
 export function drmSchedEntityPushJob(job: DrmSchedJob): void {
   if (!job.entity) throw new Error('drm_sched_entity_push_job: the job has no entity (not initialised, or already popped)');
   job.entity.pushJob(job);

@@ -20,7 +20,7 @@ export type { HasResv } from './job.ts';
 export { DrmSchedEntity, drmSchedEntityPushJob } from './entity.ts';
 export type { GuiltyFlag } from './entity.ts';
 export { DrmGpuScheduler, drmSchedPickBest, drmSchedLockdepMap } from './scheduler.ts';
-export type { DrmSchedBackendOps, DrmSchedInitArgs, DrmSchedScore } from './scheduler.ts';
+export type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './scheduler.ts';
 export { drmSchedInvalidateJob } from './tdr.ts';
 export { SCHED_RULES } from './rules.ts';
 export { SCHED_EVENT_RULES, schedJobRule } from './event-rules.ts';

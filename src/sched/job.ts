@@ -1,17 +1,30 @@
 import { DmaFenceCb } from '../fence/index.ts';
 import type { DmaFence } from '../fence/index.ts';
-import { Errno, GFP_KERNEL, kmalloc, kzalloc, mightAlloc } from '../kernel/index.ts';
+import { Access, Errno, GFP_KERNEL, kmalloc, kzalloc, MemLoc, mightAlloc } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
+import { drmSyncobjFindFence } from '../gem/index.ts';
+import type { DrmFile } from '../gem/index.ts';
 import { DmaResvIter, dmaResvUsageRw } from '../resv/index.ts';
 import type { DmaResv, DmaResvUsage } from '../resv/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
+import type { DrmSchedEntity, DrmGpuScheduler } from './forward.ts';
 import type { DrmSchedEntityStats } from './rq.ts';
 import { reportAddDependencyAfterArm, trackArmed, reportCleanupAfterArm, untrackArmed, reportDoubleArm } from './rules.ts';
 import { DrmSchedFence } from './sched-fence.ts';
-import type { DrmGpuScheduler } from './scheduler.ts';
 import { DrmSchedPriority } from './types.ts';
 
-/** A fence callback node that knows its job (`job->cb`, `job->finish_cb`). */
+declare module './forward.ts' {
+  /** The forward-declared `DrmSchedJob` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DrmSchedJob's members
+  interface DrmSchedJob extends DrmSchedJobClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DrmSchedJobClass = DrmSchedJob;
+
+/**
+ * A fence callback node that knows its job (`job->cb`, `job->finish_cb`).
+ *
+ * @kernel struct dma_fence_cb in struct drm_sched_job (cb, finish_cb)
+ */
 export class DrmSchedJobCb extends DmaFenceCb {
   constructor(readonly job: DrmSchedJob) {
     super();
@@ -72,8 +85,40 @@ export class DrmSchedJob {
   onPending = false;
   /** @internal pushed to its entity. */
   pushed = false;
+  /** @internal the instrumented location of `job->s_fence` (with the race detector on). */
+  private sFenceLoc: MemLoc | null = null;
 
-  constructor(readonly kernel: Kernel) {}
+  /**
+   * Allocating the job (the driver's `kzalloc` of the struct embedding it).
+   * With KASAN on the job is an object of its own: the scheduler frees it
+   * when `free_job` returns, and any later use is a use after free.
+   */
+  constructor(readonly kernel: Kernel) {
+    kernel.hb?.alloc(this, { what: 'struct drm_sched_job', size: 256, fn: 'kzalloc(job)' });
+  }
+
+  /**
+   * @internal An instrumented access to `job->s_fence` (the field drivers
+   * read through `finished` / `scheduled` and `cleanup` clears).
+   */
+  sFenceAccess(kind: typeof Access.READ | typeof Access.WRITE, fn: string | null): void {
+    const k = this.kernel;
+    const hb = k.hb;
+    if (hb === null) return;
+    const t = k.currentOrNull;
+    if (t === null) return;
+    const loc = (this.sFenceLoc ??= new MemLoc(`job->s_fence (${this.constructor.name})`, this, 8));
+    hb.access(t, loc, kind, fn);
+  }
+
+  /** @internal A use of the whole job through the scheduler API (KASAN after `free_job`). */
+  touch(fn: string, write: boolean): void {
+    const k = this.kernel;
+    const hb = k.hb;
+    if (hb === null) return;
+    const t = k.currentOrNull;
+    if (t !== null) hb.touch(t, this, fn, write);
+  }
 
   /**
    * `drm_sched_job_init`: bind to `entity` with `credits` (> 0) and allocate
@@ -83,6 +128,7 @@ export class DrmSchedJob {
    * `free_job`).
    */
   init(entity: DrmSchedEntity, credits: number, owner: unknown = null, clientId = 0): number {
+    this.touch('drm_sched_job_init', true);
     if (!entity.rq) return -Errno.ENOENT;
     if (!credits) return -Errno.EINVAL;
     if (!Number.isInteger(credits) || credits < 0) throw new Error(`drm_sched_job_init: credits must be a positive integer, got ${credits}`);
@@ -100,13 +146,15 @@ export class DrmSchedJob {
     return 0;
   }
 
-  /** The job's `finished` fence (after arm): the fence drivers publish. */
+  /** The job's `finished` fence (after arm): the fence drivers publish. Reads `job->s_fence`. */
   get finished(): DmaFence {
+    this.sFenceAccess(Access.READ, null);
     return this.requireFence('finished').finished;
   }
 
-  /** The job's `scheduled` fence (after arm). */
+  /** The job's `scheduled` fence (after arm). Reads `job->s_fence`. */
   get scheduled(): DmaFence {
+    this.sFenceAccess(Access.READ, null);
     return this.requireFence('scheduled').scheduled;
   }
 
@@ -179,6 +227,23 @@ export class DrmSchedJob {
     return this.addResvDependencies(obj.resv, dmaResvUsageRw(write));
   }
 
+  /**
+   * `drm_sched_job_add_syncobj_dependency(job, file, handle, point)`: the
+   * fence of syncobj `handle` at `point` (0: its current fence) becomes a
+   * dependency. Found without waiting (no WAIT_FOR_SUBMIT): `-ENOENT` for an
+   * unknown handle, `-EINVAL` when the syncobj has no fence for the point
+   * yet, so a submission that depends on work not yet submitted fails.
+   * `point` is a u32 in the kernel's signature. Process context.
+   *
+   * @kernel drm_sched_job_add_syncobj_dependency
+   */
+  async addSyncobjDependency(file: DrmFile, handle: number, point: number): Promise<number> {
+    const p = { fence: null as DmaFence | null };
+    const ret = await drmSyncobjFindFence(file, handle, point >>> 0, 0, p);
+    if (ret) return ret;
+    return this.addDependency(p.fence);
+  }
+
   /** `drm_sched_job_has_dependency`: `fence` is one of the stored dependencies (identity). */
   hasDependency(fence: DmaFence): boolean {
     return this.dependencies.includes(fence);
@@ -193,6 +258,7 @@ export class DrmSchedJob {
    */
   arm(): void {
     const entity = this.entity;
+    this.touch('drm_sched_job_arm', true);
     if (!entity || !this.sFence) throw new Error('drm_sched_job_arm: the job was not initialised (drm_sched_job_init) or was already cleaned up');
     if (this.sFence.armed) {
       reportDoubleArm(this);
@@ -216,6 +282,7 @@ export class DrmSchedJob {
    * was published and will never signal.
    */
   cleanup(): void {
+    this.sFenceAccess(Access.WRITE, 'drm_sched_job_cleanup');
     const s = this.sFence;
     if (s) {
       if (s.armed) {
@@ -239,4 +306,11 @@ export class DrmSchedJob {
     const s = this.sFence;
     return s?.armed ? `job ${this.id} (${s.finished.context}:${s.finished.seqno})` : `job (unarmed)`;
   }
+}
+
+/** `drm_sched_job_done_cb`: the hardware fence signalled (signaller's context, fence lock held). */
+export function jobDoneCb(f: DmaFence, cb: DmaFenceCb): void {
+  if (!(cb instanceof DrmSchedJobCb)) return;
+  const job = cb.job;
+  job.sched!.jobDone(job, f.error);
 }

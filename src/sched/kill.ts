@@ -5,9 +5,9 @@
  */
 import type { DmaFence, DmaFenceCb } from '../fence/index.ts';
 import { Errno, scheduleWork, WorkStruct } from '../kernel/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
-import { DrmSchedJobCb } from './job.ts';
+import type { DrmSchedEntity } from './forward.ts';
 import type { DrmSchedJob } from './job.ts';
+import { DrmSchedJobCb } from './job.ts';
 import { isScheduledFence, toDrmSchedFence } from './sched-fence.ts';
 
 const killWorks = new WeakMap<DrmSchedJob, WorkStruct>();
@@ -22,24 +22,11 @@ function killWork(job: DrmSchedJob): WorkStruct {
 }
 
 /**
- * `drm_sched_entity_kill_jobs_cb`: the previous job's finished fence (or a
- * dependency) signalled. Only schedules the work: iterating dependencies
- * and re-arming callbacks inside a fence callback took a non-IRQ-safe lock
- * in IRQ context and could self-deadlock on a shared fence lock (the bug the
- * Nov 2025 fix removed).
+ * Wait for the next remaining dependency of a killed job: a `scheduled`
+ * dependency is upgraded to its `finished` fence (so data is not corrupted
+ * by a job still running); true when a callback was installed.
  */
-function killJobsCb(f: DmaFence | null, cb: DmaFenceCb): void {
-  f?.put();
-  if (cb instanceof DrmSchedJobCb) scheduleWork(killWork(cb.job));
-}
-
-/**
- * `drm_sched_entity_kill_jobs_work` (system queue): wait in turn for each
- * remaining dependency (a `scheduled` dependency is upgraded to its
- * `finished` fence, so data is not corrupted by a job still running); when
- * none is left, signal `scheduled`, then `finished` with -ESRCH, and free.
- */
-async function killJobsWork(job: DrmSchedJob): Promise<void> {
+function addNextDependencyCb(job: DrmSchedJob): boolean {
   const deps = job.dependencies;
   while (deps.length > 0) {
     let f: DmaFence | null = deps.shift()!;
@@ -49,9 +36,55 @@ async function killJobsWork(job: DrmSchedJob): Promise<void> {
       f.put();
       f = fin;
     }
-    if (f && f.addCallback(job.finishCb, killJobsCb) === 0) return;
+    if (f && f.addCallback(job.finishCb, killJobsCb) === 0) return true;
     f?.put();
   }
+  return false;
+}
+
+/**
+ * `drm_sched_entity_kill_jobs_cb`: the previous job's finished fence (or a
+ * dependency) signalled. Since v6.18 it only schedules the work: adding the
+ * next dependency's callback here, inside a fence callback, took a
+ * non-IRQ-safe lock in IRQ context and could self-deadlock on a fence lock
+ * shared with the fence being signalled (the bug 487df8b69834 removed; the
+ * `'v6.2-v6.17'` compat switch keeps the old behaviour).
+ */
+function killJobsCb(f: DmaFence | null, cb: DmaFenceCb): void {
+  f?.put();
+  if (!(cb instanceof DrmSchedJobCb)) return;
+  const job = cb.job;
+  if (job.sched?.compat.killJobsCb === 'v6.2-v6.17') {
+    if (addNextDependencyCb(job)) return;
+    scheduleWork(killTailWork(job));
+    return;
+  }
+  scheduleWork(killWork(job));
+}
+
+/**
+ * `drm_sched_entity_kill_jobs_work` (system queue): wait in turn for each
+ * remaining dependency; when none is left, signal `scheduled`, then
+ * `finished` with -ESRCH, and free.
+ */
+async function killJobsWork(job: DrmSchedJob): Promise<void> {
+  if (addNextDependencyCb(job)) return;
+  await finishKilledJob(job);
+}
+
+const tailWorks = new WeakMap<DrmSchedJob, WorkStruct>();
+
+/** The v6.2-v6.17 work: only the signalling and freeing (dependencies were handled in the callback). */
+function killTailWork(job: DrmSchedJob): WorkStruct {
+  let w = tailWorks.get(job);
+  if (!w) {
+    w = new WorkStruct(job.kernel, () => finishKilledJob(job), `drm_sched_entity_kill_jobs_work(${job.id})`, { key: 'drm_sched_entity_kill_jobs_work' });
+    tailWorks.set(job, w);
+  }
+  return w;
+}
+
+async function finishKilledJob(job: DrmSchedJob): Promise<void> {
   const s = job.sFence!;
   s.fenceScheduled(null);
   s.fenceFinished(-Errno.ESRCH);
@@ -68,6 +101,7 @@ async function killJobsWork(job: DrmSchedJob): Promise<void> {
 export function killEntityJobs(entity: DrmSchedEntity): void {
   let prev: DmaFence | null = entity.lastScheduled?.get() ?? null;
   for (let job = entity.jobQueue.pop(); job; job = entity.jobQueue.pop()) {
+    entity.kernel.hb?.acquire(entity.kernel.currentOrNull, job);
     const finished = job.finished.get();
     if (!prev || prev.addCallback(job.finishCb, killJobsCb) !== 0) {
       prev?.put();

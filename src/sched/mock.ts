@@ -12,7 +12,7 @@ import type { Kernel } from '../kernel/index.ts';
 import { DrmSchedEntity } from './entity.ts';
 import { DrmSchedJob } from './job.ts';
 import { DrmGpuScheduler } from './scheduler.ts';
-import type { DrmSchedBackendOps, DrmSchedInitArgs } from './scheduler.ts';
+import type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs } from './scheduler.ts';
 import { DrmGpuSchedStat, DrmSchedPriority } from './types.ts';
 import type { DrmSchedPolicy } from './types.ts';
 
@@ -20,6 +20,8 @@ import type { DrmSchedPolicy } from './types.ts';
 export const DRM_MOCK_SCHED_JOB_DONE = 0x1;
 export const DRM_MOCK_SCHED_JOB_TIMEDOUT = 0x2;
 export const DRM_MOCK_SCHED_JOB_DONT_RESET = 0x4;
+/** Set by the timeout handler each time it skipped a reset for a DONT_RESET job (a status, never cleared). */
+export const DRM_MOCK_SCHED_JOB_RESET_SKIPPED = 0x8;
 
 /**
  * `struct drm_mock_sched_job`.
@@ -61,6 +63,8 @@ export interface DrmMockSchedOptions {
   /** Passed to `DrmSchedInitArgs`. */
   reclaimTaint?: boolean;
   signallingAnnotations?: boolean;
+  /** Passed to `DrmSchedInitArgs`. */
+  compat?: DrmSchedCompat;
 }
 
 /**
@@ -103,6 +107,7 @@ export class DrmMockScheduler extends DrmGpuScheduler {
       ...(opts.policy ? { policy: opts.policy } : {}),
       ...(opts.reclaimTaint !== undefined ? { reclaimTaint: opts.reclaimTaint } : {}),
       ...(opts.signallingAnnotations !== undefined ? { signallingAnnotations: opts.signallingAnnotations } : {}),
+      ...(opts.compat ? { compat: opts.compat } : {}),
     };
     super(k, args);
     this.mockLock = new SpinLock(k, '&sched->lock', { key: 'drm_mock_scheduler.lock' });
@@ -229,10 +234,16 @@ export class DrmMockScheduler extends DrmGpuScheduler {
     return job.hwFence;
   }
 
-  /** `mock_sched_timedout_job`: NO_HANG for DONT_RESET jobs, else force-complete with -ETIMEDOUT. */
+  /**
+   * `mock_sched_timedout_job`: a DONT_RESET job keeps that flag (a control
+   * flag: the handler may run again for the same job), gets RESET_SKIPPED
+   * (a status flag) and the answer NO_HANG; any other job is force-completed
+   * with -ETIMEDOUT and RESET. (Before the 2025 fix the mock cleared
+   * DONT_RESET, so a second timeout of the same job reset it.)
+   */
   private timedoutJobCb(job: DrmMockSchedJob): DrmGpuSchedStat {
     if (job.flags & DRM_MOCK_SCHED_JOB_DONT_RESET) {
-      job.flags &= ~DRM_MOCK_SCHED_JOB_DONT_RESET;
+      job.flags |= DRM_MOCK_SCHED_JOB_RESET_SKIPPED;
       return DrmGpuSchedStat.NO_HANG;
     }
     const fl = this.mockLock.lockIrqsave();

@@ -1,7 +1,7 @@
 import { LdWait, LockdepMap } from '../kernel/index.ts';
 import type { Kernel, WorkqueueStruct } from '../kernel/index.ts';
 import type { DmaFence } from '../fence/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
+import type { DrmSchedEntity } from './forward.ts';
 import type { DrmSchedJob } from './job.ts';
 import type { Awaitable } from '../kernel/index.ts';
 import type { DrmGpuSchedStat, DrmSchedPolicy } from './types.ts';
@@ -76,11 +76,50 @@ export interface DrmSchedInitArgs<J extends DrmSchedJob = DrmSchedJob> {
    * annotation would report.
    */
   signallingAnnotations?: boolean;
+  /**
+   * Model option: scheduler behaviours that changed across kernel versions
+   * and that a driver's correctness can depend on, each named after the
+   * version range that had it; the default is the current kernel's.
+   */
+  compat?: DrmSchedCompat;
+}
+
+/**
+ * Version switches of the scheduler core (see `DrmSchedInitArgs.compat`).
+ */
+export interface DrmSchedCompat {
+  /**
+   * When a job's dependency fences are released:
+   * - `'v6.5+'` (default): kept in `job->dependencies` until
+   *   `drm_sched_job_cleanup` (from `free_job`); the entity only borrows a
+   *   reference while it waits (`drm_sched_job_dependency` does `xa_load`,
+   *   commit e30cb0599799 "Make sure we wait for all dependencies in
+   *   kill_jobs_cb()", v6.5, also in 6.4 stable);
+   * - `'v5.16-v6.4'`: removed from `job->dependencies` as the entity consumes
+   *   them (`xa_erase`); the reference moves to `entity->dependency` and is
+   *   dropped as soon as the fence is found signalled or its callback ran,
+   *   before `run_job`. A driver that looks at its job's dependencies in
+   *   `run_job` (or keeps one without its own reference) sees them gone, or
+   *   freed, on those kernels.
+   */
+  dependencyRelease?: 'v5.16-v6.4' | 'v6.5+';
+  /**
+   * Where a killed entity's jobs wait for their remaining dependencies:
+   * - `'v6.18+'` (default): the fence callback only schedules a work item,
+   *   which adds the next dependency's callback (487df8b69834 "Fix deadlock
+   *   in drm_sched_entity_kill_jobs_cb", v6.18-rc, also in stable);
+   * - `'v6.2-v6.17'`: `drm_sched_entity_kill_jobs_cb` adds the next
+   *   dependency's callback itself, inside the callback of the fence that
+   *   just signalled, with that fence's lock held and IRQs off. A driver
+   *   whose fences share one lock (one lock per engine, as xe and others
+   *   do) then self-deadlocks when a killed job depends on two of them.
+   */
+  killJobsCb?: 'v6.2-v6.17' | 'v6.18+';
 }
 
 const schedMaps = new WeakMap<Kernel, LockdepMap>();
 
-/** `drm_sched_lockdep_map`: the one lockdep class of every scheduler-owned submit queue. */
+/** `drm_sched_lockdep_map`: the one lockdep class of every scheduler-owned submit queue. @kernel drm_sched_lockdep_map */
 export function drmSchedLockdepMap(k: Kernel): LockdepMap {
   let m = schedMaps.get(k);
   if (!m) schedMaps.set(k, (m = new LockdepMap('drm_sched_lockdep_map', 'drm_sched_lockdep_map', LdWait.INV)));

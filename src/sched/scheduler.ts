@@ -1,7 +1,6 @@
 import { installEventRules } from '../check/event-rules.ts';
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling } from '../check/signalling.ts';
 import { DmaFence } from '../fence/index.ts';
-import type { DmaFenceCb } from '../fence/index.ts';
 import {
   allocOrderedWorkqueue,
   cancelDelayedWork,
@@ -12,7 +11,6 @@ import {
   Errno,
   GFP_KERNEL,
   MAX_SCHEDULE_TIMEOUT,
-  modDelayedWork,
   queueWork,
   SpinLock,
   systemWq,
@@ -22,23 +20,42 @@ import {
   WQ_MEM_RECLAIM,
 } from '../kernel/index.ts';
 import type { Kernel, WorkqueueStruct } from '../kernel/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
+import type { DrmSchedEntity } from './forward.ts';
+import type { DrmSchedJob } from './job.ts';
 import './events.ts';
 import { SCHED_EVENT_RULES } from './event-rules.ts';
 import { drmSchedLockdepMap } from './ops.ts';
-import type { DrmSchedBackendOps, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
-import { DrmSchedJobCb } from './job.ts';
-import type { DrmSchedJob } from './job.ts';
+import type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
+import { jobDoneCb } from './job.ts';
 import { JobList } from './job-list.ts';
 import { DrmSchedRq } from './rq.ts';
 import { reportCreditsExceedLimit } from './rules.ts';
-import { drmSchedFini, drmSchedIncreaseKarma, drmSchedJobTimedout, drmSchedResubmitJobs, drmSchedStart, drmSchedStartTimeout, drmSchedStop } from './tdr.ts';
+import {
+  modDelayed,
+  drmSchedFini,
+  drmSchedIncreaseKarma,
+  drmSchedJobTimedout,
+  drmSchedResubmitJobs,
+  drmSchedResumeTimeout,
+  drmSchedStart,
+  drmSchedStartTimeout,
+  drmSchedStop,
+  drmSchedSuspendTimeout,
+} from './tdr.ts';
 import { DRM_SCHED_PRIORITY_COUNT, Ewma } from './types.ts';
 import type { Awaitable } from '../kernel/index.ts';
 import type { DrmSchedPolicy, DrmSchedPriority } from './types.ts';
 
-export type { DrmSchedBackendOps, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
+export type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
 export { drmSchedLockdepMap } from './ops.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `DrmGpuScheduler` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DrmGpuScheduler's members
+  interface DrmGpuScheduler extends DrmGpuSchedulerClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DrmGpuSchedulerClass = DrmGpuScheduler;
 
 /**
  * `struct drm_gpu_scheduler`: one per hardware ring. Constructing it is
@@ -59,6 +76,8 @@ export class DrmGpuScheduler {
   timeout: number;
   hangLimit: number;
   readonly policy: DrmSchedPolicy;
+  /** The version switches in force (`DrmSchedInitArgs.compat`, defaults filled in). */
+  readonly compat: Required<DrmSchedCompat>;
   /** Run queues: one (fair) or one per priority (legacy). */
   readonly rqs: DrmSchedRq[];
   /** `pending_list`: run and not yet freed, in run order. */
@@ -102,6 +121,10 @@ export class DrmGpuScheduler {
     this.timeout = args.timeout ?? MAX_SCHEDULE_TIMEOUT;
     this.hangLimit = args.hangLimit ?? 0;
     this.policy = args.policy ?? 'fair';
+    this.compat = {
+      dependencyRelease: args.compat?.dependencyRelease ?? 'v6.5+',
+      killJobsCb: args.compat?.killJobsCb ?? 'v6.18+',
+    };
     this.score = args.score ?? { value: 0 };
     this.signallingAnnotations = args.signallingAnnotations ?? true;
     this.rqs =
@@ -286,6 +309,8 @@ export class DrmGpuScheduler {
     this.creditCount -= job.credits;
     this.scoreDec();
     const k = this.kernel;
+    // run_job → the hardware's completion → free_job.
+    k.hb?.release(k.currentOrNull, job);
     if (k.events.wants('sched-job-done')) k.emit('sched-job-done', { sched: this.name, job: job.id, fence: fenceLabel(s.finished), result });
     const f = s.finished.get();
     s.fenceFinished(result);
@@ -329,8 +354,12 @@ export class DrmGpuScheduler {
   async callFreeJob(job: DrmSchedJob, annotate: boolean): Promise<void> {
     const k = this.kernel;
     if (k.events.active && job.sFence) k.emit('sched-job-free', { sched: this.name, job: job.id, fence: fenceLabel(job.sFence.finished) });
+    const hb = k.hb;
+    hb?.acquire(k.currentOrNull, job);
     if (annotate) await this.annotated(() => this.ops.freeJob(job));
     else await this.ops.freeJob(job);
+    // free_job frees the driver's job (kfree in the driver): poisoned from here on.
+    hb?.free(k.currentOrNull, job, 'free_job');
   }
 
   /** `drm_sched_free_job_work`: free one finished job, then re-queue both workers. */
@@ -399,6 +428,16 @@ export class DrmGpuScheduler {
     this.jobListLock.unlock();
   }
 
+  /** `drm_sched_suspend_timeout`: the TDR no longer fires; returns the jiffies it had left. See `drmSchedSuspendTimeout`. */
+  suspendTimeout(): number {
+    return drmSchedSuspendTimeout(this);
+  }
+
+  /** `drm_sched_resume_timeout`: re-arm the TDR with `remaining` jiffies (or cancel it if nothing is pending). */
+  resumeTimeout(remaining: number): void {
+    drmSchedResumeTimeout(this, remaining);
+  }
+
   /** `drm_sched_job_is_signaled` (scheduler stopped): parent or finished signalled. */
   jobIsSignaled(job: DrmSchedJob): boolean {
     const s = job.sFence!;
@@ -426,18 +465,6 @@ async function cancelWorkSyncBoth(sched: DrmGpuScheduler): Promise<void> {
   await cancelWorkSync(sched.workFreeJob);
 }
 
-/** `mod_delayed_work(sched->timeout_wq, &sched->work_tdr, delay)`. */
-export function modDelayed(sched: DrmGpuScheduler, delayJiffies: number): void {
-  modDelayedWork(sched.timeoutWq, sched.workTdr, delayJiffies);
-}
-
-/** `drm_sched_job_done_cb`: the hardware fence signalled (signaller's context, fence lock held). */
-export function jobDoneCb(f: DmaFence, cb: DmaFenceCb): void {
-  if (!(cb instanceof DrmSchedJobCb)) return;
-  const job = cb.job;
-  job.sched!.jobDone(job, f.error);
-}
-
 function fenceLabel(f: DmaFence): string {
   return `${f.context}:${f.seqno}`;
 }
@@ -445,6 +472,8 @@ function fenceLabel(f: DmaFence): string {
 /**
  * `drm_sched_pick_best`: the ready scheduler with the smallest score (the
  * first wins ties); schedulers not ready are skipped.
+ *
+ * @kernel drm_sched_pick_best
  */
 export function drmSchedPickBest(list: readonly DrmGpuScheduler[]): DrmGpuScheduler | null {
   let best: DrmGpuScheduler | null = null;

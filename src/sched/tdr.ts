@@ -1,15 +1,20 @@
 /**
  * Timeouts (TDR), recovery and teardown of a drm_sched scheduler.
  *
- * @kernel drm_sched_job_timedout, drm_sched_stop, drm_sched_start, drm_sched_resubmit_jobs, drm_sched_increase_karma, drm_sched_fini (sched_main.c)
+ * @kernel drm_sched_job_timedout, drm_sched_suspend_timeout, drm_sched_resume_timeout, drm_sched_stop, drm_sched_start, drm_sched_resubmit_jobs, drm_sched_increase_karma, drm_sched_fini (sched_main.c)
  */
 import { DmaFence } from '../fence/index.ts';
-import { cancelDelayedWork, Errno, MAX_SCHEDULE_TIMEOUT } from '../kernel/index.ts';
+import { cancelDelayedWork, Errno, MAX_SCHEDULE_TIMEOUT, modDelayedWork } from '../kernel/index.ts';
 import type { DrmSchedJob } from './job.ts';
 import { reportFiniPendingJobs } from './rules.ts';
-import { jobDoneCb, modDelayed } from './scheduler.ts';
-import type { DrmGpuScheduler } from './scheduler.ts';
+import { jobDoneCb } from './job.ts';
+import type { DrmGpuScheduler } from './forward.ts';
 import { DrmGpuSchedStat, DrmSchedPriority } from './types.ts';
+
+/** `mod_delayed_work(sched->timeout_wq, &sched->work_tdr, delay)`. */
+export function modDelayed(sched: DrmGpuScheduler, delayJiffies: number): void {
+  modDelayedWork(sched.timeoutWq, sched.workTdr, delayJiffies);
+}
 
 /**
  * `drm_sched_start_timeout` (job_list_lock held): (re)arm the TDR for the
@@ -24,6 +29,36 @@ export function drmSchedStartTimeout(sched: DrmGpuScheduler): void {
 export function drmSchedStartTimeoutUnlocked(sched: DrmGpuScheduler): void {
   sched.jobListLock.lock();
   drmSchedStartTimeout(sched);
+  sched.jobListLock.unlock();
+}
+
+/**
+ * `drm_sched_suspend_timeout`: push the TDR out to `MAX_SCHEDULE_TIMEOUT`
+ * (drivers use it while the hardware is known to be stalled for a good
+ * reason, e.g. preempted or powered down) and return the jiffies that were
+ * left, or the full timeout when none was pending or it was already due.
+ * Any context.
+ *
+ * @kernel drm_sched_suspend_timeout
+ */
+export function drmSchedSuspendTimeout(sched: DrmGpuScheduler): number {
+  const k = sched.kernel;
+  const now = k.jiffies;
+  const expires = sched.workTdr.expiresJiffies;
+  const wasPending = modDelayedWork(sched.timeoutWq, sched.workTdr, MAX_SCHEDULE_TIMEOUT);
+  return wasPending && expires > now ? expires - now : sched.timeout;
+}
+
+/**
+ * `drm_sched_resume_timeout(sched, remaining)`: re-arm the TDR with
+ * `remaining` jiffies, or cancel it when nothing is pending.
+ *
+ * @kernel drm_sched_resume_timeout
+ */
+export function drmSchedResumeTimeout(sched: DrmGpuScheduler, remaining: number): void {
+  sched.jobListLock.lock();
+  if (sched.pendingList.length === 0) cancelDelayedWork(sched.workTdr);
+  else modDelayedWork(sched.timeoutWq, sched.workTdr, remaining);
   sched.jobListLock.unlock();
 }
 
@@ -158,7 +193,7 @@ export function drmSchedIncreaseKarma(bad: DrmSchedJob): void {
   }
 }
 
-/** `drm_sched_invalidate_job`: `++karma > threshold`. */
+/** `drm_sched_invalidate_job`: `++karma > threshold`. @kernel drm_sched_invalidate_job */
 export function drmSchedInvalidateJob(job: DrmSchedJob, threshold: number): boolean {
   return ++job.karma > threshold;
 }

@@ -3,7 +3,8 @@
  * their -fixed twins report nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { loadScenario, runScenario } from '../../src/explore/index.ts';
+import { loadScenario } from '../../src/explore/index.ts';
+import { runInTest } from '../../src/vitest/index.ts';
 
 const NAMES = ['lockdep-abba', 'alloc-in-signalling', 'wait-under-signalling-lock', 'irq-unsafe-lock'];
 
@@ -14,8 +15,10 @@ describe('lockdep scenarios', () => {
         const { scenario } = await loadScenario(variant);
         expect(scenario.expect.verdict).toBe(variant.endsWith('-fixed') ? 'clean' : 'splat');
         for (let seed = 1; seed <= 5; seed++) {
-          const run = await runScenario(scenario, { seed });
+          const run = await runInTest(variant, { seed });
           const e = scenario.expect;
+          if (e.verdict === 'clean') expect(run).toBeClean();
+          else for (const rule of e.rules) expect(run).toReport(rule);
           expect(run.verdict.reason).toBe(e.verdict === 'clean' ? 'clean as expected' : `reported ${e.rules.join(', ')} as expected`);
           expect(run.verdict.matches).toBe(true);
         }

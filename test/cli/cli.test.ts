@@ -38,7 +38,12 @@ function cli(...args: string[]): Promise<Ran> {
     execFile(
       process.execPath,
       [bin, ...args],
-      { cwd: dir, env: { ...process.env, NO_COLOR: '1', CI: '1' }, timeout: 30_000 },
+      // DMABUF_LAB_SOURCES: the current sources, never a dist/ left by an earlier build.
+      {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: '1', CI: '1', DMABUF_LAB_SOURCES: '1' },
+        timeout: 30_000,
+      },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         resolve({ code, stdout, stderr });
@@ -123,7 +128,9 @@ beforeAll(async () => {
   await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) }, lane));
   // The replay needs the schedule written by the first run.
   runs.replay = await cli('replay', 'abba.schedule.json', '--trace', 'replay.trace.json', '--json');
-}, 60_000);
+  // Each process has its own 30 s limit; this one only catches a hang. A loaded
+  // machine (the package test builds and installs alongside) needs more than a minute.
+}, 240_000);
 
 describe('dmabuf-lab run', () => {
   test('runs a built-in scenario and prints limits, seed, result, splats and the replay command', () => {

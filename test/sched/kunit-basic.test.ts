@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { msleep, usleepRange } from '../../src/kernel/index.ts';
 import {
   DRM_MOCK_SCHED_JOB_DONT_RESET,
+  DRM_MOCK_SCHED_JOB_RESET_SKIPPED,
   DRM_MOCK_SCHED_JOB_TIMEDOUT,
   DrmMockScheduler,
   DrmSchedPriority,
@@ -139,7 +140,7 @@ describe('timeouts (drm_sched_basic_timeout, drm_sched_skip_reset)', () => {
     expect(rules(r.splats)).toEqual([]);
   });
 
-  it('NO_HANG: the job is re-inserted, keeps running and completes later', async () => {
+  it('drm_sched_skip_reset: DONT_RESET is kept, RESET_SKIPPED set, NO_HANG re-inserts the job, which completes later', async () => {
     const { r } = await runTest(async (k) => {
       const sched = new DrmMockScheduler(k, { timeout: MOCK_TIMEOUT });
       const entity = sched.entityNew();
@@ -148,7 +149,10 @@ describe('timeouts (drm_sched_basic_timeout, drm_sched_skip_reset)', () => {
       DrmMockScheduler.submit(job);
       expect(await DrmMockScheduler.waitScheduled(job, HZ)).toBe(true);
       expect(await DrmMockScheduler.waitFinished(job, 2 * MOCK_TIMEOUT)).toBe(false);
-      expect(job.flags & DRM_MOCK_SCHED_JOB_DONT_RESET).toBe(0);
+      expect(job.flags & DRM_MOCK_SCHED_JOB_RESET_SKIPPED).toBe(DRM_MOCK_SCHED_JOB_RESET_SKIPPED);
+      // The control flag stays: the handler may run again for this job and skips the reset each time.
+      expect(job.flags & DRM_MOCK_SCHED_JOB_DONT_RESET).toBe(DRM_MOCK_SCHED_JOB_DONT_RESET);
+      expect(job.flags & DRM_MOCK_SCHED_JOB_TIMEDOUT).toBe(0);
       expect(sched.pendingList.has(job)).toBe(true);
       expect(sched.advance(1)).toBe(1);
       expect(await DrmMockScheduler.waitFinished(job, HZ)).toBe(true);

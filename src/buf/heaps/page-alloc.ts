@@ -17,7 +17,7 @@ export interface PageBlock extends Page {
   freed: boolean;
 }
 
-/** `page_size(page)` in bytes. */
+/** `page_size(page)` in bytes. @kernel page_size */
 export function pageBlockSize(b: PageBlock): number {
   return PAGE_SIZE << b.order;
 }
@@ -69,6 +69,7 @@ class PfnHeap {
   }
 }
 
+/** Options of the simulated RAM: its size and where it starts. */
 export interface PhysMemOptions {
   /** Bytes of RAM (default 1 GiB). */
   readonly size?: number;
@@ -193,7 +194,11 @@ export class PhysMem {
 
 const memOf = new WeakMap<Kernel, PhysMem>();
 
-/** The simulated RAM of kernel `k` (created on first use: 1 GiB, injections through `k`). */
+/**
+ * The simulated RAM of kernel `k` (created on first use: 1 GiB, injections through `k`).
+ *
+ * @kernel none: one simulated RAM per model kernel, made on first use (the kernel sets its memory up at boot)
+ */
 export function physMemOf(k: Kernel): PhysMem {
   let m = memOf.get(k);
   if (!m) {
@@ -203,7 +208,11 @@ export function physMemOf(k: Kernel): PhysMem {
   return m;
 }
 
-/** Give kernel `k` a RAM of another shape (before anything allocated from it). */
+/**
+ * Give kernel `k` a RAM of another shape (before anything allocated from it).
+ *
+ * @kernel none: model setup (a kernel's memory layout is fixed at boot)
+ */
 export function setPhysMem(k: Kernel, mem: PhysMem): void {
   memOf.set(k, mem);
 }

@@ -23,7 +23,11 @@ export function newTimeline(): TimelineState {
   return { driver: '?', timeline: '?', seqno64: false, inOrder: true, head: null, origin: null };
 }
 
-/** `a` is later than `b` on a context with this comparison rule (`__dma_fence_is_later`). */
+/**
+ * `a` is later than `b` on a context with this comparison rule (`__dma_fence_is_later`).
+ *
+ * @kernel __dma_fence_is_later
+ */
 export function later(t: TimelineState, a: number, b: number): boolean {
   return seqnoIsLater(t.seqno64, a, b);
 }
@@ -41,6 +45,8 @@ const RING = 0x100000000;
  * of it in increasing distance. Two seqnos about 2^31 apart are ordered by
  * where the timeline is, not by their difference alone. 64-bit contexts
  * compare plainly.
+ *
+ * @kernel none: the order timeline_fence_signaled() and xe_hw_fence_signaled() imply
  */
 export function sweep(t: TimelineState, origin: number, seqno: number): number {
   if (t.seqno64) return seqno;

@@ -1,8 +1,17 @@
 import { Errno } from '../../kernel/index.ts';
+import { lockdepSysExit } from './syscall-exit.ts';
 import type { Kernel, Thread, ThreadFn } from '../../kernel/index.ts';
 import { OpenFile, lookupDevice } from './file.ts';
 import type { File, FileContext } from './file.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL, PollTable } from './poll.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `UserProcess` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds UserProcess's members
+  interface UserProcess extends UserProcessClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type UserProcessClass = UserProcess;
 
 /**
  * One entry of a poll(2) call (`struct pollfd`); `revents` is written back.
@@ -135,6 +144,8 @@ export class UserProcess {
    */
   async ioctl(fd: number, request: string, arg?: unknown): Promise<number> {
     const k = this.kernel;
+    const t = k.current;
+    const depth = t.held.length;
     await k.schedulePoint(`ioctl:${request}`);
     const of = this.fget(fd);
     if (!of) return -Errno.EBADF;
@@ -144,6 +155,7 @@ export class UserProcess {
       return await f.ioctl(this.ctx(), request, arg);
     } finally {
       of.put();
+      lockdepSysExit(k, t, depth, `ioctl(${request})`);
     }
   }
 
@@ -161,13 +173,18 @@ export class UserProcess {
   /**
    * `poll(2)`: the number of entries with non-zero `revents` (written back),
    * 0 on timeout, or -EINTR when a signal arrives. `timeoutMs` < 0 waits
-   * forever, 0 only polls. Invalid fds report POLLNVAL. Sleeps in the
-   * calling thread until a polled file wakes its queue, the timeout or a
-   * signal. Process context.
+   * forever, 0 only polls. More entries than `RLIMIT_NOFILE` is -EINVAL
+   * (`do_sys_poll`). A negative fd is ignored: its `revents` is 0 and it is
+   * not counted (`do_pollfd`); a closed or unknown fd reports POLLNVAL.
+   * Sleeps in the calling thread until a polled file wakes its queue, the
+   * timeout or a signal. Process context.
+   *
+   * @kernel do_sys_poll, do_poll, do_pollfd (fs/select.c)
    */
   async poll(fds: PollFd[], timeoutMs: number): Promise<number> {
     const k = this.kernel;
     const t = k.current;
+    if (fds.length > this.nofile) return -Errno.EINVAL;
     k.mightSleep('poll');
     await k.schedulePoint('poll');
     const deadlineNs = timeoutMs < 0 ? Number.POSITIVE_INFINITY : k.nowNs + timeoutMs * 1e6;
@@ -178,14 +195,18 @@ export class UserProcess {
         pt.triggered = false;
         let count = 0;
         for (const p of fds) {
-          const of = this.fget(p.fd);
           let revents: number;
-          if (!of) {
-            revents = POLLNVAL;
+          if (p.fd < 0) {
+            revents = 0;
           } else {
-            const mask = of.file.poll ? of.file.poll(ctx, pt) : DEFAULT_POLLMASK;
-            of.put();
-            revents = mask & (p.events | POLLERR | POLLHUP);
+            const of = this.fget(p.fd);
+            if (!of) {
+              revents = POLLNVAL;
+            } else {
+              const mask = of.file.poll ? of.file.poll(ctx, pt) : DEFAULT_POLLMASK;
+              of.put();
+              revents = mask & (p.events | POLLERR | POLLHUP);
+            }
           }
           p.revents = revents;
           if (revents !== 0) count++;
