@@ -22,7 +22,11 @@
  */
 const GENERATION = 4096;
 
-/** A map remembering at least the last `atLeast` entries set (see the file comment). */
+/**
+ * A map remembering at least the last `atLeast` entries set (see the file comment).
+ *
+ * @kernel none: a data structure of the checkers (the kernel keeps no such history)
+ */
 export class RecentMap<K, V> {
   /** Oldest first; the last one takes new entries. */
   private gens: Map<K, V>[];
@@ -88,6 +92,8 @@ export class RecentMap<K, V> {
  * `RecentMap` keyed by a pair (a fence's `context` and `seqno`, a job's
  * scheduler and id) without building a key per call: each generation maps
  * the first part to a map of the second.
+ *
+ * @kernel none: a data structure of the checkers
  */
 export class RecentPairMap<A, V> {
   private gens: Map<A, Map<number, V>>[];

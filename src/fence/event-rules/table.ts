@@ -34,6 +34,8 @@ import type { KernelEvent } from '../../kernel/index.ts';
  * stream began). A class, not an object literal: every entry has one hidden
  * class from birth, with each field's final representation, so making one
  * (one per init, 10^5 and more in a trace) is a plain allocation.
+ *
+ * @kernel struct dma_fence (the checkers' record of one, as its tracepoints name it)
  */
 export class FenceEntry {
   /** A signal event was seen while it was live. */
@@ -112,7 +114,11 @@ export const FENCE_TABLE_TYPES = ['fence-init', 'fence-signal', 'fence-destroy']
 /** A fence event the table reads. */
 export type FenceTableEvent = Extract<KernelEvent, { type: (typeof FENCE_TABLE_TYPES)[number] }>;
 
-/** See the file comment. */
+/**
+ * See the file comment.
+ *
+ * @kernel none: the checkers' memory of the stream's `struct dma_fence` objects
+ */
 export class FenceTable {
   /** Live entries by id (runs of the model; a normaliser resolves entries itself). */
   private readonly byId: Map<number, FenceEntry> | null;
@@ -390,6 +396,8 @@ const TABLE_KEY = 'fence-table';
 /**
  * The fence table of the stream `opts` belong to (shared by every consumer
  * built with the same `opts.shared`), or a table of the caller's own.
+ *
+ * @kernel none: checker machinery
  */
 export function fenceTableFor(opts: EventRuleOptions): FenceTable {
   const shared = opts.shared;
@@ -405,6 +413,8 @@ export function fenceTableFor(opts: EventRuleOptions): FenceTable {
 /**
  * Share `table` with the consumers built with `shared` (trace-check's
  * normaliser makes the table it resolves entries for).
+ *
+ * @kernel none: checker machinery
  */
 export function shareFenceTable(shared: Map<string, unknown>, table: FenceTable): void {
   shared.set(TABLE_KEY, table);
