@@ -43,6 +43,17 @@ export interface StepObserver {
   touch(o: object): void;
 }
 
+/**
+ * Watches a run from outside (a CLI's wall-clock watchdog, which must name
+ * the thread a stuck run was in): told of each thread as it is created and
+ * of each switch. `Kernel.watch`; null on ordinary runs, so it costs one
+ * branch per switch.
+ */
+export interface RunWatch {
+  spawned(tid: number, name: string): void;
+  switched(tid: number, step: number, timeNs: number): void;
+}
+
 /** Thread body: receives its own thread; may return an exit code. */
 export type ThreadFn = (self: Thread) => Promise<number | void> | number | void;
 
