@@ -83,7 +83,14 @@ export interface ExploreOptions {
 /** Counters a progress display reads while an exploration runs (worker threads add to `schedules` too). */
 export class ExploreCounters {
   /** @internal [schedules run] in shared memory. */
-  readonly cells = new Int32Array(new SharedArrayBuffer(4));
+  readonly cells: Int32Array;
+  /**
+   * `cells`: the shared counter of another thread's counters (an
+   * exploration run in a worker thread whose progress the caller shows).
+   */
+  constructor(cells?: Int32Array) {
+    this.cells = cells ?? new Int32Array(new SharedArrayBuffer(4));
+  }
   /** Distinct bugs reported so far. */
   bugs = 0;
   /** Distinct schedules among the tasks finished so far. */
