@@ -107,7 +107,8 @@ function runWatched(job: ExploreJob, counters: ExploreCounters, stuckMs: number,
       const b = Atomics.load(beat, WATCH_BEAT);
       const c = counters.schedules;
       const now = performance.now();
-      if (b !== lastBeat || c !== lastCount) {
+      // Not started yet (loading the scenario, priming lockdep): nothing to watch.
+      if (b === 0 || b !== lastBeat || c !== lastCount) {
         lastBeat = b;
         lastCount = c;
         lastAt = now;
