@@ -162,8 +162,8 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       if (trace) {
         const t = resolve(join(opts.traceDir, `${s.name}.trace.json`));
         const r = resolve(join(opts.traceDir, `${s.name}.report.html`));
-        if (files.write('trace', t, () => writeTrace(t, o, `dmabuf-lab run ${s.name} --seed ${seed}`))) tracePath = t;
-        if (files.write('report', r, () => writeReport(r, o, `dmabuf-lab run ${s.name} --seed ${seed}`))) reportPath = r;
+        if (files.write('trace', t, () => { writeTrace(t, o, `dmabuf-lab run ${s.name} --seed ${seed}`); })) tracePath = t;
+        if (files.write('report', r, () => { writeReport(r, o, `dmabuf-lab run ${s.name} --seed ${seed}`); })) reportPath = r;
       }
     }
     if (runs.length === 0) break;

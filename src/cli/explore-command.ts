@@ -265,7 +265,7 @@ export async function exploreCommand(ref: string, o: ExploreCliOptions): Promise
   if (ended.kind === 'shard') {
     const { shard } = ended;
     const file = resolve(o.out ?? `${scenario.name}.shard-${shard.shard.index}-of-${shard.shard.count}.json`);
-    const wrote = files.write('shard file', file, () => writeFile(file, resultJson(shard)));
+    const wrote = files.write('shard file', file, () => { writeFile(file, resultJson(shard)); });
     const bugs = new Set(shard.tasks.flatMap((t) => t.bugs.map((b) => b.key)));
     const runs = shard.tasks.reduce((n, t) => n + t.schedules, 0);
     if (o.json) process.stdout.write(resultJson(shard));
@@ -283,7 +283,7 @@ export async function exploreCommand(ref: string, o: ExploreCliOptions): Promise
   const saved = o.traceDir !== undefined ? await saveBugs(result, resolve(o.traceDir), files) : new Map<string, BugFiles>();
   if (o.out !== undefined) {
     const out = resolve(o.out);
-    files.write('result', out, () => writeFile(out, resultJson(result)));
+    files.write('result', out, () => { writeFile(out, resultJson(result)); });
   }
   if (o.json) process.stdout.write(resultJson(result));
   else process.stdout.write(`${formatExplore(result, shown, saved, { wallMs }, interrupted)}\n`);
@@ -322,7 +322,7 @@ export function mergeCommand(paths: string[], o: { json?: boolean; out?: string 
   const files = new Artefacts();
   if (o.out !== undefined) {
     const out = resolve(o.out);
-    files.write('result', out, () => writeFile(out, resultJson(result)));
+    files.write('result', out, () => { writeFile(out, resultJson(result)); });
   }
   if (o.json) process.stdout.write(resultJson(result));
   else process.stdout.write(`${formatExplore(result, result.scenario.ref, new Map(), null)}\n`);
@@ -396,14 +396,13 @@ async function saveBugs(result: ExploreResult, dir: string, files: Artefacts): P
       const base = join(dir, `${result.scenario.name}.bug-${n}.${bug.rule}`);
       const schedulePath = `${base}.schedule.json`;
       const shrunk = bug.shrunk;
-      const wrote = files.write('schedule', schedulePath, () =>
-        saveSchedule(schedulePath, {
+      const wrote = files.write('schedule', schedulePath, () => { saveSchedule(schedulePath, {
           scenario: scheduleScenario(schedulePath, result.scenario.ref, result.scenario.name),
           seed: shrunk.schedule.seed,
           ...(Object.keys(s.limits).length ? { limits: s.limits } : {}),
           ...checkers,
           decisions: shrunk.schedule.decisions,
-        }),
+        }); },
       );
       if (!wrote) break;
       if (stop) {
@@ -426,8 +425,8 @@ async function saveBugs(result: ExploreResult, dir: string, files: Artefacts): P
       if (o.status === 'done') {
         const t = `${base}.trace.json`;
         const r = `${base}.report.html`;
-        if (files.write('trace', t, () => writeTrace(t, o, replay))) trace = t;
-        if (files.write('report', r, () => writeReport(r, o, replay))) report = r;
+        if (files.write('trace', t, () => { writeTrace(t, o, replay); })) trace = t;
+        if (files.write('report', r, () => { writeReport(r, o, replay); })) report = r;
       }
       const replayed = o.status === 'done' ? (o.splats.find((x) => bugKey(x) === bug.key) ?? null) : null;
       out.set(bug.key, { schedule: schedulePath, trace, report, replays: stop || replayed !== null, splat: replayed });

@@ -9,7 +9,10 @@ import { pcErr } from './colors.ts';
  * newlines and tabs (multi-line bodies), `safeLine` escapes them too (names,
  * one-line fields).
  */
+// Matching control characters is the point of these two expressions.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
 const CONTROL_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeChar(c: string): string {

@@ -183,18 +183,18 @@ async function execute(x: Execution): Promise<number> {
   let tracePath: string | null = null;
   if (opts.trace !== undefined && outcome.events) {
     const p = resolve(opts.trace);
-    if (files.write('trace', p, () => writeTrace(p, outcome, replay))) tracePath = p;
+    if (files.write('trace', p, () => { writeTrace(p, outcome, replay); })) tracePath = p;
   }
   let reportPath: string | null = null;
   if (opts.report !== undefined) {
     const p = resolve(opts.report);
-    if (files.write('report', p, () => writeReport(p, outcome, replay))) reportPath = p;
+    if (files.write('report', p, () => { writeReport(p, outcome, replay); })) reportPath = p;
   }
   let ftracePath: string | null = null;
   if (opts.ftrace !== undefined && outcome.events) {
     const p = resolve(opts.ftrace);
     const events = outcome.events;
-    if (files.write('kernel trace', p, () => writeFtrace(p, events, replay))) ftracePath = p;
+    if (files.write('kernel trace', p, () => { writeFtrace(p, events, replay); })) ftracePath = p;
   }
   let schedulePath: string | null = null;
   const partial = outcome.result?.failure?.kind === 'interrupted';
@@ -202,8 +202,7 @@ async function execute(x: Execution): Promise<number> {
     const result = outcome.result;
     if (result) {
       const p = resolve(opts.saveSchedule);
-      const written = files.write('schedule', p, () =>
-        saveSchedule(p, {
+      const written = files.write('schedule', p, () => { saveSchedule(p, {
           scenario: scheduleScenario(p, info?.ref ?? x.scenario, info?.name),
           seed: x.seed,
           ...(Object.keys(x.limits).length ? { limits: x.limits } : {}),
@@ -212,7 +211,7 @@ async function execute(x: Execution): Promise<number> {
             : { checkers: { ...(x.lockdep ? {} : { lockdep: false as const }), ...(x.races ? {} : { races: false as const }) } }),
           ...(partial ? { complete: false as const, steps: result.steps } : {}),
           decisions: result.decisions,
-        }),
+        }); },
       );
       if (written) schedulePath = p;
     } else {

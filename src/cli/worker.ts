@@ -155,7 +155,7 @@ async function handle(req: RunRequest): Promise<void> {
     beforeRun: (k) => {
       post({ type: 'phase', id, phase: 'run' });
       // A stop request that came during setup stops the run at once.
-      if (current?.interrupted) queueMicrotask(() => k.interrupt(current?.interrupted ?? 'interrupted'));
+      if (current?.interrupted) queueMicrotask(() => { k.interrupt(current?.interrupted ?? 'interrupted'); });
     },
   });
   const r = run.result;

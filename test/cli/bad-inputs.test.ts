@@ -249,7 +249,7 @@ const rows: Row[] = [
   { name: 'explore --seed -1', args: ['explore', 'mutex-abba', '--seed', '-1'], code: 2, first: /expected a whole number from 0 to 4294967295/ },
   // Small things.
   { name: 'explain of an unknown rule suggests the closest', args: ['explain', 'sched.deadlok'], code: 2, first: /^error: There is no rule "sched\.deadlok"\. Did you mean "sched\.deadlock"/ },
-  { name: 'explain with no rule lists them by checker', args: ['explain'], code: 0, first: /^lockdep$|^[a-z_]+$/, stdout: true, also: (r) => expect(r.stdout).toMatch(/^lockdep\n/m) },
+  { name: 'explain with no rule lists them by checker', args: ['explain'], code: 0, first: /^lockdep$|^[a-z_]+$/, stdout: true, also: (r) => { expect(r.stdout).toMatch(/^lockdep\n/m); } },
 ];
 
 interface Ran {
