@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from '@commander-js/extra-typings';
 import { LIMIT_BOUNDS, MAX_TIME_MS_BOUND } from '../kernel/run-types.ts';
 import { pc, pcErr } from './colors.ts';
-import { printError, safeLine } from './format.ts';
+import { printError, safe, safeLine } from './format.ts';
 import { Exit } from './exit.ts';
 import { handleInterrupts } from './interrupts.ts';
 
@@ -140,7 +140,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .showHelpAfterError(pc.dim('(add --help for usage)'))
     .configureOutput({
       outputError: (s, write) => {
-        write(pcErr.red(safeLine(s.replace(/\n$/, '')) + '\n'));
+        // The message quotes what was typed: control characters escaped.
+      write(`${pcErr.red(safe(s.replace(/\n$/, '')))}\n`);
       },
     })
     .addHelpText(
