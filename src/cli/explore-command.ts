@@ -83,7 +83,7 @@ type Ended =
  * makes no scheduling step for `stuckMs` (a thread looping in host code)
  * gets the worker terminated.
  */
-function runWatched(job: ExploreJob, counters: ExploreCounters, stuckMs: number, onBug: (b: Bug) => void): { ended: Promise<Ended>; stop: () => void } {
+function runWatched(job: ExploreJob, counters: ExploreCounters, stuckMs: number, onBug: (b: Bug) => void): { ended: Promise<Ended>; stop: () => void; kill: () => void } {
   const start = workerStart('./explore-worker.ts', import.meta.url, job as unknown as Record<string, unknown>);
   const w = new Worker(start.filename, { workerData: start.workerData, stdout: true });
   // A scenario's console output must not mix into --json on stdout.
@@ -158,22 +158,15 @@ function runWatched(job: ExploreJob, counters: ExploreCounters, stuckMs: number,
     stop: () => {
       w.postMessage({ type: 'stop' } satisfies ExploreStop);
     },
+    kill: () => {
+      void w.terminate();
+    },
   };
 }
 
 /** `dmabuf-lab explore`. Returns the exit code. */
 export async function exploreCommand(ref: string, o: ExploreCliOptions): Promise<number> {
   registerScenarioHook();
-  let loaded;
-  try {
-    loaded = await loadScenario(ref);
-  } catch (e) {
-    return scenarioError(e);
-  }
-  const { scenario } = loaded;
-  const shown = loaded.builtin ? loaded.ref : displayPath(loaded.ref);
-  // A file keeps the path as given (relative paths replay from the same directory, on any machine).
-  const resultRef = isScenarioPath(ref) ? ref : loaded.ref;
   const counters = new ExploreCounters();
   const budgetMs = o.time !== undefined ? o.time * 1000 : null;
   const started = performance.now();
@@ -187,7 +180,8 @@ export async function exploreCommand(ref: string, o: ExploreCliOptions): Promise
     faults: o.faults,
     maxFaults: o.maxFaults,
     workers: o.workers,
-    ref: resultRef,
+    // A file keeps the path as given (relative paths replay from the same directory, on any machine).
+    ref,
     workerPreload: [scenarioHookPreload()],
     limits: {
       ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
@@ -204,6 +198,32 @@ export async function exploreCommand(ref: string, o: ExploreCliOptions): Promise
   } catch (e) {
     return scenarioError(e);
   }
+  const found: Bug[] = [];
+  const job: ExploreJob = {
+    ref: isScenarioPath(ref) ? resolve(ref) : ref,
+    options,
+    ...(o.shard ? { shard: o.shard } : {}),
+    counter: counters.cells.buffer as SharedArrayBuffer,
+    watch: new SharedArrayBuffer(WATCH_BYTES),
+  };
+  const scheduleTimeoutS = o.scheduleTimeout ?? 60;
+  // The worker starts loading the scenario while this thread loads it too (for its name and load errors).
+  const run = runWatched(job, counters, scheduleTimeoutS * 1000, (b) => found.push(b));
+  let interrupted = false;
+  const unhook = onInterrupt(() => {
+    interrupted = true;
+    run.stop();
+  });
+  let loaded;
+  try {
+    loaded = await loadScenario(ref);
+  } catch (e) {
+    unhook();
+    run.kill();
+    return scenarioError(e);
+  }
+  const { scenario } = loaded;
+  const shown = loaded.builtin ? loaded.ref : displayPath(loaded.ref);
   if (!o.json) process.stderr.write(`${pcErr.dim(headerLine(scenario.name, settings, o, budgetMs))}\n`);
   const progress = showExploreProgress(
     scenario.name,
@@ -211,22 +231,7 @@ export async function exploreCommand(ref: string, o: ExploreCliOptions): Promise
     o.schedules !== undefined || budgetMs === null ? settings.schedules : null,
     budgetMs === null ? null : started + budgetMs,
   );
-  const found: Bug[] = [];
-  const job: ExploreJob = {
-    ref: loaded.ref,
-    options,
-    ...(o.shard ? { shard: o.shard } : {}),
-    counter: counters.cells.buffer as SharedArrayBuffer,
-    watch: new SharedArrayBuffer(WATCH_BYTES),
-  };
-  const scheduleTimeoutS = o.scheduleTimeout ?? 60;
-  const run = runWatched(job, counters, scheduleTimeoutS * 1000, (b) => found.push(b));
-  let interrupted = false;
-  const unhook = onInterrupt(() => {
-    interrupted = true;
-    run.stop();
-  });
-  const timer = budgetMs !== null ? setTimeout(() => { run.stop(); }, budgetMs) : null;
+  const timer = budgetMs !== null ? setTimeout(() => { run.stop(); }, Math.max(0, budgetMs - (performance.now() - started))) : null;
   let ended: Ended;
   try {
     ended = await run.ended;
