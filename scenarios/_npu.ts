@@ -2,19 +2,21 @@
  * Shared body of the npu-* scenarios: a client submits inference jobs to an
  * Ethos-U-shaped NPU through drm_sched, chaining them through the output
  * buffer's reservation object (implicit sync), waits for them, and lets the
- * device autosuspend. The variants differ only in what `run_job` does.
+ * device autosuspend. The variants differ only in the driver: each passes
+ * the `EthosuDevice` (or a subclass overriding its job callbacks) to use.
  */
 import type { ScenarioContext } from '../src/explore/index.ts';
 import { DrmDevice, DrmGemObject } from '../src/gem/index.ts';
 import { EthosuDevice, npuSubmit } from '../src/hw/index.ts';
-import type { EthosuOptions } from '../src/hw/index.ts';
 import { msleep } from '../src/kernel/index.ts';
 import type { Kernel } from '../src/kernel/index.ts';
 import { Device } from '../src/pci/index.ts';
 import type { DmaFence } from '../src/fence/index.ts';
 
-export function npuScenario(k: Kernel, ctx: ScenarioContext, variant: Partial<EthosuOptions>, jobs = 4): void {
-  const npu = new EthosuDevice(k, { irq: 60, ...variant });
+/** The NPU's interrupt line in these scenarios. */
+export const NPU_IRQ = 60;
+
+export function npuScenario(k: Kernel, ctx: ScenarioContext, npu: EthosuDevice = new EthosuDevice(k, { irq: NPU_IRQ }), jobs = 4): void {
   const drm = new DrmDevice(k, 'ethosu', new Device('ethosu.0'));
   k.kthreadRun('npu-client', async () => {
     const file = npu.open();

@@ -11,13 +11,32 @@
  * Expectation: `lockdep.circular` (through fs_reclaim and dma_fence_map).
  */
 import { defineScenario } from '../src/explore/index.ts';
-import { npuScenario } from './_npu.ts';
+import type { DmaFence } from '../src/fence/index.ts';
+import { EthosuDevice } from '../src/hw/index.ts';
+import type { NpuJob } from '../src/hw/index.ts';
+import { Errno, GFP_KERNEL, kzalloc } from '../src/kernel/index.ts';
+import { NPU_IRQ, npuScenario } from './_npu.ts';
+
+/** The v5 driver: no done-fence storage at submit; run_job allocates it. */
+class EthosuV5 extends EthosuDevice {
+  override allocDoneFence(): number {
+    return 0;
+  }
+
+  override async runJob(job: NpuJob): Promise<DmaFence | null | number> {
+    if (job.finished.error) return null;
+    // BUG: GFP_KERNEL may enter reclaim, and reclaim may wait on this job's fence.
+    if (!kzalloc(this.kernel, 64, GFP_KERNEL, 'ethosu_fence_alloc')) return -Errno.ENOMEM;
+    job.fenceStorage = true;
+    return this.startJob(job);
+  }
+}
 
 export default defineScenario({
   name: 'npu-alloc-in-run-job',
   description: 'the NPU allocates its hardware fence with GFP_KERNEL in run_job: a reclaim deadlock through fs_reclaim and dma_fence_map',
   expect: { verdict: 'splat', rules: ['lockdep.circular'] },
   setup(k, ctx) {
-    npuScenario(k, ctx, { allocInRunJob: true });
+    npuScenario(k, ctx, new EthosuV5(k, { irq: NPU_IRQ }));
   },
 });

@@ -15,6 +15,6 @@ export default defineScenario({
   description: 'NPU jobs through drm_sched; allocations and runtime PM at submit, run_job only initialises a preallocated fence',
   expect: { verdict: 'clean' },
   setup(k, ctx) {
-    npuScenario(k, ctx, {});
+    npuScenario(k, ctx);
   },
 });

@@ -1,6 +1,6 @@
 import { MemLoc } from '../kernel/index.ts';
 import type { AccessKind } from '../kernel/index.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
 
 const locs = new WeakMap<DmaBuf, MemLoc>();
 

@@ -3,11 +3,11 @@ import { attachmentsAccess } from './attach-list.ts';
 import type { Device } from '../pci/index.ts';
 import { DmaBufAttachment } from './attachment.ts';
 import type { DmaBufAttachOps } from './attachment.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
 import { dmaBufMatchMapping } from './mapping-type.ts';
 import type { DmaBufExpMatch, DmaBufImpMatch, DmaBufMatchArgs } from './mapping-type.ts';
 import { dmaBufEmappingSgt, dmaBufImappingSgt } from './mapping-sgt.ts';
-import { trackRevokedMapping } from './revoke.ts';
+import { trackRevokedMapping } from './revoke-track.ts';
 
 /**
  * `dma_buf_sgt_exp_compat_match`: the scatter-table entry offered on behalf

@@ -1,6 +1,6 @@
 import type { Awaitable } from '../kernel/index.ts';
 import type { DmaDataDirection, Device } from '../pci/index.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
 import {
   dmaBufIovMap,
   dmaBufIovUnmap,
@@ -16,9 +16,17 @@ import {
 } from './map.ts';
 import type { DmaBufIovRanges } from './mapping-iov.ts';
 import type { DmaBufPhysList } from './mapping-pal.ts';
-import type { AnyMappingType, DmaBufMapType } from './mapping-type.ts';
+import type { DmaBufMapType } from './mapping-type.ts';
 import type { SgTable } from './sg-table.ts';
+import type { DmaBufMapping } from './mapping.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `DmaBufAttachment` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DmaBufAttachment's members
+  interface DmaBufAttachment extends DmaBufAttachmentClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DmaBufAttachmentClass = DmaBufAttachment;
 
 /**
  * `struct dma_buf_attach_ops`: a dynamic importer's callbacks.
@@ -36,38 +44,6 @@ export interface DmaBufAttachOps {
    * this returns sees the new placement). Must not take the resv lock.
    */
   moveNotify(attach: DmaBufAttachment): Awaitable<void>;
-}
-
-/** Life of one mapping made through an attachment. */
-export type DmaBufMappingState = 'mapped' | 'invalidated' | 'revoked' | 'unmapped';
-
-/**
- * One mapping handed to an importer (an sg table, a physical list, IOV
- * ranges), tracked so that use after revocation and mappings never unmapped
- * after an invalidation can be reported. `result` is what the importer got.
- *
- * Model object: the kernel has no such record (VFIO's 2026 revoke counts
- * outstanding maps with a kref, which this generalises).
- */
-export class DmaBufMapping<T = unknown> {
-  state: DmaBufMappingState = 'mapped';
-  /** Virtual time of the invalidation, if any. */
-  invalidatedAtNs = -1;
-
-  constructor(
-    readonly attach: DmaBufAttachment,
-    readonly type: AnyMappingType,
-    readonly result: T,
-    /** `enum dma_data_direction` for sg tables, else 0. */
-    readonly dir: number,
-    /** The core pinned the buffer for this mapping (static importer of a dynamic exporter). */
-    readonly pinnedOnMap: boolean,
-  ) {}
-
-  /** Still to be unmapped. */
-  get live(): boolean {
-    return this.state !== 'unmapped';
-  }
 }
 
 /** Attachment ordinals per buffer. */

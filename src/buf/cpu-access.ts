@@ -2,7 +2,7 @@ import { Errno, MAX_SCHEDULE_TIMEOUT } from '../kernel/index.ts';
 import { dmaResvUsageRw } from '../resv/index.ts';
 import { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, PAGE_SHIFT } from '../pci/index.ts';
 import type { DmaDataDirection } from '../pci/index.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
 import type { Vma } from './heaps/vma.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { Errno, GFP_KERNEL, Kref, kzalloc, U64_MAX, WaitQueueHead, wholeArg } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
-import { DmaFenceCb, OpenFile, PollWaitQueue } from '../fence/index.ts';
+import { OpenFile, PollWaitQueue } from '../fence/index.ts';
 import type { UserProcess } from '../fence/index.ts';
 import { DmaResv } from '../resv/index.ts';
 import type { DmaDataDirection, Device } from '../pci/index.ts';
@@ -24,12 +24,21 @@ import {
 } from './cpu-access.ts';
 import type { IosysMap } from './cpu-access.ts';
 import { DmaBufFile } from './file.ts';
+import { DmaBufPollCb } from './poll.ts';
 import type { Vma } from './heaps/vma.ts';
 import type { DmaBufImpMatch, DmaBufMatchArgs } from './mapping-type.ts';
 import { dmaBufRevoke, dmaBufUnrevoke } from './revoke.ts';
 import type { RevokeOptions } from './revoke.ts';
 import type { SgTable } from './sg-table.ts';
 import './events.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `DmaBuf` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DmaBuf's members
+  interface DmaBuf extends DmaBufClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DmaBufClass = DmaBuf;
 
 /**
  * `struct dma_buf_ops`: what an exporter implements. `release` is
@@ -87,16 +96,6 @@ export const O_ACCMODE = 0o3;
 export const O_RDWR = 0o2;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
-
-/** One of the two poll callback slots (`struct dma_buf_poll_cb_t`). */
-export class DmaBufPollCb extends DmaFenceCb {
-  /** Event mask being waited for; 0 when idle. */
-  active = 0;
-
-  constructor(readonly dmabuf: DmaBuf) {
-    super();
-  }
-}
 
 const bufIds = new WeakMap<Kernel, number>();
 
@@ -278,6 +277,8 @@ export class DmaBuf {
 /**
  * The dma-buf's `struct file`: its count is the buffer's refcount, mirrored
  * in a `Kref` so the lifetime checker sees gets, puts and uses after free.
+ *
+ * @kernel struct dma_buf.file (get_dma_buf / dma_buf_put are get_file / fput on it)
  */
 export class DmaBufOpenFile extends OpenFile {
   constructor(

@@ -1,5 +1,5 @@
 import type { File, FileContext, PollTable } from '../fence/index.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
 import { dmaBufIoctl } from './ioctl.ts';
 import { dmaBufPoll } from './poll.ts';
 

@@ -10,6 +10,7 @@ export * from './mapping-type.ts';
 export * from './mapping-sgt.ts';
 export * from './mapping-pal.ts';
 export * from './mapping-iov.ts';
+export * from './mapping.ts';
 export * from './attachment.ts';
 export * from './dma-buf.ts';
 export * from './attach.ts';

@@ -14,7 +14,7 @@ import type { FileContext } from '../fence/index.ts';
 import { DmaResvUsage, dmaResvUsageRw } from '../resv/index.ts';
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../pci/index.ts';
 import type { DmaDataDirection } from '../pci/index.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
 
 /** `DMA_BUF_SYNC_*` flags (uapi/linux/dma-buf.h). */
 export const DMA_BUF_SYNC_READ = 1 << 0;

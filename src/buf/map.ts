@@ -1,16 +1,15 @@
 import { Errno, MAX_SCHEDULE_TIMEOUT } from '../kernel/index.ts';
 import { DmaResvUsage } from '../resv/index.ts';
 import type { DmaDataDirection } from '../pci/index.ts';
-import { DmaBufMapping } from './attachment.ts';
-import type { DmaBufAttachment } from './attachment.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import { DmaBufMapping } from './mapping.ts';
+import type { DmaBuf, DmaBufAttachment } from './forward.ts';
 import { DMA_BUF_MAPPING_IOV } from './mapping-iov.ts';
 import type { DmaBufIovRanges, IovExpOps } from './mapping-iov.ts';
 import { DMA_BUF_MAPPING_PAL } from './mapping-pal.ts';
 import type { DmaBufPhysList, PalExpOps } from './mapping-pal.ts';
 import { DMA_BUF_MAPPING_SGT, dmaBufGetSgtOps } from './mapping-sgt.ts';
 import type { AnyMappingType } from './mapping-type.ts';
-import { noteUnmapped } from './revoke.ts';
+import { noteUnmapped } from './revoke-track.ts';
 import type { SgTable } from './sg-table.ts';
 
 /** Operations on a detached attachment are uses after free (the kernel kfree'd it). */
@@ -322,6 +321,8 @@ export async function dmaBufIovUnmap(
  * mapping invalidated by a revoke is `dma_buf.use_after_revoke` (the DMA side
  * of a use after free of MMIO); one already unmapped is
  * `dma_buf.use_after_unmap`. Returns true if the access is legal.
+ *
+ * @kernel none: model hook; in the kernel a device's DMA through a revoked or unmapped mapping shows only as an IOMMU fault or corruption
  */
 export function dmaBufMappingAccess(
   attach: DmaBufAttachment,

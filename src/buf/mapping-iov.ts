@@ -2,7 +2,7 @@ import { Errno } from '../kernel/index.ts';
 import { devIsPci, pciPhysfn, pciResourceLen, pciResourceStart } from '../pci/index.ts';
 import type { Device, PciDev } from '../pci/index.ts';
 import type { Awaitable } from '../kernel/index.ts';
-import type { DmaBufAttachment } from './attachment.ts';
+import type { DmaBufAttachment } from './forward.ts';
 import { DmaBufMappingType } from './mapping-type.ts';
 import type { DmaBufExpMatch, DmaBufImpMatch } from './mapping-type.ts';
 
@@ -54,7 +54,11 @@ export const DMA_BUF_MAPPING_IOV = new DmaBufMappingType<IovMatchData, IovMatchD
   },
 );
 
-/** Exporter entry: `vf`'s BAR `bar`. */
+/**
+ * Exporter entry: `vf`'s BAR `bar`.
+ *
+ * @kernel MATCH_INTERCONNECT(iov_interconnect, ...) on the exporter side (dma-buf interconnect RFC v2), named like the mapping-types RFC's DMA_BUF_EMAPPING_* entries
+ */
 export function dmaBufEmappingIov(
   ops: IovExpOps,
   vf: PciDev,
@@ -63,12 +67,20 @@ export function dmaBufEmappingIov(
   return DMA_BUF_MAPPING_IOV.exporter(ops, { dev: vf, bar });
 }
 
-/** Importer entry (`MATCH_INTERCONNECT(iov_interconnect, dev, bar)`): the PF and the BAR it understands. */
+/**
+ * Importer entry (`MATCH_INTERCONNECT(iov_interconnect, dev, bar)`): the PF and the BAR it understands.
+ *
+ * @kernel MATCH_INTERCONNECT(iov_interconnect, dev, bar) (dma-buf interconnect RFC v2)
+ */
 export function dmaBufImappingIov(pf: Device, bar: number): DmaBufImpMatch<IovMatchData> {
   return DMA_BUF_MAPPING_IOV.importer({ dev: pf, bar });
 }
 
-/** Offset of `addr` inside the VF BAR of an IOV result (what the PF translates). */
+/**
+ * Offset of `addr` inside the VF BAR of an IOV result (what the PF translates).
+ *
+ * @kernel none: the subtraction an IOV importer (the Xe PF) does to find its offset in the VF BAR
+ */
 export function dmaBufIovBarOffset(r: DmaBufIovRanges, addr: number): number {
   return addr - pciResourceStart(r.vf, r.bar);
 }

@@ -1,5 +1,5 @@
 import type { Awaitable } from '../kernel/index.ts';
-import type { DmaBufAttachment } from './attachment.ts';
+import type { DmaBufAttachment } from './forward.ts';
 import { DmaBufMappingType } from './mapping-type.ts';
 import type { DmaBufExpMatch, DmaBufImpMatch } from './mapping-type.ts';
 import type { PhysVecList } from './phys-vec.ts';

@@ -2,7 +2,7 @@ import { Errno } from '../kernel/index.ts';
 import { pciP2pdmaDistance } from '../pci/index.ts';
 import type { DmaDataDirection, Device, PciDev } from '../pci/index.ts';
 import type { Awaitable } from '../kernel/index.ts';
-import type { DmaBufAttachment } from './attachment.ts';
+import type { DmaBufAttachment } from './forward.ts';
 import { DmaBufMappingType } from './mapping-type.ts';
 import type { DmaBufExpMatch, DmaBufImpMatch } from './mapping-type.ts';
 import type { SgTable } from './sg-table.ts';

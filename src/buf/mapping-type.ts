@@ -1,6 +1,5 @@
 import { Errno } from '../kernel/index.ts';
-import type { DmaBuf } from './dma-buf.ts';
-import type { DmaBufAttachment } from './attachment.ts';
+import type { DmaBuf, DmaBufAttachment } from './forward.ts';
 
 /**
  * What a mapping type's match function answers: 0 accept, `-EOPNOTSUPP`

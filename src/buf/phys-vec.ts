@@ -38,7 +38,11 @@ export interface PhysVecList {
   readonly ranges: readonly PhysVec[];
 }
 
-/** Total length of a list. */
+/**
+ * Total length of a list.
+ *
+ * @kernel none: the sum over a struct phys_vec array that callers open-code
+ */
 export function physVecSize(ranges: readonly PhysVec[]): number {
   return ranges.reduce((a, r) => a + r.len, 0);
 }

@@ -1,8 +1,21 @@
-import { POLLERR, POLLIN, POLLOUT, pollWait } from '../fence/index.ts';
-import type { DmaFence, DmaFenceCb, FileContext, PollTable } from '../fence/index.ts';
+import { DmaFenceCb, POLLERR, POLLIN, POLLOUT, pollWait } from '../fence/index.ts';
+import type { DmaFence, FileContext, PollTable } from '../fence/index.ts';
 import { dmaResvUsageRw } from '../resv/index.ts';
-import { DmaBufPollCb } from './dma-buf.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
+
+/**
+ * One of the two poll callback slots, `dma_buf.cb_in` and `dma_buf.cb_out`.
+ *
+ * @kernel struct dma_buf_poll_cb_t
+ */
+export class DmaBufPollCb extends DmaFenceCb {
+  /** Event mask being waited for; 0 when idle. */
+  active = 0;
+
+  constructor(readonly dmabuf: DmaBuf) {
+    super();
+  }
+}
 
 /** `dma_buf_poll_cb`: wake pollers, clear `active`, drop the fence and the file reference. Atomic. */
 function dmaBufPollCbFunc(fence: DmaFence | null, cb: DmaFenceCb): void {

@@ -1,9 +1,11 @@
 import { Errno, MAX_SCHEDULE_TIMEOUT } from '../kernel/index.ts';
-import type { Kernel } from '../kernel/index.ts';
 import { DmaResvUsage } from '../resv/index.ts';
-import type { DmaBufMapping } from './attachment.ts';
 import { dmaBufMoveNotify } from './attach.ts';
-import type { DmaBuf } from './dma-buf.ts';
+import type { DmaBuf } from './forward.ts';
+import { reportNotUnmapped, stateOf } from './revoke-track.ts';
+
+// The accounting the attach and map code call lives below them, in revoke-track.ts.
+export { noteUnmapped, trackRevokedMapping } from './revoke-track.ts';
 
 /** Options of `dmaBufRevoke`. */
 export interface RevokeOptions {
@@ -15,58 +17,6 @@ export interface RevokeOptions {
    * (VFIO's 2026 revoke); 0 does not wait (the 6.19 behaviour).
    */
   waitUnmapMs?: number;
-}
-
-interface RevokeState {
-  readonly mappings: Set<DmaBufMapping>;
-  readonly reported: WeakSet<DmaBufMapping>;
-}
-
-const states = new WeakMap<Kernel, RevokeState>();
-
-function stateOf(k: Kernel): RevokeState {
-  let s = states.get(k);
-  if (!s) {
-    const st: RevokeState = { mappings: new Set(), reported: new WeakSet() };
-    s = st;
-    states.set(k, st);
-    k.addEndCheck(() => {
-      for (const m of st.mappings)
-        if (m.state === 'revoked') reportNotUnmapped(k, st, m, 'at the end of the run');
-    });
-  }
-  return s;
-}
-
-function reportNotUnmapped(k: Kernel, st: RevokeState, m: DmaBufMapping, when: string): void {
-  if (st.reported.has(m)) return;
-  st.reported.add(m);
-  const a = m.attach;
-  k.splat({
-    rule: 'dma_buf.mapping_not_unmapped',
-    severity: 'warn',
-    headline: `WARNING: dma-buf importer never unmapped a revoked ${m.type.name} mapping (${when})`,
-    body:
-      `${a.toString()} was invalidated at ${m.invalidatedAtNs} ns${a.isDynamic ? '' : ' (a static importer: it cannot be told)'} but still holds the mapping ${when}.\n` +
-      'An importer must unmap in response to invalidate_mappings (move_notify); the exporter cannot release the memory until it does.',
-    thread: when === 'at the end of the run' ? null : undefined,
-    data: { dmabuf: a.dmabuf.id, mapType: m.type.name, invalidatedAtNs: m.invalidatedAtNs },
-  });
-}
-
-/** @internal a mapping was marked revoked by `dmaBufMoveNotify`. */
-export function trackRevokedMapping(k: Kernel, m: DmaBufMapping): void {
-  stateOf(k).mappings.add(m);
-}
-
-/** @internal a mapping is being unmapped: settle revoke accounting and wake the revoker. */
-export function noteUnmapped(dmabuf: DmaBuf, m: DmaBufMapping): void {
-  if (m.state === 'revoked') {
-    dmabuf.revokePending--;
-    states.get(dmabuf.kernel)?.mappings.delete(m);
-    dmabuf.unmapWq.wakeUpAll();
-  }
-  m.state = 'unmapped';
 }
 
 /**

@@ -13,7 +13,11 @@ import { heldListText, heldText } from './report.ts';
 /** A lockdep map, or a lock that carries one (`Mutex`, `SpinLock`, `RwSemaphore`, `WwMutex`: `.dep`). */
 export type LockLike = LockdepMap | { readonly dep: LockdepMap };
 
-/** The lockdep map of `lock`. */
+/**
+ * The lockdep map of `lock`.
+ *
+ * @kernel the lock's dep_map member (struct lockdep_map)
+ */
 export function depMapOf(lock: LockLike): LockdepMap {
   return 'dep' in lock ? lock.dep : lock;
 }

@@ -60,7 +60,11 @@ export function bfs(
   return null;
 }
 
-/** The nodes from the root to `n`, root first. */
+/**
+ * The nodes from the root to `n`, root first.
+ *
+ * @kernel get_lock_parent, walked from the found entry up to the root as print_circular_bug does
+ */
 export function pathTo(n: BfsNode): BfsNode[] {
   const out: BfsNode[] = [];
   for (let p: BfsNode | null = n; p; p = p.parent) out.push(p);

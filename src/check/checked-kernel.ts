@@ -44,12 +44,20 @@ export function createCheckedKernel(opts: CheckedKernelOptions = {}): Kernel {
   return k;
 }
 
-/** The race detector installed on `k`, or null when it runs without one. */
+/**
+ * The race detector installed on `k`, or null when it runs without one.
+ *
+ * @kernel none: the race detector is model machinery (KCSAN and KASAN are global in the kernel)
+ */
 export function raceDetectorOf(k: Kernel): RaceDetector | null {
   return k.hb instanceof RaceDetector ? k.hb : null;
 }
 
-/** The lockdep validator installed on `k`, or null when it runs without lockdep. */
+/**
+ * The lockdep validator installed on `k`, or null when it runs without lockdep.
+ *
+ * @kernel none: lockdep is global in the kernel; the model has one validator per simulated kernel
+ */
 export function lockdepOf(k: Kernel): Lockdep | null {
   return k.validator instanceof Lockdep ? k.validator : null;
 }

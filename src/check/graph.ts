@@ -33,12 +33,20 @@ export function calcDep(prevRead: number, nextRead: number): number {
   return 1 << ((prevRead === 0 ? 1 : 0) + (nextRead !== 2 ? 2 : 0));
 }
 
-/** The backward encoding (`calc_depb`): ER and SN swap roles when walking edges in reverse. */
+/**
+ * The backward encoding (`calc_depb`): ER and SN swap roles when walking edges in reverse.
+ *
+ * @kernel calc_depb (the same encoding, derived here from the forward edge type)
+ */
 export function depToBackward(dep: number): number {
   return (dep & (Dep.SR | Dep.EN)) | (dep & Dep.ER ? Dep.SN : 0) | (dep & Dep.SN ? Dep.ER : 0);
 }
 
-/** `EN`, `SR|EN`, … */
+/**
+ * `EN`, `SR|EN`, …
+ *
+ * @kernel none: report text for the DEP_*_BIT bits of struct lock_list.dep
+ */
 export function depNames(dep: number): string {
   const out: string[] = [];
   if (dep & Dep.EN) out.push('EN');
@@ -118,6 +126,8 @@ export class LockEdge {
  * already checked (then nothing else is done: the held-chain cache).
  * Deliberate difference: the kernel hashes the chain (64-bit key); the trie
  * gives the same "validated once" without collisions.
+ *
+ * @kernel struct lock_chain (lookup_chain_cache, add_chain_cache)
  */
 export class ChainNode {
   validated = false;

@@ -7,11 +7,10 @@
  *
  * @kernel mark_usage, mark_lock, mark_lock_irq, valid_state, check_usage_forwards/backwards, check_irq_usage (kernel/locking/lockdep.c)
  */
-import type { HeldLock, Thread } from '../kernel/index.ts';
+import type { HeldLock, Kernel, SplatInput, Thread } from '../kernel/index.ts';
 import { bfs, pathTo } from './bfs.ts';
 import type { BfsNode } from './bfs.ts';
-import type { LockClass } from './graph.ts';
-import type { Lockdep } from './lockdep.ts';
+import type { LockClass, LockdepGraph, LockSite } from './graph.ts';
 import {
   classData,
   classLabel,
@@ -43,6 +42,19 @@ import {
   DIR_MASK,
 } from './usage.ts';
 
+/**
+ * What the IRQ-usage checks need of the validator: the `Lockdep` members of
+ * the same names. Declared here, not imported, because lockdep.ts calls
+ * these checks on every acquisition: the checks sit below the validator.
+ */
+export interface LockdepCore {
+  readonly graph: LockdepGraph;
+  runOf(k: Kernel): number;
+  siteOf(t: Thread, h: HeldLock): LockSite;
+  report(t: Thread, key: string, s: SplatInput): void;
+  classesOf(t: Thread): LockClass[];
+}
+
 /** The kernel's marking order: in-IRQ bits first, then IRQs-enabled bits, then "used". */
 const MARK_ORDER = [0, 1, 4, 5, 2, 3, 6, 7, 8, 9];
 
@@ -55,7 +67,7 @@ function usageMatch(n: BfsNode, mask: number): boolean {
  * `mark_usage`: give `cls` the usage bits of acquisition `h` in `t`'s
  * context; new bits are validated. `depth` is the stack depth before `h`.
  */
-export function markUsage(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, depth: number): void {
+export function markUsage(ld: LockdepCore, t: Thread, h: HeldLock, cls: LockClass, depth: number): void {
   const r = h.read !== 0 ? 1 : 0;
   let want = 1 << (r ? Usage.USED_READ : Usage.USED);
   if (!h.trylock) {
@@ -77,7 +89,7 @@ export function markUsage(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, d
   }
 }
 
-function setBit(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, bit: number): void {
+function setBit(ld: LockdepCore, t: Thread, h: HeldLock, cls: LockClass, bit: number): void {
   ld.graph.setUsage(cls, bit, ld.siteOf(t, h));
 }
 
@@ -85,7 +97,7 @@ function setBit(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, bit: number
  * `mark_lock`: set one bit and validate it; false when a report was made.
  * `depth` is how much of `t`'s held stack the report lists.
  */
-export function markLock(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, bit: number, depth: number): boolean {
+export function markLock(ld: LockdepCore, t: Thread, h: HeldLock, cls: LockClass, bit: number, depth: number): boolean {
   setBit(ld, t, h, cls, bit);
   if (bit >= Usage.USED) return true;
   const excl = exclusiveBit(bit);
@@ -107,7 +119,7 @@ export function markLock(ld: Lockdep, t: Thread, h: HeldLock, cls: LockClass, bi
 }
 
 function inconsistent(
-  ld: Lockdep,
+  ld: LockdepCore,
   t: Thread,
   h: HeldLock,
   cls: LockClass,
@@ -141,7 +153,7 @@ function inconsistent(
 
 /** `print_irq_inversion_bug`: `cls` just changed state; `other` is the conflicting class found by the search. */
 function inversion(
-  ld: Lockdep,
+  ld: LockdepCore,
   t: Thread,
   h: HeldLock,
   cls: LockClass,
@@ -190,7 +202,7 @@ function inversion(
  * (anything next leads to). Returns false when reported.
  */
 export function checkIrqUsage(
-  ld: Lockdep,
+  ld: LockdepCore,
   t: Thread,
   idx: number,
   prev: HeldLock,

@@ -52,7 +52,11 @@ export class LifetimeTracker implements KrefTracker {
   }
 }
 
-/** Sites whose gets and puts do not cancel out (net references they still account for). */
+/**
+ * Sites whose gets and puts do not cancel out (net references they still account for).
+ *
+ * @kernel none: a leak report grouped by site, as ref_tracker_dir_print (lib/ref_tracker.c) groups the references still held by their stack
+ */
 export function unbalancedSites(history: readonly KrefEvent[]): { where: string; net: number }[] {
   const net = new Map<string, number>();
   for (const e of history) {
@@ -88,7 +92,11 @@ function reportLeak(k: Kernel, r: Kref): void {
 
 const installed = new WeakMap<Kernel, LifetimeTracker>();
 
-/** Install the lifetime tracker on `k` (once; later calls return the same tracker). */
+/**
+ * Install the lifetime tracker on `k` (once; later calls return the same tracker).
+ *
+ * @kernel none: installs the model's lifetime checker (the kernel's refcount and KASAN checks are build options)
+ */
 export function installLifetimeTracker(k: Kernel): LifetimeTracker {
   let tr = installed.get(k);
   if (tr) return tr;

@@ -26,7 +26,11 @@ function holdId(cls: LockClass, h: HeldLock): number {
   return cls.index * 32 + h.read * 8 + (h.trylock ? 4 : 0) + (h.nestLock ? 2 : 0) + (h.check ? 1 : 0);
 }
 
-/** The held-lock chain that entry `h` ends (set by `Lockdep.acquire`). */
+/**
+ * The held-lock chain that entry `h` ends (set by `Lockdep.acquire`).
+ *
+ * @kernel the struct lock_chain that curr_chain_key names once this lock is acquired (lookup_chain_cache)
+ */
 export function chainOf(h: HeldLock): ChainNode | null {
   return h.validatorSlot as ChainNode | null;
 }

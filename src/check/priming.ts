@@ -25,6 +25,8 @@ export const RESV_LOCKDEP_KEYS = {
 /**
  * A task that exists only for lockdep (`swapper/0` during boot): setup-time
  * annotations (priming) run on it without being a thread of the run.
+ *
+ * @kernel init_task (swapper/0), the task boot-time lockdep annotations run on
  */
 export class BootLocker {
   readonly thread: Thread;

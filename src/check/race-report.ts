@@ -10,7 +10,11 @@ import { Access } from '../kernel/index.ts';
 import type { AccessKind, MemLoc, SplatInput, Thread } from '../kernel/index.ts';
 import type { AccessRec, FreeRec, Life } from './race-types.ts';
 
-/** KCSAN's access type text (`get_access_type`). */
+/**
+ * KCSAN's access type text (`get_access_type`).
+ *
+ * @kernel get_access_type (kernel/kcsan/report.c)
+ */
 export function accessTypeText(kind: AccessKind): string {
   switch (kind) {
     case Access.READ:
@@ -26,12 +30,20 @@ export function accessTypeText(kind: AccessKind): string {
   }
 }
 
-/** True for accesses that write. */
+/**
+ * True for accesses that write.
+ *
+ * @kernel KCSAN_ACCESS_WRITE test
+ */
 export function isWrite(kind: AccessKind): boolean {
   return kind === Access.WRITE || kind === Access.WRITE_ONCE || kind === Access.ATOMIC_RMW;
 }
 
-/** A thread's name without the `#n` suffix of repeated names (for dedup keys). */
+/**
+ * A thread's name without the `#n` suffix of repeated names (for dedup keys).
+ *
+ * @kernel none: report dedup key
+ */
 export function baseName(t: Thread | null): string {
   if (!t) return 'timer';
   const i = t.name.lastIndexOf('#');
@@ -43,6 +55,8 @@ export function baseName(t: Thread | null): string {
  * else the accessing task. Never the source site: a run replayed with stack
  * capture must produce the same reports (the sites are in the body and the
  * backtraces).
+ *
+ * @kernel none: report text, the function names KCSAN titles its reports with
  */
 export function accessLabel(a: Pick<AccessRec, 'fn' | 'thread'>): string {
   return a.fn ?? baseName(a.thread);
@@ -77,6 +91,8 @@ function accessBlock(loc: MemLoc, a: AccessRec, stacks: boolean): string {
  * access) conflict, at least one is plain, and no happens-before edge orders
  * them. The two function names are ordered as KCSAN orders them
  * (lexicographically), so the title is the same whichever ran first.
+ *
+ * @kernel print_report (kernel/kcsan/report.c)
  */
 export function kcsanSplat(loc: MemLoc, prev: AccessRec, cur: AccessRec, stacks: boolean): SplatInput {
   const a = accessLabel(prev);
@@ -126,6 +142,8 @@ function freeBlock(f: FreeRec, stacks: boolean): string {
  * `unordered-after` (after it, and not ordered after it either: a race as
  * well), `before` (the access ran first but nothing orders it before the
  * free, so on another schedule it runs after).
+ *
+ * @kernel print_report (mm/kasan/report.c)
  */
 export function kasanSplat(
   loc: MemLoc,

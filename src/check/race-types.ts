@@ -10,6 +10,8 @@ import type { VClock } from './vclock.ts';
  * One remembered access: FastTrack's epoch (`clock`@`slot`) and, for
  * reports, who made it, how, where and when. Records are updated in place
  * when the same thread accesses again, so a hot loop allocates nothing.
+ *
+ * @kernel none: FastTrack's epoch per access (KCSAN samples with watchpoints instead)
  */
 export class AccessRec {
   constructor(
@@ -50,6 +52,8 @@ export interface FreeRec {
  * One allocation (KASAN's object): what it is, where it was allocated,
  * where it was freed, and the locations that belong to it (for the
  * free-race check).
+ *
+ * @kernel none: KASAN's view of one object, its alloc and free tracks (struct kasan_alloc_meta, kasan_free_meta)
  */
 export class Life {
   /** Locations of the object that have a shadow (were accessed). */
@@ -76,7 +80,11 @@ export class Life {
   ) {}
 }
 
-/** A sync object's clocks: exclusive releases, shared (reader) releases, and the allocation holding it. */
+/**
+ * A sync object's clocks: exclusive releases, shared (reader) releases, and the allocation holding it.
+ *
+ * @kernel none: vector clocks of a synchronising object (happens-before; KCSAN has none)
+ */
 export class SyncRec {
   vc: VClock = [];
   rvc: VClock | null = null;
@@ -88,6 +96,8 @@ export class SyncRec {
  * totally ordered unless a race was already reported), and the marked
  * writes, plain reads and marked reads that are not yet known to be ordered
  * before the next conflicting access (usually one entry each).
+ *
+ * @kernel none: FastTrack's shadow state of a location (KASAN's shadow holds only the poison)
  */
 export class Shadow {
   w: AccessRec | null = null;

@@ -8,6 +8,7 @@
  */
 import type { HeldLock, SplatStackInput, Thread } from '../kernel/index.ts';
 import type { BfsNode } from './bfs.ts';
+import { formatNs } from '../kernel/index.ts';
 import { depNames } from './graph.ts';
 import type { LockClass, LockEdge, LockSite } from './graph.ts';
 import { USAGE_STR, usageChars, usageNames } from './usage.ts';
@@ -23,7 +24,7 @@ export function classLabel(cls: LockClass): string {
  */
 export function siteText(s: LockSite, currentRun = 1): string {
   const run = s.run !== currentRun ? `, run ${s.run} (seed ${s.seed})` : '';
-  return `${s.thread} at ${s.timeNs} ns (step ${s.step})${run}${s.site ? `, at ${s.site}` : ''}`;
+  return `${s.thread} at ${formatNs(s.timeNs)} (step ${s.step})${run}${s.site ? `, at ${s.site}` : ''}`;
 }
 
 /** A recorded site as a backtrace for `SplatInput.stacks` (skipped when it has none). */
@@ -38,7 +39,7 @@ export function siteData(s: LockSite | null): Record<string, unknown> | null {
 
 /** `print_lock`: a held lock with where it was taken. */
 export function heldText(t: Thread, h: HeldLock, cls: LockClass): string {
-  return `${classLabel(cls)}, at: ${h.site ?? `${t.name} at ${h.timeNs} ns (step ${h.step})`}`;
+  return `${classLabel(cls)}, at: ${h.site ?? `${t.name} at ${formatNs(h.timeNs)} (step ${h.step})`}`;
 }
 
 /** The held-lock list of `t` (`lockdep_print_held_locks`), first `n` entries. */

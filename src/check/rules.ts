@@ -430,7 +430,11 @@ export const ruleCatalogue: readonly RuleInfo[] = [...LOCKDEP, ...SCHED_MM, ...L
 
 const byId = new Map(ruleCatalogue.map((r) => [r.id, r]));
 
-/** The catalogue entry of `id`, or null if no layer defines it. */
+/**
+ * The catalogue entry of `id`, or null if no layer defines it.
+ *
+ * @kernel none: the model's rule catalogue
+ */
 export function explainRule(id: string): RuleInfo | null {
   return byId.get(id) ?? null;
 }

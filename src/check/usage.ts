@@ -94,7 +94,11 @@ export function stateName(bit: number): string {
   return bit & READ_MASK ? `${base}-READ` : base;
 }
 
-/** The IRQ kind of a usage bit, without read suffix. */
+/**
+ * The IRQ kind of a usage bit, without read suffix.
+ *
+ * @kernel state_names[] (kernel/locking/lockdep.c): the IRQ class of a usage bit
+ */
 export function irqKindName(bit: number): 'HARDIRQ' | 'SOFTIRQ' {
   return bit >> DIR_MASK === 0 ? 'HARDIRQ' : 'SOFTIRQ';
 }
@@ -122,7 +126,11 @@ export function usageChars(usage: number): string {
   );
 }
 
-/** Names of the set usage bits, for `--json`. */
+/**
+ * Names of the set usage bits, for `--json`.
+ *
+ * @kernel usage_str[] (kernel/locking/lockdep.c)
+ */
 export function usageNames(usage: number): string[] {
   const out: string[] = [];
   for (let b = 0; b < USAGE_STR.length; b++) if (usage & (1 << b)) out.push(USAGE_STR[b]!);

@@ -8,7 +8,11 @@
  */
 export type VClock = number[];
 
-/** `a := a ⊔ b` (entry-wise maximum); grows `a` as needed. */
+/**
+ * `a := a ⊔ b` (entry-wise maximum); grows `a` as needed.
+ *
+ * @kernel none: vector clocks of the race detector
+ */
 export function vcJoin(a: VClock, b: VClock): void {
   const n = b.length;
   while (a.length < n) a.push(0);
@@ -18,17 +22,29 @@ export function vcJoin(a: VClock, b: VClock): void {
   }
 }
 
-/** A copy of `a`. */
+/**
+ * A copy of `a`.
+ *
+ * @kernel none: vector clocks of the race detector
+ */
 export function vcCopy(a: VClock): VClock {
   return a.slice();
 }
 
-/** `vc[slot]`, 0 when absent. */
+/**
+ * `vc[slot]`, 0 when absent.
+ *
+ * @kernel none: vector clocks of the race detector
+ */
 export function vcGet(vc: VClock, slot: number): number {
   return slot < vc.length ? vc[slot]! : 0;
 }
 
-/** Set `vc[slot] = v`, growing `vc` as needed. */
+/**
+ * Set `vc[slot] = v`, growing `vc` as needed.
+ *
+ * @kernel none: vector clocks of the race detector
+ */
 export function vcSet(vc: VClock, slot: number, v: number): void {
   while (vc.length <= slot) vc.push(0);
   vc[slot] = v;

@@ -49,22 +49,8 @@ export function forTerminal(text: string): string {
   return cols > 20 ? wrap(text, Math.min(cols - 1, 110)) : text;
 }
 
-/** Virtual time for people: `0 ns`, `1.5 ms`, `2 ms`, `3600 s`. */
-export function formatNs(ns: number): string {
-  const units: [number, string][] = [
-    [1e9, 's'],
-    [1e6, 'ms'],
-    [1e3, 'µs'],
-  ];
-  for (const [scale, unit] of units) {
-    if (ns >= scale) return `${trimZeros((ns / scale).toFixed(3))} ${unit}`;
-  }
-  return `${ns} ns`;
-}
-
-function trimZeros(s: string): string {
-  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
-}
+/** Virtual time for people (`src/kernel/time-text.ts`). */
+export { formatNs } from '../kernel/time-text.ts';
 
 /** `5000000` → `5,000,000`. */
 export function formatCount(n: number): string {

@@ -10,9 +10,21 @@
 import { Piscina } from 'piscina';
 import type { ExplorePlan, TaskList } from './plan.ts';
 import type { TaskResult } from './result.ts';
-import type { ExploreOptions } from './explore.ts';
 import type { PoolTask } from './pool-task.mts';
 import { moduleWorker } from './worker-loader.ts';
+
+/**
+ * The part of the exploration's options (`ExploreOptions`, explore.ts,
+ * which starts the pool and so sits above this file) that a pool uses.
+ */
+export interface PoolOptions {
+  /** Extra modules worker threads import first. */
+  readonly workerPreload?: readonly string[];
+  /** Stops handing out tasks and tells running ones to stop. */
+  readonly signal?: AbortSignal;
+  /** Where workers count the schedules they run (`ExploreCounters.cells`). */
+  readonly counters?: { readonly cells: Int32Array };
+}
 
 /** What `runOnPool` needs. */
 export interface PoolRun {
@@ -20,7 +32,7 @@ export interface PoolRun {
   readonly specs: TaskList;
   readonly ref: string;
   readonly workers: number;
-  readonly options: ExploreOptions;
+  readonly options: PoolOptions;
   /** Takes each result (resolves once processed). */
   readonly accept: (r: TaskResult) => Promise<void>;
   /** True once no more tasks are needed. */

@@ -12,7 +12,7 @@
  * referenced by anything once its schedule is recorded.
  */
 import { installLifetimeTracker, Lockdep, LockdepGraph, RaceDetector } from '../check/index.ts';
-import { CreationSiteMemo, Kernel } from '../kernel/index.ts';
+import { CreationSiteMemo, formatNs, Kernel } from '../kernel/index.ts';
 import type { KernelLimits, RunResult, RunWatch, StepObserver } from '../kernel/index.ts';
 import { ExploreChooser } from './choice-adapter.ts';
 import type { ChooserConfig, ScheduleTally } from './choice-adapter.ts';
@@ -160,7 +160,7 @@ export class ExploreSession {
       from: classRef(e.from),
       to: classRef(e.to),
       dep: e.dep,
-      site: `${e.origin.thread} at ${e.origin.timeNs} ns (step ${e.origin.step})${e.origin.site ? `, at ${e.origin.site}` : ''}`,
+      site: `${e.origin.thread} at ${formatNs(e.origin.timeNs)} (step ${e.origin.step})${e.origin.site ? `, at ${e.origin.site}` : ''}`,
     }));
   }
 }

@@ -1,4 +1,4 @@
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 import { fenceName, fenceSplat } from './rules.ts';
 
 /**
@@ -43,13 +43,21 @@ function doubleAdd(f: DmaFence, cb: DmaFenceCb): void {
   cbUnlink(other, cb);
 }
 
-/** @internal `INIT_LIST_HEAD(&cb->node)` for a failed add: the node must not be queued anywhere. */
+/**
+ * @internal `INIT_LIST_HEAD(&cb->node)` for a failed add: the node must not be queued anywhere.
+ *
+ * @kernel INIT_LIST_HEAD(&cb->node) (dma_fence_add_callback on a signalled fence)
+ */
 export function cbReset(cb: DmaFenceCb): void {
   const other = cb.owner;
   if (other !== null) doubleAdd(other, cb);
 }
 
-/** @internal `list_add_tail(&cb->node, &fence->cb_list)`. Fence lock held. */
+/**
+ * @internal `list_add_tail(&cb->node, &fence->cb_list)`. Fence lock held.
+ *
+ * @kernel list_add_tail on dma_fence.cb_list (dma_fence_add_callback)
+ */
 export function cbAddTail(f: DmaFence, cb: DmaFenceCb): void {
   if (cb.owner !== null) doubleAdd(f, cb);
   cb.owner = f;
@@ -60,7 +68,11 @@ export function cbAddTail(f: DmaFence, cb: DmaFenceCb): void {
   f.cbTail = cb;
 }
 
-/** @internal `list_add(&cb->node, &fence->cb_list)` (the default waiter goes first). Fence lock held. */
+/**
+ * @internal `list_add(&cb->node, &fence->cb_list)` (the default waiter goes first). Fence lock held.
+ *
+ * @kernel list_add on dma_fence.cb_list
+ */
 export function cbAddHead(f: DmaFence, cb: DmaFenceCb): void {
   if (cb.owner !== null) doubleAdd(f, cb);
   cb.owner = f;
@@ -71,7 +83,11 @@ export function cbAddHead(f: DmaFence, cb: DmaFenceCb): void {
   f.cbHead = cb;
 }
 
-/** @internal `list_del_init(&cb->node)` from `f`'s list. Fence lock held. */
+/**
+ * @internal `list_del_init(&cb->node)` from `f`'s list. Fence lock held.
+ *
+ * @kernel list_del_init(&cb->node) (dma_fence_remove_callback, dma_fence_signal_timestamp_locked)
+ */
 export function cbUnlink(f: DmaFence, cb: DmaFenceCb): void {
   if (cb.prev !== null) cb.prev.next = cb.next;
   else f.cbHead = cb.next;

@@ -24,6 +24,14 @@ import { dmaFenceIsLater } from './ordering.ts';
 import { fenceId, fenceState } from './state.ts';
 import { dmaFenceDefaultWait, dmaFenceWaitTimeout } from './wait.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared fence type of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DmaFence's members
+  interface DmaFence extends DmaFenceClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DmaFenceClass = DmaFence;
+
 /** Kref that knows its fence, so one release function serves every fence. */
 class FenceKref extends Kref {
   constructor(

@@ -1,3 +1,4 @@
+import { describeValue, KernelMisuse } from '../kernel/index.ts';
 /**
  * `dma_fence.flags` bits, in the order of the current `enum dma_fence_flag_bits`.
  * Bits from `USER_BITS` up to 27 are free for the fence implementer (sw_sync
@@ -7,7 +8,6 @@
  *
  * @kernel enum dma_fence_flag_bits (include/linux/dma-fence.h)
  */
-import { describeValue, KernelMisuse } from '../kernel/index.ts';
 export const DmaFenceFlag = {
   SEQNO64_BIT: 0,
   SIGNALED_BIT: 1,
@@ -60,6 +60,8 @@ export const MAX_SEQNO = Number.MAX_SAFE_INTEGER;
  * exactly (a documented difference: the kernel's u64 range is not fully
  * available). A negative value is refused too, with a hint for 32-bit
  * timelines started "at -127".
+ *
+ * @kernel none: guards the model's documented difference (u64 seqnos and contexts as JavaScript numbers)
  */
 export function checkU64(what: string, v: number): void {
   if (Number.isSafeInteger(v) && v >= 0) return;

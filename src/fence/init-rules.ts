@@ -2,7 +2,7 @@
  * Fences put or released before `dma_fence_init` (issue 10's fence
  * lifetime rules).
  */
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 import { fenceSplat } from './rules.ts';
 
 function what(f: DmaFence): string {

@@ -1,5 +1,5 @@
 import type { Thread } from '../kernel/index.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 
 /**
  * `struct dma_fence_ops`. Driver and timeline names are mandatory; the rest

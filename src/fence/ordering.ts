@@ -1,6 +1,6 @@
 import { U32_MAX, wholeArg } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 import { SEQNO64, seqnoIsLater } from './flags.ts';
 import { fenceSplat } from './rules.ts';
 import { fenceState } from './state.ts';

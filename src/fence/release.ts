@@ -1,5 +1,5 @@
 import { Errno } from '../kernel/index.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 import { MODEL_INITIALIZED, MODEL_OBSERVED, MODEL_RULED, SIGNALED } from './flags.ts';
 import { reportReleaseUninitialized } from './init-rules.ts';
 import { fenceLock, fenceUnlock } from './lock.ts';

@@ -22,11 +22,15 @@
  * (a trace showing two signals is `fence.signalled_twice`, in `event-rules/`).
  */
 import type { Kernel, SplatSeverity } from '../kernel/index.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 import { MODEL_OBSERVED, SIGNALED } from './flags.ts';
 import { fenceState } from './state.ts';
 
-/** `driver:timeline:context:seqno`, the way the kernel's fence WARNs name a fence. */
+/**
+ * `driver:timeline:context:seqno`, the way the kernel's fence WARNs name a fence.
+ *
+ * @kernel none: report text, in the order the dma_fence tracepoints print driver, timeline, context and seqno
+ */
 export function fenceName(f: DmaFence): string {
   return `${f.ops.getDriverName(f)}:${f.ops.getTimelineName(f)}:${f.context}:${f.seqno}`;
 }
@@ -90,6 +94,8 @@ export function markObserved(f: DmaFence): void {
  * Model hook for other layers: `f` was published where others can wait on it
  * (a reservation object, a syncobj, a sync_file). If it is still unsignalled
  * at the end of the run, `fence.indefinite` is reported. Any context.
+ *
+ * @kernel none: model hook for the indefinite-fence check, which the kernel does not have
  */
 export function dmaFencePublish(f: DmaFence): void {
   markObserved(f);

@@ -1,10 +1,12 @@
 import { Thread } from '../kernel/index.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 
 /**
  * Model extension: declare the thread(s) that will signal `f` (a driver's
  * IRQ or completion thread). Blocked waiters then name them as owners, so the
  * wait-for graph and deadlock reports can follow fence waits.
+ *
+ * @kernel none: model extension (see above)
  */
 export function dmaFenceSetSignaller(
   f: DmaFence,
@@ -20,7 +22,11 @@ export function dmaFenceSetSignaller(
   }
 }
 
-/** Threads known to signal `f`: the declared signaller, else the driver's `signallers` op, else none. */
+/**
+ * Threads known to signal `f`: the declared signaller, else the driver's `signallers` op, else none.
+ *
+ * @kernel none: model extension for the wait-for graph
+ */
 export function dmaFenceSignallers(f: DmaFence): readonly Thread[] {
   if (f.signaller) return f.signaller();
   return f.ops.signallers?.(f) ?? [];

@@ -1,7 +1,7 @@
 import { installEventRules } from '../check/index.ts';
 import type { Kernel, SpinLock } from '../kernel/index.ts';
 import { FENCE_EVENT_RULES } from './event-rules/index.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 
 /**
  * Everything the fence layer keeps per kernel: the context counter (the

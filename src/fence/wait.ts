@@ -2,7 +2,7 @@ import { dmaFenceMightWait } from '../check/index.ts';
 import { Errno, GFP_KERNEL, kfree, kmalloc, timeoutArg, WOULD_SLEEP } from '../kernel/index.ts';
 import type { Blocker, Kernel, Thread } from '../kernel/index.ts';
 import { cbAddHead, cbUnlink, DmaFenceCb } from './callback.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence } from './forward.ts';
 import { dmaFenceSignallers } from './signaller.ts';
 import { SIGNALED } from './flags.ts';
 import { fenceName, fenceSplat, markObserved } from './rules.ts';
@@ -21,11 +21,12 @@ function defaultWaitCbFunc(f: DmaFence, cb: DmaFenceCb): void {
   if (cb instanceof DefaultWaitCb) f.kernel.wake(cb.task);
 }
 
-/** What a fence waiter blocks on: names the fence and its known signallers. */
 /**
  * One line for a report of a wait that never ends: the fence, who was
  * expected to signal it (the declared signaller, the driver's description
  * such as the scheduler job, else its timeline), and its last event.
+ *
+ * @kernel none: report text (dma_fence_describe prints a fence on its own)
  */
 export function describeWaitedFence(f: DmaFence): string {
   const k = f.kernel;

@@ -4,6 +4,14 @@ import type { DmaBuf, DmaBufAttachment, SgTable } from '../buf/index.ts';
 import type { Device } from '../pci/index.ts';
 import type { DrmGemObject } from './gem-object.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `DrmDevice` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DrmDevice's members
+  interface DrmDevice extends DrmDeviceClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DrmDeviceClass = DrmDevice;
+
 /** `DRIVER_GEM`: the driver uses GEM. */
 export const DRIVER_GEM = 1 << 0;
 /** `DRIVER_MODESET`: the driver has KMS (display). */

@@ -4,7 +4,7 @@ import { DmaResv } from '../resv/index.ts';
 import type { Awaitable } from '../kernel/index.ts';
 import type { DmaBuf, DmaBufAttachment, IosysMap, SgTable, Vma } from '../buf/index.ts';
 import { DMA_BIDIRECTIONAL } from '../pci/index.ts';
-import type { DrmDevice } from './drm-device.ts';
+import type { DrmDevice } from './forward.ts';
 
 /**
  * `struct drm_gem_object_funcs`: per-object callbacks. `getSgTable` is what
@@ -170,6 +170,8 @@ export class DrmGemObject {
  * order: objects that share a resv (a BO and its backup) count once, so a
  * fence is reserved and added once per resv and dependencies are collected
  * once (Xe's "compare resv pointers, not BO pointers").
+ *
+ * @kernel none: what drivers open-code (Xe compares resv pointers; drm_exec skips a resv already locked, -EALREADY)
  */
 export function drmGemUniqueResvs(objs: readonly DrmGemObject[]): DmaResv[] {
   const out: DmaResv[] = [];

@@ -57,6 +57,8 @@ export interface EngineOptions {
  * Accessing the engine while its device is runtime-suspended is reported.
  *
  * Device timers run in the kernel's scheduler (no thread), like hardware.
+ *
+ * @kernel none: simulated hardware (a command ring, a seqno write-back and a completion interrupt)
  */
 export class Engine {
   readonly name: string;
@@ -228,6 +230,8 @@ export class Engine {
 /**
  * 32-bit seqno completion test: `seqno` has completed when it is not later
  * than the engine's value in wrap-around arithmetic (xe_hw_fence's rule).
+ *
+ * @kernel xe_hw_fence_signaled, i915_seqno_passed
  */
 export function seqno32Completed(seqno: number, hw: number): boolean {
   return ((((seqno >>> 0) - (hw >>> 0)) | 0) <= 0);

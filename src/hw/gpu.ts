@@ -25,7 +25,11 @@ export class GpuHwFence extends DmaFence {
   }
 }
 
-/** A GPU job: run `durationNs` on the engine (or hang). */
+/**
+ * A GPU job: run `durationNs` on the engine (or hang).
+ *
+ * @kernel none: a reference driver's job (the struct embedding struct drm_sched_job, as struct xe_sched_job does)
+ */
 export class GpuJob extends DrmSchedJob {
   durationNs = 0;
   hang = false;
@@ -57,6 +61,8 @@ export interface GpuDeviceOptions {
  * from the completion interrupt, a timeout handler that resets a hung
  * engine (the hung job's fence completes with -ETIMEDOUT, later jobs go
  * on), and the `cancel_job` teardown path.
+ *
+ * @kernel none: a reference driver on drm_sched, after xe and amdgpu (their drm_sched_backend_ops)
  */
 export class GpuDevice {
   readonly engine: Engine;

@@ -29,6 +29,8 @@ export interface NpuSubmitArgs {
  * buffer and SRAM (-EINVAL), a buffer for a region the command stream does
  * not use is -EINVAL, a used region without backing is -EINVAL, and a
  * region larger than its buffer is -EOVERFLOW.
+ *
+ * @kernel ethosu_ioctl_submit_job (its region checks against the validated command stream)
  */
 export function npuValidateRegions(dev: EthosuDevice, args: NpuSubmitArgs): number {
   const sram = args.sramSize ?? 0;
@@ -53,11 +55,11 @@ export function npuValidateRegions(dev: EthosuDevice, args: NpuSubmitArgs): numb
  * Brost's review): everything that can fail or allocate happens before
  * `drm_sched_job_arm`:
  *
- * 1. validate; allocate the job and its done-fence storage (unless the v5
- *    variant allocates in run_job); `drm_sched_job_init`;
+ * 1. validate; allocate the job and its done-fence storage
+ *    (`dev.allocDoneFence`); `drm_sched_job_init`;
  * 2. lock every region's reservation (ww back-off); reserve a fence slot and
  *    add the implicit dependencies of each buffer;
- * 3. `pm_runtime_resume_and_get` (unless the v5 variant resumes in run_job);
+ * 3. `pm_runtime_resume_and_get` (`dev.pmGetForJob`);
  * 4. under `sched_lock`: arm, take the finished fence, a job reference for
  *    the scheduler, push;
  * 5. add the finished fence to the output buffers (WRITE); unlock.
@@ -74,10 +76,8 @@ export async function npuSubmit(dev: EthosuDevice, file: NpuFile, args: NpuSubmi
   if (ret) return ret;
   if (!kzalloc(k, 256, GFP_KERNEL, 'ethosu_job_alloc')) return -Errno.ENOMEM;
   const job = new NpuJob(k);
-  if (!dev.opts.allocInRunJob) {
-    if (!kzalloc(k, 64, GFP_KERNEL, 'ethosu_fence_alloc')) return -Errno.ENOMEM;
-    job.fenceStorage = true;
-  }
+  ret = dev.allocDoneFence(job);
+  if (ret) return ret;
   ret = job.init(file.entity, 1, file, file.clientId);
   if (ret) return ret;
   job.regions = [...args.regions];
@@ -99,10 +99,7 @@ export async function npuSubmit(dev: EthosuDevice, file: NpuFile, args: NpuSubmi
     if (!ret) ret = job.addImplicitDependencies(bo, write);
     if (ret) break;
   }
-  if (!ret && !dev.opts.pmInRunJob) {
-    ret = await dev.pm.resumeAndGet();
-    if (!ret) job.pmHeld = true;
-  }
+  if (!ret) ret = await dev.pmGetForJob(job);
   if (ret) {
     unlockReservations(unique, ctx);
     job.cleanup();

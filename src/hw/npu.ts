@@ -30,7 +30,11 @@ export interface NpuBo {
 export const NPU_MAX_REGIONS = 8;
 export const NPU_SRAM_REGION = 2;
 
-/** An NPU job: the regions it uses, its preallocated done fence, and the references it holds. */
+/**
+ * An NPU job: the regions it uses, its preallocated done fence, and the references it holds.
+ *
+ * @kernel struct ethosu_job (drivers/accel/ethosu/ethosu_job.h)
+ */
 export class NpuJob extends DrmSchedJob {
   regions: (NpuBo | null)[] = [];
   outputs: number[] = [];
@@ -54,14 +58,10 @@ export interface NpuFile {
   readonly clientId: number;
 }
 
-/** Options of an `EthosuDevice`: the submit-path variants the seed thread discussed. */
+/** Options of an `EthosuDevice`. */
 export interface EthosuOptions {
   name?: string;
   irq: number;
-  /** v5 behaviour: allocate the done fence with GFP_KERNEL in run_job (a reclaim hazard). */
-  allocInRunJob?: boolean;
-  /** v5 behaviour: `pm_runtime_get_sync` in run_job, put in the IRQ thread. */
-  pmInRunJob?: boolean;
   /** SRAM scratch size (0 = none). */
   sramSize?: number;
   /** Job timeout in ms (default 500). */
@@ -75,8 +75,11 @@ export interface EthosuOptions {
  * queue behind drm_sched with credit limit 1 and a 500 ms timeout, a threaded
  * completion interrupt, runtime PM with a 50 ms autosuspend whose resume
  * allocates and takes a lock, and the October 2025 v6 submit flow (see
- * `npuSubmit`). The v5 variants (`allocInRunJob`, `pmInRunJob`) move work
- * into `run_job`, inside the fence signalling path.
+ * `npuSubmit`). The driver's job callbacks (`allocDoneFence`,
+ * `pmGetForJob`, `runJob`, `jobDone`) are methods a scenario overrides to write an older or a buggy
+ * driver (the v5 submit path moved allocation and runtime-PM resume into
+ * `run_job`, inside the fence signalling path), so the buggy call sits in
+ * the scenario's own file.
  *
  * @kernel drivers/accel/ethosu/ethosu_job.c (v6, Oct 2025)
  */
@@ -177,24 +180,55 @@ export class EthosuDevice {
   }
 
   /**
-   * `ethosu_job_run`: skip a job whose finished fence has an error;
-   * initialise the done fence (v6: on storage allocated at submit) with the
-   * next seqno; under `job_lock` make it the in-flight job and start the
-   * hardware. v5 variants allocate the fence and resume the device here.
+   * Allocate the storage of a job's done fence at submit, right after the
+   * job (v6: GFP_KERNEL here is fine, the submit ioctl is not in the fence
+   * signalling path). Returns 0 or -ENOMEM. Process context.
+   *
+   * @kernel ethosu_ioctl_submit_job (the done-fence kzalloc)
    */
-  private async runJob(job: NpuJob): Promise<DmaFence | null | number> {
-    const k = this.kernel;
+  allocDoneFence(job: NpuJob): number {
+    if (!kzalloc(this.kernel, 64, GFP_KERNEL, 'ethosu_fence_alloc')) return -Errno.ENOMEM;
+    job.fenceStorage = true;
+    return 0;
+  }
+
+  /**
+   * Take the runtime-PM reference a job holds until it is released, at
+   * submit before `drm_sched_job_arm` (v6), resuming the device if needed.
+   * Returns 0 or a negative errno (the submit unwinds). Process context.
+   *
+   * @kernel ethosu_job_push (pm_runtime_resume_and_get before arm)
+   */
+  async pmGetForJob(job: NpuJob): Promise<number> {
+    const r = await this.pm.resumeAndGet();
+    if (!r) job.pmHeld = true;
+    return r;
+  }
+
+  /**
+   * `ethosu_job_run` (v6): skip a job whose finished fence has an error,
+   * then start it on the storage allocated at submit. Called by drm_sched's
+   * run_job, inside a fence signalling section: nothing here may allocate
+   * with reclaim or wait on a fence.
+   *
+   * @kernel ethosu_job_run
+   */
+  async runJob(job: NpuJob): Promise<DmaFence | null | number> {
     if (job.finished.error) return null;
-    if (!job.fenceStorage) {
-      if (!kzalloc(k, 64, GFP_KERNEL, 'ethosu_fence_alloc')) return -Errno.ENOMEM;
-      job.fenceStorage = true;
-    }
-    if (this.opts.pmInRunJob) {
-      const r = await this.pm.getSync();
-      if (r < 0) return r;
-    }
+    if (!job.fenceStorage) throw new Error('ethosu run_job: the job has no done-fence storage; allocDoneFence at submit or the runJob override must allocate it and set job.fenceStorage');
+    return this.startJob(job);
+  }
+
+  /**
+   * Start a job on the hardware: initialise its done fence with the next
+   * seqno and, under `job_lock`, make it the in-flight job and kick the
+   * engine. Returns a reference to the done fence, or a negative errno.
+   *
+   * @kernel ethosu_job_hw_submit
+   */
+  async startJob(job: NpuJob): Promise<DmaFence | number> {
     const seqno = ++this.emitSeqno;
-    const fence = new DmaFence(k, this.doneOps, this.fenceLock, this.fenceContext, seqno);
+    const fence = new DmaFence(this.kernel, this.doneOps, this.fenceLock, this.fenceContext, seqno);
     job.doneFence = fence;
     await this.jobLock.lock();
     this.inFlight = job;
@@ -203,6 +237,14 @@ export class EthosuDevice {
     if (r) return r;
     return fence.get();
   }
+
+  /**
+   * Called by the IRQ thread after it signalled a job's done fence, outside
+   * `job_lock` (v6: nothing; the PM reference goes with the job).
+   *
+   * @kernel ethosu_job_handle_irq (the tail after dma_fence_signal)
+   */
+  jobDone(_job: NpuJob): void {}
 
   /**
    * The IRQ thread: take the finished in-flight job under `job_lock`, then
@@ -217,7 +259,7 @@ export class EthosuDevice {
     this.jobLock.unlock();
     if (done) {
       done.doneFence!.signal();
-      if (this.opts.pmInRunJob) this.pm.putAutosuspend();
+      this.jobDone(done);
     }
     return IRQ_HANDLED;
   }

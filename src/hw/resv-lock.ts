@@ -8,7 +8,11 @@ export interface HasResvObj {
   readonly resv: DmaResv;
 }
 
-/** The reservation objects of `objs` without duplicates (objects sharing a resv count once). */
+/**
+ * The reservation objects of `objs` without duplicates (objects sharing a resv count once).
+ *
+ * @kernel none: what drivers open-code (Xe compares resv pointers; drm_exec skips a resv already locked, -EALREADY)
+ */
 export function uniqueResvs(objs: readonly HasResvObj[]): DmaResv[] {
   const out: DmaResv[] = [];
   for (const o of objs) if (!out.includes(o.resv)) out.push(o.resv);

@@ -14,7 +14,7 @@ import type { DmaBuf, DmaBufExpMatch, DmaBufOps, PhysVec } from '../buf/index.ts
 import { Errno, GFP_KERNEL, kzalloc } from '../kernel/index.ts';
 import { PAGE_SIZE, pcimP2pdmaProvider, pciResourceLen, pciResourceStart, PCI_ROM_RESOURCE } from '../pci/index.ts';
 import type { P2pdmaProvider } from '../pci/index.ts';
-import type { VfioPciDevice } from './vfio-pci.ts';
+import type { VfioPciDevice } from './forward.ts';
 
 /** `VFIO_DEVICE_FEATURE_DMA_BUF` (used with `VFIO_DEVICE_FEATURE_GET`). */
 export const VFIO_DEVICE_FEATURE_DMA_BUF = 11;

@@ -13,6 +13,8 @@ import type { PciDev } from '../pci/index.ts';
  * does not belong to the VF it expects is refused with `-EPERM`, and it then
  * falls back to an ordinary peer-to-peer scatter table. On invalidation it
  * unmaps; it maps again on the next use.
+ *
+ * @kernel none: a reference importer after the Xe PF of the interconnect RFC
  */
 export class SriovPfImporter {
   attach: DmaBufAttachment | null = null;
@@ -257,8 +259,10 @@ export class IommufdImporter {
  * An RDMA-like dynamic importer on a peer PCI device: a peer-to-peer
  * scatter table (bus addresses through a switch, or host-bridge DMA
  * addresses), dropped on invalidation and re-created on the next access (an
- * on-demand-paging NIC). `ignoreInvalidate` is the buggy importer that keeps
- * DMAing through a revoked mapping.
+ * on-demand-paging NIC). A scenario writes a buggy importer by overriding
+ * `moveNotify`.
+ *
+ * @kernel none: a reference importer after the RDMA on-demand-paging dma-buf umem (ib_umem_dmabuf_get, its move_notify)
  */
 export class RdmaPeerImporter {
   attach: DmaBufAttachment | null = null;
@@ -269,12 +273,11 @@ export class RdmaPeerImporter {
   constructor(
     readonly kernel: Kernel,
     readonly dev: PciDev,
-    readonly opts: { ignoreInvalidate?: boolean } = {},
   ) {}
 
   /** `dma_buf_dynamic_attach` with `allow_peer2peer`. */
   async importBuf(dmabuf: DmaBuf): Promise<number> {
-    const a = await dmabuf.dynamicAttach(this.dev, { allowPeer2peer: true, moveNotify: (at) => this.invalidate(at) }, this);
+    const a = await dmabuf.dynamicAttach(this.dev, { allowPeer2peer: true, moveNotify: (at) => this.moveNotify(at) }, this);
     if (typeof a === 'number') return a;
     this.attach = a;
     return this.map();
@@ -291,9 +294,15 @@ export class RdmaPeerImporter {
     return 0;
   }
 
-  private async invalidate(a: DmaBufAttachment): Promise<void> {
+  /**
+   * The importer's `move_notify`: count the invalidation and drop the
+   * mapping (called with the buffer's resv held); the next `dma` remaps.
+   *
+   * @kernel dma_buf_attach_ops.move_notify
+   */
+  async moveNotify(a: DmaBufAttachment): Promise<void> {
     this.invalidations++;
-    if (this.opts.ignoreInvalidate || !this.sgt) return;
+    if (!this.sgt) return;
     await a.unmapAttachment(this.sgt, DMA_BIDIRECTIONAL);
     this.sgt = null;
   }
@@ -330,6 +339,8 @@ export class RdmaPeerImporter {
  * A legacy static importer (`dma_buf_attach`, no importer ops, no
  * peer-to-peer): it cannot be told to drop a mapping, so a revoking MMIO
  * exporter refuses it (`-EOPNOTSUPP`).
+ *
+ * @kernel dma_buf_attach (a static importer)
  */
 export async function legacyStaticImport(dmabuf: DmaBuf, dev: Device): Promise<DmaBufAttachment | number> {
   return dmabuf.attach(dev);

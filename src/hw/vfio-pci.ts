@@ -7,6 +7,14 @@ import { vfioPciCoreFeatureDmaBuf, vfioPciCoreGetDmabufPhys, vfioPciDmaBufCleanu
 import type { VfioDeviceFeatureDmaBuf, VfioPciDmaBuf, VfioRegionDmaRange } from './vfio-dmabuf.ts';
 import type { DmaBuf } from '../buf/index.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `VfioPciDevice` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds VfioPciDevice's members
+  interface VfioPciDevice extends VfioPciDeviceClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type VfioPciDeviceClass = VfioPciDevice;
+
 /** `struct vfio_pci_device_ops`: variant-driver hooks. */
 export interface VfioPciDeviceOps {
   /** `get_dmabuf_phys`: null means the device cannot export (`-EOPNOTSUPP`). Default: the core's. */

@@ -34,7 +34,11 @@ export const __GFP_NOFAIL = GFP.__GFP_NOFAIL;
 export const __GFP_NOWARN = GFP.__GFP_NOWARN;
 export const __GFP_ZERO = GFP.__GFP_ZERO;
 
-/** Readable form of a GFP mask, e.g. `GFP_KERNEL|__GFP_NOWARN`. */
+/**
+ * Readable form of a GFP mask, e.g. `GFP_KERNEL|__GFP_NOWARN`.
+ *
+ * @kernel %pGg (lib/vsprintf.c, the gfpflag_names table)
+ */
 export function gfpName(gfp: number): string {
   const base: [number, string][] = [
     [GFP_KERNEL, 'GFP_KERNEL'],
@@ -107,7 +111,11 @@ export interface ReclaimMaps {
 
 const reclaimMaps = new WeakMap<Kernel, ReclaimMaps>();
 
-/** The reclaim pseudo-locks of kernel `k`. */
+/**
+ * The reclaim pseudo-locks of kernel `k`.
+ *
+ * @kernel __fs_reclaim_map, __mmu_notifier_invalidate_range_start_map
+ */
 export function reclaimMapsOf(k: Kernel): ReclaimMaps {
   let m = reclaimMaps.get(k);
   if (!m) {
@@ -170,6 +178,8 @@ export function mightAlloc(k: Kernel, gfp: number): void {
 /**
  * A block of simulated kernel memory. With the KASAN checker installed
  * (`kernel.hb`) it is registered at allocation and poisoned by `kfree`.
+ *
+ * @kernel none: a kmalloc'd object as the model tracks it (id, size, KASAN state)
  */
 export class KBuffer {
   freed = false;
@@ -184,7 +194,11 @@ export class KBuffer {
 /** Allocation ids count per kernel, so two runs in one process number their buffers alike. */
 const allocIds = new WeakMap<Kernel, number>();
 
-/** The next allocation id of `k` (`KBuffer.id`). */
+/**
+ * The next allocation id of `k` (`KBuffer.id`).
+ *
+ * @kernel none: model bookkeeping
+ */
 export function nextAllocId(k: Kernel): number {
   const id = (allocIds.get(k) ?? 0) + 1;
   allocIds.set(k, id);
@@ -262,12 +276,20 @@ function pageOrder(size: number): number {
   return order;
 }
 
-/** `kzalloc`: zeroed `kmalloc`. */
+/**
+ * `kzalloc`: zeroed `kmalloc`.
+ *
+ * @kernel kzalloc
+ */
 export function kzalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
   return allocAt(k, 'kzalloc', size, gfp | GFP.__GFP_ZERO, site ?? 'kzalloc', site ?? (k.captureStacks ? callerSite(1) : 'kzalloc'));
 }
 
-/** `kvmalloc`: may fall back to vmalloc (so up to INT_MAX bytes); same rules as `kmalloc` otherwise. */
+/**
+ * `kvmalloc`: may fall back to vmalloc (so up to INT_MAX bytes); same rules as `kmalloc` otherwise.
+ *
+ * @kernel kvmalloc
+ */
 export function kvmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
   return allocAt(k, 'kvmalloc', size, gfp, site ?? 'kvmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
 }
@@ -278,6 +300,8 @@ export function kvmalloc(k: Kernel, size: number, gfp: number, site?: string): K
  * memory is poisoned: any later access to it, and any access by another
  * thread not ordered before this free, is `kasan.slab_use_after_free`;
  * freeing a struct holding a lock the caller holds is `held lock freed!`.
+ *
+ * @kernel kfree
  */
 export function kfree(k: Kernel, buf: KBuffer | null): void {
   if (buf === null) return;

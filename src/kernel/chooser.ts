@@ -53,7 +53,11 @@ export interface FaultRates {
   reclaim?: number;
 }
 
-/** The default chooser: a seeded PRNG, uniform over options, with fault rates. */
+/**
+ * The default chooser: a seeded PRNG, uniform over options, with fault rates.
+ *
+ * @kernel none: the model's seeded source of nondeterminism (timing and hardware in the kernel)
+ */
 export class PrngChooser implements Chooser {
   readonly prng: Prng;
 
@@ -78,6 +82,8 @@ export class PrngChooser implements Chooser {
  * The name of option `i` in a schedule: its label, or `label~n` for the n-th
  * (n >= 2) of several options sharing a label (two timers named alike), so
  * that a replay takes the same one.
+ *
+ * @kernel none: a schedule label of the model's chooser
  */
 export function optionLabel(options: readonly ChoiceOption[], i: number): string {
   const label = options[i]!.label;
@@ -86,12 +92,20 @@ export function optionLabel(options: readonly ChoiceOption[], i: number): string
   return n === 1 ? label : `${label}~${n}`;
 }
 
-/** Schedule label of the `n`-th injection asked at `site` (n from 1): `inject:site`, then `inject:site#n`. */
+/**
+ * Schedule label of the `n`-th injection asked at `site` (n from 1): `inject:site`, then `inject:site#n`.
+ *
+ * @kernel none: a schedule label of the model's chooser
+ */
 export function injectLabel(site: string, n: number): string {
   return n === 1 ? `inject:${site}` : `inject:${site}#${n}`;
 }
 
-/** Raised when a replayed schedule no longer matches the run (the scenario changed too much). */
+/**
+ * Raised when a replayed schedule no longer matches the run (the scenario changed too much).
+ *
+ * @kernel none: a replay error of the model
+ */
 export class ScheduleDivergence extends Error {
   constructor(
     readonly index: number,
@@ -110,6 +124,8 @@ export class ScheduleDivergence extends Error {
  * Replays a recorded schedule decision by decision, matching by label. Fault
  * injections are replayed from the recorded `inject:<site>[#<occurrence>]`
  * decisions (occurrences counted per kind and site, as `Kernel.inject` does).
+ *
+ * @kernel none: replays a recorded schedule of the model
  */
 export class ReplayChooser implements Chooser {
   private next = 0;

@@ -52,7 +52,11 @@ const namesByValue = new Map<number, ErrnoName>(
   (Object.keys(Errno) as ErrnoName[]).map((name) => [Errno[name], name]),
 );
 
-/** Name of an errno value, accepting the negated kernel form: `errnoName(-35)` is `"EDEADLK"`. */
+/**
+ * Name of an errno value, accepting the negated kernel form: `errnoName(-35)` is `"EDEADLK"`.
+ *
+ * @kernel errname (lib/errname.c, what %pe prints)
+ */
 export function errnoName(value: number): string {
   return namesByValue.get(Math.abs(value)) ?? `errno ${value}`;
 }

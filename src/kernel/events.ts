@@ -63,6 +63,8 @@ export type EventListener = (event: KernelEvent) => void;
  * consumers, which read fence and scheduler events): it does not make
  * `active` true, so the hot paths (switches, locks) stay free; emission
  * sites of the types it reads test `wants(type)` instead of `active`.
+ *
+ * @kernel none: the model's event stream (the kernel's tracepoints feed the ftrace ring buffer)
  */
 export class EventStream {
   /** True while at least one listener takes every event. Check before building an event. */

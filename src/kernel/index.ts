@@ -6,12 +6,14 @@
  */
 export * from './errno.ts';
 export * from './args.ts';
+export * from './time-text.ts';
 export * from './prng.ts';
 export * from './chooser.ts';
 export * from './events.ts';
 export * from './splat.ts';
 export * from './thread.ts';
 export * from './lockdep-map.ts';
+export * from './lock-validator.ts';
 export * from './hb.ts';
 export type { TimerEntry } from './timer-heap.ts';
 export * from './stack.ts';

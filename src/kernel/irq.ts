@@ -87,7 +87,11 @@ export class IrqDesc {
 
 const lines = new WeakMap<Kernel, Map<number, IrqDesc>>();
 
-/** The descriptor of line `irq` (created on first use). */
+/**
+ * The descriptor of line `irq` (created on first use).
+ *
+ * @kernel irq_to_desc
+ */
 export function irqToDesc(k: Kernel, irq: number): IrqDesc {
   let m = lines.get(k);
   if (!m) lines.set(k, (m = new Map<number, IrqDesc>()));
@@ -234,6 +238,8 @@ function handleIrq(desc: IrqDesc, t: Thread): void {
  * context running its handlers becomes runnable; if disabled or masked the
  * interrupt stays pending until `enableIrq`; if one is already in flight the
  * two coalesce. Any context, also outside threads (device timers).
+ *
+ * @kernel generic_handle_irq (the device side: the interrupt arrives on line `irq`)
  */
 export function raiseIrq(k: Kernel, irq: number): void {
   const desc = irqToDesc(k, irq);

@@ -6,7 +6,8 @@ import { hostMacrotask } from './host.ts';
 import { cachedCallerSite, callerSite } from './lockdep-map.ts';
 import { captureStack, foldStack, parseStack, siteOfStack } from './stack.ts';
 import type { FoldedFrame, ReportStack } from './stack.ts';
-import type { CreationSiteMemo, HeldLock, LockdepMap, LockRead, LockValidator } from './lockdep-map.ts';
+import type { CreationSiteMemo, HeldLock, LockdepMap, LockRead } from './lockdep-map.ts';
+import type { LockValidator } from './lock-validator.ts';
 import type { HbChecker } from './hb.ts';
 import type { Splat, SplatInput, SplatStackInput } from './splat.ts';
 import { RecordedSchedule } from './schedule-record.ts';
@@ -27,6 +28,12 @@ import type { HostCall, HostGuarded } from './host-guard.ts';
 
 import { DEFAULT_LIMITS, KernelMisuse, limitProblems, ThreadKilled } from './run-types.ts';
 import type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
+
+declare module './thread.ts' {
+  /** A thread's `kernel` is the whole `Kernel` (thread.ts declares the slot without importing this file). */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds Kernel's members
+  interface ThreadKernel extends Kernel {}
+}
 
 export {
   DEFAULT_LIMITS,
@@ -74,6 +81,8 @@ const RESOLVED = Promise.resolve();
  * at a time; every awaited kernel operation is a scheduling point.
  *
  * Runs are deterministic: (scenario, options, schedule) determine every event.
+ *
+ * @kernel none: the simulated machine the modelled code runs on (its scheduler, clock, timers and IRQ delivery stand in for the kernel core's)
  */
 export class Kernel implements HostGuarded {
   readonly events = new EventStream();

@@ -430,6 +430,8 @@ export function smpLoadAcquire(target: Target, field?: string): unknown {
 /**
  * A field's value without counting as an access; callable anywhere (tests,
  * reports). A model extension: the kernel has no counterpart.
+ *
+ * @kernel none (see above)
  */
 export function snapshotOf<S extends object, K extends keyof S & string>(s: S, field: K): F<S, K> {
   return fieldOf(s, field).value as F<S, K>;

@@ -21,7 +21,11 @@ export interface KrefTracker {
 
 const trackers = new WeakMap<Kernel, KrefTracker>();
 
-/** Install the lifetime tracker of `k` (one per kernel). */
+/**
+ * Install the lifetime tracker of `k` (one per kernel).
+ *
+ * @kernel none: installs the model's lifetime checker
+ */
 export function setKrefTracker(k: Kernel, tracker: KrefTracker | null): void {
   if (tracker) trackers.set(k, tracker);
   else trackers.delete(k);

@@ -166,6 +166,8 @@ export class Mutex implements Blocker {
  * stays silent; the WARN only fires when lockdep's held-lock stack and the
  * owner disagree. As in the kernel the unlock then goes on (a non-owner does
  * release the mutex). Returns false when nobody held it: nothing to unlock.
+ *
+ * @kernel __mutex_unlock_slowpath, debug_mutex_unlock
  */
 export function debugMutexUnlockCheck(k: Kernel, t: Thread, owner: Thread | null, dep: LockdepMap): boolean {
   const held = k.lockRelease(dep, t);

@@ -3,6 +3,8 @@
  * well-known generator with a 2^128 - 1 period, fast in 32-bit JavaScript
  * arithmetic. Every random decision of a run comes from one of these, so a
  * seed determines the run.
+ *
+ * @kernel none: the seeded source of a run's choices
  */
 export class Prng {
   private a: number;

@@ -175,7 +175,11 @@ function rcu(k: Kernel): RcuState {
   return s;
 }
 
-/** The `rcu_read_lock` lockdep map of kernel `k` (recursive reader, wait type CONFIG inside). */
+/**
+ * The `rcu_read_lock` lockdep map of kernel `k` (recursive reader, wait type CONFIG inside).
+ *
+ * @kernel rcu_lock_map
+ */
 export function rcuLockMap(k: Kernel): LockdepMap {
   return rcu(k).lockMap;
 }

@@ -1,5 +1,5 @@
 import type { Chooser, FaultRates, Schedule } from './chooser.ts';
-import type { LockValidator } from './lockdep-map.ts';
+import type { LockValidator } from './lock-validator.ts';
 import type { HbChecker } from './hb.ts';
 import type { Splat } from './splat.ts';
 import type { FoldedFrame } from './stack.ts';
@@ -41,6 +41,8 @@ export const MAX_TIME_MS_BOUND = Math.floor(LIMIT_BOUNDS.maxVirtualTimeNs / 1e6)
  * What is wrong with `limits` (a partial set, as a scenario or a caller
  * gives it), one phrase per field naming it and the accepted range, or an
  * empty list. `where` prefixes the field names (`kernel.limits.`).
+ *
+ * @kernel none: the model's own run limits (the kernel runs until it stops)
  */
 export function limitProblems(limits: unknown, where = ''): string[] {
   if (limits === undefined) return [];
@@ -64,7 +66,11 @@ export function limitProblems(limits: unknown, where = ''): string[] {
   return out;
 }
 
-/** A value as an error message shows it: `-1`, `NaN`, `"ten" (a string)`. */
+/**
+ * A value as an error message shows it: `-1`, `NaN`, `"ten" (a string)`.
+ *
+ * @kernel none: message text of the model's argument checks
+ */
 export function describeValue(v: unknown): string {
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
   if (typeof v === 'string') return `${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)} (a string)`;
@@ -140,7 +146,11 @@ export interface RunResult {
   readonly exits: ReadonlyMap<string, number>;
 }
 
-/** Thrown inside a thread to end it the way BUG() ends a task; the run goes on. */
+/**
+ * Thrown inside a thread to end it the way BUG() ends a task; the run goes on.
+ *
+ * @kernel none: how the model unwinds a task BUG() kills (make_task_dead in the kernel)
+ */
 export class ThreadKilled extends Error {
   constructor(readonly code: number) {
     super(`thread killed (${code})`);
@@ -152,6 +162,8 @@ export class ThreadKilled extends Error {
  * clock or `process.exit` called from a thread): thrown into the caller, and
  * the run fails with kind `misuse` naming the thread. The message says how
  * to fix the call.
+ *
+ * @kernel none: the model's library-misuse error (C's types and the compiler catch most of these in the kernel)
  */
 export class KernelMisuse extends Error {
   constructor(message: string) {

@@ -1,4 +1,3 @@
-import type { Kernel } from './kernel.ts';
 import { LdWait } from './lockdep-map.ts';
 import type { HeldLock, LdWaitType, LockdepMap } from './lockdep-map.ts';
 import type { TimerEntry } from './timer-heap.ts';
@@ -53,6 +52,16 @@ export interface RunWatch {
   spawned(tid: number, name: string): void;
   switched(tid: number, step: number, timeNs: number): void;
 }
+
+/**
+ * The kernel a thread runs on: the `Kernel` class. kernel.ts completes this
+ * interface by declaration merging (`interface ThreadKernel extends Kernel`),
+ * so `thread.kernel` has every member of `Kernel` while this file, which the
+ * kernel builds on, does not import kernel.ts (the kernel creates threads;
+ * a thread only carries a reference back).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by kernel.ts (see above)
+export interface ThreadKernel {}
 
 /** Thread body: receives its own thread; may return an exit code. */
 export type ThreadFn = (self: Thread) => Promise<number | void> | number | void;
@@ -142,7 +151,7 @@ export class Thread implements ChoiceOption {
   mightSleepStep = -1;
 
   constructor(
-    readonly kernel: Kernel,
+    readonly kernel: ThreadKernel,
     readonly id: number,
     /** Unique label, used in schedules, traces and reports. */
     readonly name: string,

@@ -27,7 +27,11 @@ export const WQ_DFL_ACTIVE = WQ_MAX_ACTIVE / 2;
 /** A work function (`work_func_t`). Runs in process context in a worker; may sleep. */
 export type WorkFunc = (work: WorkStruct) => Promise<void> | void;
 
-/** One queueing of a work item, from `queue_work` until it has run or was cancelled. */
+/**
+ * One queueing of a work item, from `queue_work` until it has run or was cancelled.
+ *
+ * @kernel none: one queueing of a struct work_struct, recorded for happens-before (the kernel reuses the item)
+ */
 export class WorkInstance {
   retired = false;
   worker: Thread | null = null;
@@ -99,7 +103,11 @@ export interface WorkerInfo {
 
 const WORKER = 'workqueue.worker';
 
-/** @internal the worker state of `t`, if it is a workqueue worker. */
+/**
+ * @internal the worker state of `t`, if it is a workqueue worker.
+ *
+ * @kernel current_wq_worker
+ */
 export function workerOf(t: Thread | null): WorkerInfo | null {
   return (t?.local.get(WORKER) as WorkerInfo | undefined) ?? null;
 }
@@ -381,7 +389,11 @@ function isChainedWork(k: Kernel, wq: WorkqueueStruct): boolean {
   return workerOf(k.currentOrNull)?.current?.wq === wq;
 }
 
-/** Common checks of every queueing; returns false if the item must not be queued. */
+/**
+ * Common checks of every queueing; returns false if the item must not be queued.
+ *
+ * @kernel __queue_work (its checks for a destroyed or draining workqueue)
+ */
 export function queueAllowed(wq: WorkqueueStruct, work: WorkStruct): boolean {
   const k = wq.kernel;
   if (wq.destroyed) {

@@ -2,7 +2,16 @@ import type { Kernel } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
 import { assertHeld } from './mutex.ts';
 import type { Thread } from './thread.ts';
-import type { WwMutex } from './ww-mutex.ts';
+
+/**
+ * The lock a context remembers after -EDEADLK (`ww_ctx->contending_lock`):
+ * a `WwMutex`. ww-mutex.ts completes this interface by declaration merging
+ * (`interface WwContendingLock extends WwMutex`), so the field has every
+ * member of `WwMutex` while this file, which the mutex builds on, does not
+ * import ww-mutex.ts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by ww-mutex.ts (see above)
+export interface WwContendingLock {}
 
 /**
  * `struct ww_class`: the stamp counter, the two lockdep class names
@@ -114,7 +123,7 @@ export class WwAcquireCtx {
   /** Debug: `ww_acquire_done` was called. */
   doneAcquire = false;
   /** Debug: the lock whose acquisition returned -EDEADLK, until it is taken again. */
-  contendingLock: WwMutex | null = null;
+  contendingLock: WwContendingLock | null = null;
   /** Lockdep map of the context (class `<name>_acquire`). */
   readonly dep: LockdepMap;
   /** The fake "first lock" map held between init and fini (class `<name>_mutex`). */

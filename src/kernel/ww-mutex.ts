@@ -8,7 +8,13 @@ import { wwCtxLess, wwWarn } from './ww-acquire.ts';
 import type { WwAcquireCtx, WwClass } from './ww-acquire.ts';
 
 export { WwAcquireCtx, WwClass, defineWdClass, defineWwClass, wwCtxLess } from './ww-acquire.ts';
-export type { WwAcquireInit } from './ww-acquire.ts';
+export type { WwAcquireInit, WwContendingLock } from './ww-acquire.ts';
+
+declare module './ww-acquire.ts' {
+  /** A context's `contendingLock` is a whole `WwMutex` (ww-acquire.ts declares the slot without importing this file). */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds WwMutex's members
+  interface WwContendingLock extends WwMutex {}
+}
 
 /**
  * `ww_mutex_lock` results: 0, `-EDEADLK` (back off), `-EALREADY` (this context holds it).

@@ -17,7 +17,11 @@ export interface DmaParams {
   dmaOffset: number;
 }
 
-/** Default DMA parameters: no IOMMU, 64 KiB segments, 4 GiB boundary, no offset. */
+/**
+ * Default DMA parameters: no IOMMU, 64 KiB segments, 4 GiB boundary, no offset.
+ *
+ * @kernel pci_setup_device (dma_set_max_seg_size 64 KiB, dma_set_seg_boundary 4 GiB)
+ */
 export function defaultDmaParams(): DmaParams {
   return { iommu: null, maxSegmentSize: 0x10000, segBoundaryMask: 0xffffffff, dmaOffset: 0 };
 }

@@ -31,7 +31,11 @@ export function dmaGetSegBoundary(dev: Device): number {
   return dev.dma.segBoundaryMask;
 }
 
-/** True when the device's DMA is translated by an IOMMU DMA domain (not identity, not absent). */
+/**
+ * True when the device's DMA is translated by an IOMMU DMA domain (not identity, not absent).
+ *
+ * @kernel use_dma_iommu
+ */
 export function devUsesIommu(dev: Device): boolean {
   return dev.dma.iommu !== null && dev.dma.iommu.type === 'dma';
 }
@@ -87,7 +91,11 @@ export interface DmaIovaState {
   base: number;
 }
 
-/** A zeroed `dma_iova_state`. */
+/**
+ * A zeroed `dma_iova_state`.
+ *
+ * @kernel struct dma_iova_state (zero-initialised by its callers)
+ */
 export function newDmaIovaState(): DmaIovaState {
   return { addr: 0, size: 0, base: 0 };
 }

@@ -6,6 +6,7 @@
  * layer maps scatter tables and physical ranges with. Pure data: nothing
  * here awaits; a `PciSystem` may carry a Kernel for WARN splats.
  */
+export * from './structs.ts';
 export * from './memory.ts';
 export * from './device.ts';
 export * from './pci-dev.ts';

@@ -1,4 +1,4 @@
-import type { P2pPagemap } from './p2pdma.ts';
+import type { P2pPagemap } from './structs.ts';
 
 /** `PAGE_SHIFT`: the model uses 4 KiB pages, as x86-64 and most arm64 configurations. */
 export const PAGE_SHIFT = 12;
@@ -38,7 +38,11 @@ export interface Page {
   readonly pgmap: P2pPagemap | null;
 }
 
-/** A system-RAM page (no pgmap) with frame number `pfn`. `pfn_to_page`. */
+/**
+ * A system-RAM page (no pgmap) with frame number `pfn`. `pfn_to_page`.
+ *
+ * @kernel pfn_to_page
+ */
 export function pfnToPage(pfn: number): Page {
   return { pfn, pgmap: null };
 }

@@ -1,7 +1,7 @@
 import { pciBridgeHasAcsRedir } from './acs.ts';
 import type { Device } from './device.ts';
 import type { Page } from './memory.ts';
-import type { P2pdmaProvider, P2pPagemap } from './p2pdma.ts';
+import type { P2pdmaProvider, P2pPagemap } from './structs.ts';
 import {
   PCI_ANY_ID,
   PCI_EXP_TYPE_ROOT_PORT,
@@ -30,7 +30,11 @@ export type PciP2pdmaMapType = 0 | 1 | 2 | 3 | 4;
 
 const MAP_NAMES = ['unknown', 'none', 'not-supported', 'bus-address', 'through-host-bridge'] as const;
 
-/** Readable name of a map type. */
+/**
+ * Readable name of a map type.
+ *
+ * @kernel none: report text for enum pci_p2pdma_map_type
+ */
 export function pciP2pdmaMapTypeName(t: PciP2pdmaMapType): string {
   return MAP_NAMES[t];
 }
@@ -271,7 +275,11 @@ export interface PciP2pdmaMapState {
   busOff: number;
 }
 
-/** A fresh map state. */
+/**
+ * A fresh map state.
+ *
+ * @kernel struct pci_p2pdma_map_state (zero-initialised by its callers)
+ */
 export function newP2pdmaMapState(): PciP2pdmaMapState {
   return { pgmap: null, map: PCI_P2PDMA_MAP_NONE, busOff: 0 };
 }

@@ -14,40 +14,18 @@ import {
 } from './pci-dev.ts';
 import type { PciDev } from './pci-dev.ts';
 import type { Device } from './device.ts';
+import type { P2pdmaProvider, P2pPagemap } from './structs.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `PciP2pdma` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds PciP2pdma's members
+  interface PciP2pdma extends PciP2pdmaClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type PciP2pdmaClass = PciP2pdma;
 
 /** `DMA_ATTR_MMIO`: the mapping targets MMIO, not RAM (no cache maintenance, no swiotlb). */
 export const DMA_ATTR_MMIO = 1 << 10;
-
-/**
- * `struct p2pdma_provider`: a range of MMIO (one memory BAR) that peers may
- * reach. `busOffset` = PCI bus address of the BAR minus its CPU physical
- * start; a peer that talks to the BAR directly through a switch uses
- * CPU physical + `busOffset`.
- *
- * @kernel struct p2pdma_provider (include/linux/pci-p2pdma.h)
- */
-export interface P2pdmaProvider {
-  readonly owner: PciDev;
-  readonly bar: number;
-  readonly busOffset: number;
-  /** DMA attributes for host-bridge mappings of this provider. */
-  readonly dmaMappingFlags: number;
-}
-
-/**
- * `struct pci_p2pdma_pagemap`: the ZONE_DEVICE pages `pci_p2pdma_add_resource`
- * creates for part of a BAR (the pgmap model of P2P memory), tied to the
- * BAR's provider. `live` goes false when the driver unbinds.
- *
- * @kernel struct pci_p2pdma_pagemap, MEMORY_DEVICE_PCI_P2PDMA
- */
-export interface P2pPagemap {
-  readonly provider: P2pdmaProvider;
-  /** CPU physical start and length of the range (`pgmap->range`). */
-  readonly start: number;
-  readonly len: number;
-  live: boolean;
-}
 
 /** One range of the P2P memory pool (`gen_pool` chunk): free space is a sorted list of extents. */
 interface PoolChunk {
@@ -230,7 +208,11 @@ export function pciP2pmemVirtToBus(pdev: PciDev, phys: number): number {
   return 0;
 }
 
-/** The ZONE_DEVICE pages of a p2pmem allocation (`virt_to_page` over it). */
+/**
+ * The ZONE_DEVICE pages of a p2pmem allocation (`virt_to_page` over it).
+ *
+ * @kernel virt_to_page over a pci_alloc_p2pmem allocation
+ */
 export function p2pmemPages(mem: P2pMem): Page[] {
   const n = mem.size / PAGE_SIZE;
   const first = Math.floor(mem.phys / PAGE_SIZE);

@@ -1,8 +1,16 @@
 import { Device } from './device.ts';
 import type { DmaParams } from './device.ts';
-import type { P2pdmaProvider, PciP2pdma } from './p2pdma.ts';
-import type { PciSystem } from './topology.ts';
-import type { SriovCap } from './sriov.ts';
+import type { P2pdmaProvider, SriovCap } from './structs.ts';
+import type { PciP2pdma } from './forward.ts';
+import type { PciSystem } from './forward.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `PciDev` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds PciDev's members
+  interface PciDev extends PciDevClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type PciDevClass = PciDev;
 
 /** Resource flags (`include/linux/ioport.h`). */
 export const IORESOURCE_IO = 0x00000100;
@@ -62,7 +70,11 @@ export interface PciBar {
   readonly p2pProvider: P2pdmaProvider | null;
 }
 
-/** An empty resource slot. */
+/**
+ * An empty resource slot.
+ *
+ * @kernel struct resource (an unused BAR slot: zero start, end and flags)
+ */
 export function emptyResource(): Resource {
   return { start: 0, len: 0, flags: 0, busStart: 0 };
 }
@@ -275,7 +287,11 @@ export function pciBusAddress(pdev: PciDev, bar: number): number {
   return pdev.resource[bar]?.busStart ?? 0;
 }
 
-/** The function's parent device (`pdev->dev.parent`) as a `PciDev`, or null under a host bridge. */
+/**
+ * The function's parent device (`pdev->dev.parent`) as a `PciDev`, or null under a host bridge.
+ *
+ * @kernel to_pci_dev(pdev->dev.parent), as pci_upstream_bridge finds the bridge above a function
+ */
 export function pciParentDev(pdev: PciDev): PciDev | null {
   return pdev.parent instanceof PciDev ? pdev.parent : null;
 }

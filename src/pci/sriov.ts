@@ -1,24 +1,6 @@
 import { Errno } from '../kernel/index.ts';
 import { PCI_EXP_TYPE_ENDPOINT, PCI_IOV_RESOURCES, PCI_SRIOV_NUM_BARS, PciDev, pciDevId, pciPhysfn } from './pci-dev.ts';
 
-/**
- * The SR-IOV capability of a PF (`struct pci_sriov`): routing-id offset and
- * stride of the VFs, their device id, the per-VF size of each VF BAR, and the
- * VFs currently enabled.
- *
- * @kernel struct pci_sriov (drivers/pci/pci.h)
- */
-export interface SriovCap {
-  readonly totalVFs: number;
-  numVFs: number;
-  readonly offset: number;
-  readonly stride: number;
-  readonly vfDevice: number;
-  /** `barsz[i]`: size of VF BAR i of one VF (0 when unused). */
-  readonly barsz: number[];
-  readonly virtfns: PciDev[];
-}
-
 /** `pci_iov_virtfn_bus(pf, id)`. @kernel pci_iov_virtfn_bus */
 export function pciIovVirtfnBus(pf: PciDev, id: number): number {
   const s = pf.sriov!;

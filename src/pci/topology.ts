@@ -24,6 +24,14 @@ import {
 } from './pci-dev.ts';
 import type { PciWindow, Resource } from './pci-dev.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `PciSystem` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds PciSystem's members
+  interface PciSystem extends PciSystemClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type PciSystemClass = PciSystem;
+
 /** The CPU, for `cpu_supports_p2pdma` (AMD family 0x17 "Zen" and newer allow P2P through any host bridge). */
 export interface CpuInfo {
   readonly vendor: 'amd' | 'intel' | 'arm' | 'other';

@@ -1,6 +1,6 @@
 import type { DmaFence } from '../fence/index.ts';
 import type { DmaResvList } from './list.ts';
-import type { DmaResv } from './resv.ts';
+import type { DmaResv } from './forward.ts';
 import { checkUsage, DmaResvUsage } from './usage.ts';
 
 /**

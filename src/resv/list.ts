@@ -134,7 +134,11 @@ export function dmaResvListFree(k: Kernel, list: DmaResvList | null): void {
   dmaResvListRetire(k, list);
 }
 
-/** `kfree_rcu(list)` alone: the references were carried over to a new list. */
+/**
+ * `kfree_rcu(list)` alone: the references were carried over to a new list.
+ *
+ * @kernel kfree_rcu(list, rcu) in dma_resv_reserve_fences
+ */
 export function dmaResvListRetire(k: Kernel, list: DmaResvList): void {
   list.freed = true;
   if (list.buf) kfree(k, list.buf);

@@ -3,7 +3,7 @@ import type { KBuffer } from '../kernel/index.ts';
 import { dmaFenceArrayCreate, dmaFenceContextAlloc } from '../fence/index.ts';
 import type { DmaFence } from '../fence/index.ts';
 import { DmaResvIter } from './iter.ts';
-import type { DmaResv } from './resv.ts';
+import type { DmaResv } from './forward.ts';
 import { DmaResvUsage, dmaResvUsageName } from './usage.ts';
 
 /**

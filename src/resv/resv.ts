@@ -22,6 +22,14 @@ import {
 } from './query.ts';
 import { checkUsage, DmaResvUsage } from './usage.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `DmaResv` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DmaResv's members
+  interface DmaResv extends DmaResvClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DmaResvClass = DmaResv;
+
 /**
  * `reservation_ww_class`: the Wait-Die class of every reservation lock. One
  * module-level class; its stamp counter is per kernel, so runs replay.

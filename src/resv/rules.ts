@@ -1,6 +1,6 @@
 import { ThreadKilled } from '../kernel/index.ts';
 import type { DmaFence } from '../fence/index.ts';
-import type { DmaResv } from './resv.ts';
+import type { DmaResv } from './forward.ts';
 import type { DmaResvUsage } from './usage.ts';
 
 /**

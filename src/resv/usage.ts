@@ -21,7 +21,11 @@ export type DmaResvUsage = (typeof DmaResvUsage)[keyof typeof DmaResvUsage];
 
 const NAMES = ['kernel', 'write', 'read', 'bookkeep'] as const;
 
-/** Lower-case name of a usage class, as `dma_resv_describe` prints it. */
+/**
+ * Lower-case name of a usage class, as `dma_resv_describe` prints it.
+ *
+ * @kernel usage[] in dma_resv_describe (drivers/dma-buf/dma-resv.c)
+ */
 export function dmaResvUsageName(usage: DmaResvUsage): (typeof NAMES)[number] {
   return NAMES[usage];
 }
@@ -38,7 +42,11 @@ export function dmaResvUsageRw(write: boolean): DmaResvUsage {
   return write ? DmaResvUsage.READ : DmaResvUsage.WRITE;
 }
 
-/** Throws if `u` is not one of the four usage classes (library misuse). */
+/**
+ * Throws if `u` is not one of the four usage classes (library misuse).
+ *
+ * @kernel none: argument check of the library (the kernel's compiler checks enum dma_resv_usage)
+ */
 export function checkUsage(u: number, op: string): asserts u is DmaResvUsage {
   if (u !== 0 && u !== 1 && u !== 2 && u !== 3) {
     throw new Error(

@@ -14,6 +14,14 @@ import type { DrmGpuScheduler } from './scheduler.ts';
 import { DRM_SCHED_PRIORITY_COUNT, MAX_WAIT_SCHED_ENTITY_Q_EMPTY_MS } from './types.ts';
 import type { DrmSchedPriority } from './types.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `DrmSchedEntity` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DrmSchedEntity's members
+  interface DrmSchedEntity extends DrmSchedEntityClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DrmSchedEntityClass = DrmSchedEntity;
+
 /** `entity->cb`: the callback on the dependency the head job waits for. */
 class EntityDepCb extends DmaFenceCb {
   constructor(readonly entity: DrmSchedEntity) {

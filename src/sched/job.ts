@@ -6,14 +6,25 @@ import { drmSyncobjFindFence } from '../gem/index.ts';
 import type { DrmFile } from '../gem/index.ts';
 import { DmaResvIter, dmaResvUsageRw } from '../resv/index.ts';
 import type { DmaResv, DmaResvUsage } from '../resv/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
+import type { DrmSchedEntity, DrmGpuScheduler } from './forward.ts';
 import type { DrmSchedEntityStats } from './rq.ts';
 import { reportAddDependencyAfterArm, trackArmed, reportCleanupAfterArm, untrackArmed, reportDoubleArm } from './rules.ts';
 import { DrmSchedFence } from './sched-fence.ts';
-import type { DrmGpuScheduler } from './scheduler.ts';
 import { DrmSchedPriority } from './types.ts';
 
-/** A fence callback node that knows its job (`job->cb`, `job->finish_cb`). */
+declare module './forward.ts' {
+  /** The forward-declared `DrmSchedJob` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DrmSchedJob's members
+  interface DrmSchedJob extends DrmSchedJobClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DrmSchedJobClass = DrmSchedJob;
+
+/**
+ * A fence callback node that knows its job (`job->cb`, `job->finish_cb`).
+ *
+ * @kernel struct dma_fence_cb in struct drm_sched_job (cb, finish_cb)
+ */
 export class DrmSchedJobCb extends DmaFenceCb {
   constructor(readonly job: DrmSchedJob) {
     super();
@@ -297,4 +308,11 @@ export class DrmSchedJob {
     const s = this.sFence;
     return s?.armed ? `job ${this.id} (${s.finished.context}:${s.finished.seqno})` : `job (unarmed)`;
   }
+}
+
+/** `drm_sched_job_done_cb`: the hardware fence signalled (signaller's context, fence lock held). */
+export function jobDoneCb(f: DmaFence, cb: DmaFenceCb): void {
+  if (!(cb instanceof DrmSchedJobCb)) return;
+  const job = cb.job;
+  job.sched!.jobDone(job, f.error);
 }

@@ -5,9 +5,9 @@
  */
 import type { DmaFence, DmaFenceCb } from '../fence/index.ts';
 import { Errno, scheduleWork, WorkStruct } from '../kernel/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
-import { DrmSchedJobCb } from './job.ts';
+import type { DrmSchedEntity } from './forward.ts';
 import type { DrmSchedJob } from './job.ts';
+import { DrmSchedJobCb } from './job.ts';
 import { isScheduledFence, toDrmSchedFence } from './sched-fence.ts';
 
 const killWorks = new WeakMap<DrmSchedJob, WorkStruct>();

@@ -1,7 +1,7 @@
 import { LdWait, LockdepMap } from '../kernel/index.ts';
 import type { Kernel, WorkqueueStruct } from '../kernel/index.ts';
 import type { DmaFence } from '../fence/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
+import type { DrmSchedEntity } from './forward.ts';
 import type { DrmSchedJob } from './job.ts';
 import type { Awaitable } from '../kernel/index.ts';
 import type { DrmGpuSchedStat, DrmSchedPolicy } from './types.ts';

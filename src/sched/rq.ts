@@ -1,5 +1,4 @@
-import type { DrmSchedEntity } from './entity.ts';
-import type { DrmGpuScheduler } from './scheduler.ts';
+import type { DrmSchedEntity, DrmGpuScheduler } from './forward.ts';
 import { Ewma } from './types.ts';
 import type { DrmSchedPolicy, DrmSchedPriority } from './types.ts';
 

@@ -1,8 +1,6 @@
 import type { DmaFence } from '../fence/index.ts';
 import type { Kernel } from '../kernel/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
-import type { DrmSchedJob } from './job.ts';
-import type { DrmGpuScheduler } from './scheduler.ts';
+import type { DrmSchedEntity, DrmSchedJob, DrmGpuScheduler } from './forward.ts';
 
 /**
  * The drm_sched rule ids (explained in the checker's rule catalogue):

@@ -2,7 +2,7 @@ import { DmaFence, DmaFenceFlag, dmaFencePublish } from '../fence/index.ts';
 import type { DmaFenceOps } from '../fence/index.ts';
 import { SpinLock } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
-import type { DrmGpuScheduler } from './scheduler.ts';
+import type { DrmGpuScheduler } from './forward.ts';
 
 /**
  * `DRM_SCHED_FENCE_DONT_PIPELINE`: a flag bit on a scheduler fence that
@@ -19,6 +19,8 @@ export const DRM_SCHED_FENCE_FLAG_HAS_DEADLINE = 1 << (DmaFenceFlag.USER_BITS + 
  * Not declared `inOrder` to the fence checker: an entity's fences signal in
  * order while the scheduler runs, but teardown (`drm_sched_fini` cancelling
  * newest first) completes them out of order, as in the kernel.
+ *
+ * @kernel struct drm_sched_fence (its scheduled and finished fences)
  */
 export class DrmSchedDmaFence extends DmaFence {
   constructor(
@@ -183,7 +185,11 @@ export function toDrmSchedFence(f: DmaFence): DrmSchedFence | null {
   return f instanceof DrmSchedDmaFence && (f.ops === (scheduledOps as unknown) || f.ops === (finishedOps as unknown)) ? f.sFence : null;
 }
 
-/** True if `f` is the `scheduled` fence of its scheduler fence. */
+/**
+ * True if `f` is the `scheduled` fence of its scheduler fence.
+ *
+ * @kernel dma_fence.ops == &drm_sched_fence_ops_scheduled (to_drm_sched_fence's test)
+ */
 export function isScheduledFence(f: DmaFence): boolean {
   return f.ops === (scheduledOps as unknown);
 }

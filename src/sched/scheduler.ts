@@ -1,7 +1,6 @@
 import { installEventRules } from '../check/event-rules.ts';
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling } from '../check/signalling.ts';
 import { DmaFence } from '../fence/index.ts';
-import type { DmaFenceCb } from '../fence/index.ts';
 import {
   allocOrderedWorkqueue,
   cancelDelayedWork,
@@ -12,7 +11,6 @@ import {
   Errno,
   GFP_KERNEL,
   MAX_SCHEDULE_TIMEOUT,
-  modDelayedWork,
   queueWork,
   SpinLock,
   systemWq,
@@ -25,17 +23,18 @@ import {
   jiffiesArg,
 } from '../kernel/index.ts';
 import type { Kernel, WorkqueueStruct } from '../kernel/index.ts';
-import type { DrmSchedEntity } from './entity.ts';
+import type { DrmSchedEntity } from './forward.ts';
+import type { DrmSchedJob } from './job.ts';
 import './events.ts';
 import { SCHED_EVENT_RULES } from './event-rules.ts';
 import { drmSchedLockdepMap } from './ops.ts';
 import type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
-import { DrmSchedJobCb } from './job.ts';
-import type { DrmSchedJob } from './job.ts';
+import { jobDoneCb } from './job.ts';
 import { JobList } from './job-list.ts';
 import { DrmSchedRq } from './rq.ts';
 import { reportCreditsExceedLimit } from './rules.ts';
 import {
+  modDelayed,
   drmSchedFini,
   drmSchedIncreaseKarma,
   drmSchedJobTimedout,
@@ -52,6 +51,14 @@ import type { DrmSchedPolicy, DrmSchedPriority } from './types.ts';
 
 export type { DrmSchedBackendOps, DrmSchedCompat, DrmSchedInitArgs, DrmSchedScore } from './ops.ts';
 export { drmSchedLockdepMap } from './ops.ts';
+
+declare module './forward.ts' {
+  /** The forward-declared `DrmGpuScheduler` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds DrmGpuScheduler's members
+  interface DrmGpuScheduler extends DrmGpuSchedulerClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type DrmGpuSchedulerClass = DrmGpuScheduler;
 
 /**
  * `struct drm_gpu_scheduler`: one per hardware ring. Constructing it is
@@ -461,18 +468,6 @@ export class DrmGpuScheduler {
 async function cancelWorkSyncBoth(sched: DrmGpuScheduler): Promise<void> {
   await cancelWorkSync(sched.workRunJob);
   await cancelWorkSync(sched.workFreeJob);
-}
-
-/** `mod_delayed_work(sched->timeout_wq, &sched->work_tdr, delay)`. */
-export function modDelayed(sched: DrmGpuScheduler, delayJiffies: number): void {
-  modDelayedWork(sched.timeoutWq, sched.workTdr, delayJiffies);
-}
-
-/** `drm_sched_job_done_cb`: the hardware fence signalled (signaller's context, fence lock held). */
-export function jobDoneCb(f: DmaFence, cb: DmaFenceCb): void {
-  if (!(cb instanceof DrmSchedJobCb)) return;
-  const job = cb.job;
-  job.sched!.jobDone(job, f.error);
 }
 
 function fenceLabel(f: DmaFence): string {

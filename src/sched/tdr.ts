@@ -7,9 +7,14 @@ import { DmaFence } from '../fence/index.ts';
 import { cancelDelayedWork, Errno, MAX_SCHEDULE_TIMEOUT, modDelayedWork } from '../kernel/index.ts';
 import type { DrmSchedJob } from './job.ts';
 import { reportFiniPendingJobs } from './rules.ts';
-import { jobDoneCb, modDelayed } from './scheduler.ts';
-import type { DrmGpuScheduler } from './scheduler.ts';
+import { jobDoneCb } from './job.ts';
+import type { DrmGpuScheduler } from './forward.ts';
 import { DrmGpuSchedStat, DrmSchedPriority } from './types.ts';
+
+/** `mod_delayed_work(sched->timeout_wq, &sched->work_tdr, delay)`. */
+export function modDelayed(sched: DrmGpuScheduler, delayJiffies: number): void {
+  modDelayedWork(sched.timeoutWq, sched.workTdr, delayJiffies);
+}
 
 /**
  * `drm_sched_start_timeout` (job_list_lock held): (re)arm the TDR for the

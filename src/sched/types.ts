@@ -19,7 +19,11 @@ export type DrmSchedPriority = (typeof DrmSchedPriority)[keyof typeof DrmSchedPr
 /** `DRM_SCHED_PRIORITY_COUNT`. */
 export const DRM_SCHED_PRIORITY_COUNT = 4;
 
-/** Name of a priority, for reports. */
+/**
+ * Name of a priority, for reports.
+ *
+ * @kernel none: report text for enum drm_sched_priority
+ */
 export function drmSchedPriorityName(p: DrmSchedPriority): string {
   return (['KERNEL', 'HIGH', 'NORMAL', 'LOW'] as const)[p];
 }

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createCheckedKernel } from '../../src/check/index.ts';
 import { DrmDevice, DrmGemObject } from '../../src/gem/index.ts';
 import { EthosuDevice, npuSubmit, npuValidateRegions } from '../../src/hw/index.ts';
-import type { NpuSubmitArgs } from '../../src/hw/index.ts';
-import { msleep } from '../../src/kernel/index.ts';
+import type { DmaFence } from '../../src/fence/index.ts';
+import type { NpuJob, NpuSubmitArgs } from '../../src/hw/index.ts';
+import { GFP_KERNEL, kzalloc, msleep } from '../../src/kernel/index.ts';
 import type { Chooser, Kernel } from '../../src/kernel/index.ts';
 import { Device } from '../../src/pci/index.ts';
 import { rules, runTest } from './helpers.ts';
@@ -96,7 +97,18 @@ describe('Ethos-U NPU: runtime PM and the job lifetime', () => {
 
   it('the v5 submit path: allocating the fence in run_job is a reclaim deadlock hazard', async () => {
     const { r } = await runTest(async (k) => {
-      const npu = new EthosuDevice(k, { irq: 90, allocInRunJob: true });
+      // v5: no done-fence storage at submit; run_job allocates it with GFP_KERNEL.
+      class EthosuV5 extends EthosuDevice {
+        override allocDoneFence(): number {
+          return 0;
+        }
+        override async runJob(job: NpuJob): Promise<DmaFence | null | number> {
+          if (!kzalloc(k, 64, GFP_KERNEL, 'ethosu_fence_alloc')) return -12;
+          job.fenceStorage = true;
+          return this.startJob(job);
+        }
+      }
+      const npu = new EthosuV5(k, { irq: 90 });
       const b = bos(k);
       const file = npu.open();
       const f = await npuSubmit(npu, file, args(b));

@@ -167,7 +167,11 @@ describe('vfio-pci dma-buf: attach, map, revoke', () => {
       const { m, vdev } = setup(k);
       const buf = await vdev.featureDmaBuf({ regionIndex: VF_BAR, dmaRanges: [{ offset: 0, length: MiB }] });
       if (typeof buf === 'number') throw new Error(String(buf));
-      const rdma = new RdmaPeerImporter(k, m.nic, { ignoreInvalidate: true });
+      const rdma = new (class extends RdmaPeerImporter {
+        override moveNotify(): Promise<void> {
+          return Promise.resolve(); // keeps its mapping
+        }
+      })(k, m.nic);
       await rdma.importBuf(buf);
       const t0 = k.nowNs;
       await vdev.setCommandMemory(false);

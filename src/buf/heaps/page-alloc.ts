@@ -194,7 +194,11 @@ export class PhysMem {
 
 const memOf = new WeakMap<Kernel, PhysMem>();
 
-/** The simulated RAM of kernel `k` (created on first use: 1 GiB, injections through `k`). */
+/**
+ * The simulated RAM of kernel `k` (created on first use: 1 GiB, injections through `k`).
+ *
+ * @kernel none: one simulated RAM per model kernel, made on first use (the kernel sets its memory up at boot)
+ */
 export function physMemOf(k: Kernel): PhysMem {
   let m = memOf.get(k);
   if (!m) {
@@ -204,7 +208,11 @@ export function physMemOf(k: Kernel): PhysMem {
   return m;
 }
 
-/** Give kernel `k` a RAM of another shape (before anything allocated from it). */
+/**
+ * Give kernel `k` a RAM of another shape (before anything allocated from it).
+ *
+ * @kernel none: model setup (a kernel's memory layout is fixed at boot)
+ */
 export function setPhysMem(k: Kernel, mem: PhysMem): void {
   memOf.set(k, mem);
 }

@@ -15,8 +15,22 @@ import type { SgTable } from '../sg-table.ts';
 import { allocFails } from './gfp.ts';
 import type { PageBlock } from './page-alloc.ts';
 import { remapPfnRange } from './vma.ts';
-import type { Vma, VmapArea } from './vma.ts';
-import type { SystemHeap } from './system-heap.ts';
+import type { Vma, VmallocSpace, VmapArea } from './vma.ts';
+
+/**
+ * What a buffer uses of the heap that allocated it (`buffer->heap`): the
+ * kernel its rules splat on, the vmalloc space its vmaps come from, and the
+ * path its chunks go back by. `SystemHeap` (system-heap.ts, which creates
+ * the buffers, so sits above this file) is one.
+ */
+export interface SystemHeapBufferHeap {
+  readonly kernel: Kernel | null;
+  readonly vmalloc: VmallocSpace;
+  /** vmap maps each compound chunk in one operation. */
+  readonly vmapBatched: boolean;
+  /** Give chunks back: to their pool, or to the buddy allocator. */
+  freeChunks(chunks: readonly PageBlock[]): void;
+}
 
 /**
  * `struct dma_heap_attachment`: the importing device, its own copy of the
@@ -59,7 +73,7 @@ export class SystemHeapBuffer {
   readonly violations: string[] = [];
 
   constructor(
-    readonly heap: SystemHeap,
+    readonly heap: SystemHeapBufferHeap,
     /** `buffer->len`: the page-aligned size. */
     readonly len: number,
     readonly fdFlags: number,

@@ -6,6 +6,7 @@ import { PhysMem, pageBlockSize, physMemOf } from './page-alloc.ts';
 import type { PageBlock } from './page-alloc.ts';
 import { PagePool } from './page-pool.ts';
 import { SystemHeapBuffer } from './system-heap-buffer.ts';
+import type { SystemHeapBufferHeap } from './system-heap-buffer.ts';
 import { VmallocSpace } from './vma.ts';
 
 /** The allocation orders: 1 MiB, 64 KiB, 4 KiB, matching common IOMMU page sizes. */
@@ -38,7 +39,7 @@ export interface SystemHeapOptions {
  *
  * @kernel drivers/dma-buf/heaps/system_heap.c (system_heap_create, system_heap_ops)
  */
-export class SystemHeap {
+export class SystemHeap implements SystemHeapBufferHeap {
   readonly name: string;
   readonly pools: PagePool[] | null;
   readonly vmalloc = new VmallocSpace();
@@ -132,7 +133,11 @@ export class SystemHeap {
 
 const heapOf = new WeakMap<object, SystemHeap>();
 
-/** The default system heap of a kernel (over `physMemOf(k)`) or of a memory. */
+/**
+ * The default system heap of a kernel (over `physMemOf(k)`) or of a memory.
+ *
+ * @kernel system_heap_create (the heap is registered once at boot; here made on first use per kernel or memory)
+ */
 export function systemHeapOf(target: Kernel | PhysMem): SystemHeap {
   let h = heapOf.get(target);
   if (!h) {

@@ -146,7 +146,11 @@ export interface VmapArea {
   unmapped: boolean;
 }
 
-/** The vmalloc address space: a bump allocator with a guard page after every area. */
+/**
+ * The vmalloc address space: a bump allocator with a guard page after every area.
+ *
+ * @kernel alloc_vmap_area, free_vmap_area (mm/vmalloc.c); deliberate difference: addresses are never reused
+ */
 export class VmallocSpace {
   private next = VMALLOC_START;
   readonly live = new Set<VmapArea>();

@@ -1,6 +1,6 @@
 import type { Kernel, Thread } from '../../kernel/index.ts';
 import type { PollTable } from './poll.ts';
-import type { UserProcess } from './process.ts';
+import type { UserProcess } from './forward.ts';
 
 /** Who issues a file operation: the kernel, the calling process and its thread. */
 export interface FileContext {
@@ -67,6 +67,8 @@ const kernelDevices = new WeakMap<Kernel, Map<string, DeviceOpener>>();
  * Make `path` openable by `UserProcess.open` (a char device or debugfs node):
  * for every kernel, or only for `k`. sw_sync registers
  * `/sys/kernel/debug/sync/sw_sync` and `/sys/kernel/debug/sync/info`.
+ *
+ * @kernel debugfs_create_file, misc_register (what makes a node openable)
  */
 export function registerDevice(path: string, open: DeviceOpener, k?: Kernel): void {
   if (k) {
@@ -81,7 +83,11 @@ export function registerDevice(path: string, open: DeviceOpener, k?: Kernel): vo
   }
 }
 
-/** The opener registered for `path` (kernel-specific first). */
+/**
+ * The opener registered for `path` (kernel-specific first).
+ *
+ * @kernel none: the model's stand-in for the VFS lookup of open(2) (do_filp_open)
+ */
 export function lookupDevice(k: Kernel, path: string): DeviceOpener | undefined {
   return kernelDevices.get(k)?.get(path) ?? defaultDevices.get(path);
 }

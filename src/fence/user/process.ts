@@ -5,6 +5,14 @@ import { OpenFile, lookupDevice } from './file.ts';
 import type { File, FileContext } from './file.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL, PollTable } from './poll.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `UserProcess` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds UserProcess's members
+  interface UserProcess extends UserProcessClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type UserProcessClass = UserProcess;
+
 /**
  * One entry of a poll(2) call (`struct pollfd`); `revents` is written back.
  *

@@ -18,6 +18,14 @@ import {
   syncInfoFile,
 } from './sync-debug.ts';
 
+declare module './forward.ts' {
+  /** The forward-declared `SyncTimeline` of the files below this one is this class. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: adds SyncTimeline's members
+  interface SyncTimeline extends SyncTimelineClass {}
+}
+/** The class, under a name the merged declaration above can extend. */
+type SyncTimelineClass = SyncTimeline;
+
 /** Where the sw_sync debugfs node lives. */
 export const SW_SYNC_PATH = '/sys/kernel/debug/sync/sw_sync';
 

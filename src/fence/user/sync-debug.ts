@@ -2,7 +2,7 @@ import type { Kernel } from '../../kernel/index.ts';
 import { fenceLock, fenceUnlock } from '../lock.ts';
 import { TIMESTAMP } from '../flags.ts';
 import type { File } from './file.ts';
-import type { SyncTimeline } from './sw-sync.ts';
+import type { SyncTimeline } from './forward.ts';
 
 /** Where the sync debug dump lives. */
 export const SYNC_INFO_PATH = '/sys/kernel/debug/sync/info';
@@ -34,7 +34,11 @@ export function syncTimelineDebugRemove(obj: SyncTimeline): void {
   if (i >= 0) list!.splice(i, 1);
 }
 
-/** Live sw_sync timelines of `k`, in creation order. */
+/**
+ * Live sw_sync timelines of `k`, in creation order.
+ *
+ * @kernel sync_timeline_list (drivers/dma-buf/sync_debug.c)
+ */
 export function syncTimelines(k: Kernel): readonly SyncTimeline[] {
   return timelines.get(k) ?? [];
 }

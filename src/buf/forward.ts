@@ -1,0 +1,22 @@
+/**
+ * The bottom of this folder: forward declarations of its central classes
+ * (the C header's `struct foo;`), so that the files a class is built from
+ * can name its type without importing the class's file, which imports them.
+ * Each class's file completes its declaration here with the class's members
+ * by declaration merging (`interface Foo extends FooClass`), so the type is
+ * the full class everywhere; only the import graph changes.
+ */
+
+/**
+ * `struct dma_buf`: the `DmaBuf` class, as the files below dma-buf.ts see it
+ * (dma-buf.ts completes this declaration).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- completed by dma-buf.ts (see above)
+export interface DmaBuf {}
+
+/**
+ * `struct dma_buf_attachment`: the `DmaBufAttachment` class, as the files below attachment.ts see it
+ * (attachment.ts completes this declaration).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- completed by attachment.ts (see above)
+export interface DmaBufAttachment {}
