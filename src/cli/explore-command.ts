@@ -117,7 +117,8 @@ function runWatched(job: ExploreJob, counters: ExploreCounters, stuckMs: number,
       if (now - lastAt < stuckMs) return;
       const tid = Atomics.load(beat, WATCH_TID);
       let thread: string | null = null;
-      if (tid > 0 && tid < WATCH_NAMES) {
+      // With a pool the stuck schedule may be on a pool thread, whose threads this watch does not see: no name rather than a wrong one.
+      if ((job.options.workers ?? 1) <= 1 && tid > 0 && tid < WATCH_NAMES) {
         const slot = names.subarray(tid * WATCH_NAME_BYTES, (tid + 1) * WATCH_NAME_BYTES);
         const end = slot.indexOf(0);
         thread = new TextDecoder().decode(end < 0 ? slot : slot.subarray(0, end)) || null;
@@ -258,8 +259,8 @@ export async function exploreCommand(ref: string, o: ExploreCliOptions): Promise
       process.stdout.write(`${JSON.stringify({ stoppedBy: 'schedule-timeout', stuck, schedules: counters.schedules, bugs: found }, null, 2)}\n`);
     else process.stdout.write(`${formatPartial(found, shown, counters.schedules)}\n`);
     printWarning(
-      `a schedule (kernel seed ${stuck.seed}) made no scheduling step for ${stuck.seconds} s (--schedule-timeout ${scheduleTimeoutS})` +
-        `${stuck.thread ? `: thread "${stuck.thread}" is` : ': a thread is'} stuck in host code (a loop with no kernel operation, or a call that never returns). ` +
+      `${o.workers > 1 ? 'no schedule finished and' : `a schedule (kernel seed ${stuck.seed})`} made no scheduling step for ${stuck.seconds} s (--schedule-timeout ${scheduleTimeoutS})` +
+        `${stuck.thread ? `: thread "${safeLine(stuck.thread)}" is` : ': a thread is'} stuck in host code (a loop with no kernel operation, or a call that never returns). ` +
         `The exploration stopped after ${plural(counters.schedules, 'schedule')}; no result file was written. Give that loop an await of a kernel operation, or raise --schedule-timeout.`,
       'limit:',
     );

@@ -236,7 +236,7 @@ async function execute(x: Execution): Promise<number> {
       `${JSON.stringify(
         {
           ...summaryJson(outcome, extras, code),
-          notes,
+          warnings: notes,
           ...(files.ok ? {} : { unwritten: files.failures }),
         },
         null,
