@@ -1,4 +1,6 @@
 import type { File, FileContext, PollTable } from '../fence/index.ts';
+import { Access } from '../kernel/index.ts';
+import { attachmentsAccess } from './attach-list.ts';
 import type { DmaBuf } from './forward.ts';
 import { dmaBufIoctl } from './ioctl.ts';
 import { dmaBufPoll } from './poll.ts';
@@ -53,6 +55,9 @@ export class DmaBufFile implements File {
     }
     d.ops.release(d);
     if (d.ownsResv) d.resv.fini();
+    // Read without the resv lock: only the last reference may, so a detach
+    // not ordered before the final put races with it.
+    attachmentsAccess(d, Access.READ, 'dma_buf_release');
     if (d.attachments.length) {
       k.splat({
         rule: 'dma_buf.release_with_attachments',

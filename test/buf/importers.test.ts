@@ -66,6 +66,7 @@ describe('static and dynamic importers', () => {
       k.kthreadRun(kind, async () => {
         await ready.waitForCompletion();
         if (kind === 'st') await dyMapped.waitForCompletion();
+        dmabuf.get(); // an importer holds a reference while attached
         const a = (
           kind === 'st'
             ? await dmabuf.attach(dev(kind))
@@ -76,6 +77,7 @@ describe('static and dynamic importers', () => {
         if (kind === 'dy') dyMapped.complete();
         await a.unmapAttachmentUnlocked(sgt, DMA_BIDIRECTIONAL);
         await dmabuf.detach(a);
+        dmabuf.put();
       });
     }
     k.kthreadRun('reaper', async () => {
