@@ -155,6 +155,10 @@ export const ExploreSettingsSchema = z.object({
   faults: z.array(z.enum(['alloc', 'ww', 'hang', 'timer', 'irq'])),
   maxFaults: NonNeg,
   limits: z.object({ maxSteps: z.number().int().positive().optional(), maxVirtualTimeNs: z.number().positive().optional() }),
+  /** Present (false) when the race detector and KASAN were off (`--no-races`). */
+  races: z.literal(false).optional(),
+  /** Present (false) when lockdep was off (`--no-lockdep`). */
+  lockdep: z.literal(false).optional(),
 });
 export type ExploreSettings = z.infer<typeof ExploreSettingsSchema>;
 
