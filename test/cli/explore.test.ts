@@ -117,12 +117,15 @@ describe('dmabuf-lab explore', () => {
     expect(r.stdout).toContain('all 6 schedules with <= 1 preemption explored; no bug (bounded space exhausted)');
   });
 
-  test('--trace-dir saves the shrunk schedule, its trace and report; the schedule replays to the bug', () => {
+  test('--trace-dir saves the shrunk schedule, its trace, report and kernel trace text; the schedule replays to the bug', () => {
     const r = runs.traced!;
     expect(r.code).toBe(1);
     const base = join(dir, 'bugs', 'unbind-open-race.bug-1.refcount.addition_on_0');
-    for (const ext of ['schedule.json', 'trace.json', 'report.html']) expect(existsSync(`${base}.${ext}`), ext).toBe(true);
+    for (const ext of ['schedule.json', 'trace.json', 'report.html', 'ftrace.txt']) expect(existsSync(`${base}.${ext}`), ext).toBe(true);
     expect(r.stdout).toContain('replay: dmabuf-lab replay');
+    // The failing schedule as kernel trace text, in the format trace-check reads.
+    expect(readFileSync(`${base}.ftrace.txt`, 'utf8')).toMatch(/^# tracer: nop/m);
+    expect(r.stdout).toContain('kernel trace text: ');
     expect(r.stdout).not.toContain('did not show this bug');
     expect(r.stdout).toMatch(/shrunk from 2 deviations .*\n\s+to 2 deviations .*1-minimal/);
     // Replayed with stack capture: the report names source sites.
