@@ -1,4 +1,4 @@
-import { Errno, GFP_KERNEL, Kref, kzalloc, WaitQueueHead } from '../kernel/index.ts';
+import { Errno, GFP_KERNEL, Kref, kzalloc, U64_MAX, WaitQueueHead, wholeArg } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 import { OpenFile, PollWaitQueue } from '../fence/index.ts';
 import type { UserProcess } from '../fence/index.ts';
@@ -336,8 +336,7 @@ export function dmaBufExport(k: Kernel, info: DmaBufExportInfo): DmaBuf | number
     });
     return -Errno.EINVAL;
   }
-  if (!Number.isSafeInteger(info.size) || info.size < 0)
-    throw new Error(`dmaBufExport: size ${info.size} is not a byte count`);
+  wholeArg('dmaBufExport(k, info)', 'info.size', info.size, 'of bytes (size_t)', U64_MAX);
   if (!kzalloc(k, 512, GFP_KERNEL, 'dma_buf_export')) return -Errno.ENOMEM;
   const flags = (info.flags ?? O_RDWR) & (O_ACCMODE | O_NONBLOCK);
   const dmabuf = new DmaBuf(

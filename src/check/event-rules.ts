@@ -26,7 +26,7 @@ export interface EventFinding {
   readonly data?: Readonly<Record<string, unknown>>;
 }
 
-/** Where an event rule reports; `e` is the event being consumed (null at the end). */
+/** Where an event rule reports; `e` is the event being consumed (null at the end), valid during the call only. */
 export interface FindingSink {
   report(f: EventFinding, e: KernelEvent | null): void;
 }
@@ -35,13 +35,23 @@ export interface FindingSink {
 export interface EventRuleOptions {
   /** Report waits longer than this (`fence.wait_slow`); null or absent: off. */
   readonly slowWaitNs?: number | null;
+  /**
+   * State the consumers of one stream share (the fence layer's fence table),
+   * by name: one map per stream (a kernel's run, a trace). Absent: each
+   * consumer keeps its own.
+   */
+  readonly shared?: Map<string, unknown>;
 }
 
 /** One consumer of the typed event stream. */
 export interface EventRule {
   /** The event types it reads. */
   readonly types: readonly KernelEventType[];
-  /** Consume one event, in stream order. */
+  /**
+   * Consume one event, in stream order. `e` is valid during the call only:
+   * keep its fields, not the object (trace-check fills the same object
+   * again for the next record of that type).
+   */
   event(e: KernelEvent): void;
   /** The stream ended (run end, end of the trace) at `endNs`. */
   end?(endNs: number): void;
@@ -75,12 +85,15 @@ export function kernelFindingSink(k: Kernel): FindingSink {
 }
 
 const installed = new WeakMap<Kernel, Set<string>>();
+/** The state the consumers on one kernel share (see `EventRuleOptions.shared`). */
+const sharedState = new WeakMap<Kernel, Map<string, unknown>>();
 
 /**
  * Install the consumers built by `factories` on `k` once per `name` (a layer
  * installs its rules when it first touches a kernel): each listens to its
  * event types only, so the kernel's hot paths stay free, and ends with the
- * run's end checks.
+ * run's end checks. Every consumer on one kernel gets the same
+ * `opts.shared` (the fence table the fence and scheduler consumers share).
  *
  * @kernel none: model machinery that attaches the rule book to a kernel
  */
@@ -94,9 +107,12 @@ export function installEventRules(
   if (!names) installed.set(k, (names = new Set()));
   if (names.has(name)) return;
   names.add(name);
+  let shared = sharedState.get(k);
+  if (!shared) sharedState.set(k, (shared = new Map<string, unknown>()));
   const sink = kernelFindingSink(k);
+  const ruleOpts: EventRuleOptions = { shared, ...opts };
   for (const make of factories) {
-    const rule = make(sink, opts);
+    const rule = make(sink, ruleOpts);
     k.events.on((e) => {
       rule.event(e);
     }, rule.types);

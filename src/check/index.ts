@@ -20,4 +20,5 @@ export * from './races.ts';
 export * from './checked-kernel.ts';
 export * from './rules.ts';
 export * from './event-rules.ts';
+export * from './recent.ts';
 export * from './notation.ts';

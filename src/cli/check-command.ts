@@ -5,11 +5,13 @@
  * flagship scenario, and fail if any verdict differs.
  */
 import { join, resolve } from 'node:path';
-import pc from 'picocolors';
+import { pc } from './colors.ts';
+import { Artefacts } from './artefacts.ts';
+import { onInterrupt } from './interrupts.ts';
 import { combineVerdicts, describeExpectation, listBuiltinScenarios } from '../scenario/index.ts';
 import type { Expectation, Scenario, Verdict } from '../scenario/index.ts';
 import { formatFolded, formatReportStack } from '../kernel/index.ts';
-import { displayPath } from './format.ts';
+import { displayPath, safe, safeLine } from './format.ts';
 import { writeReport, writeTrace } from './outputs.ts';
 import { progressSink } from './progress.ts';
 import { Exit } from './exit.ts';
@@ -23,6 +25,12 @@ export interface CheckOptions {
   seeds: number;
   traceDir: string;
   timeout: number;
+  /** false: run without the race detector and KASAN. */
+  races?: boolean;
+  /** false: run without lockdep. */
+  lockdep?: boolean;
+  /** Print only the scenarios that differ, and the total. */
+  quiet?: boolean;
 }
 
 /** The scenario whose trace `check` writes, when it exists. */
@@ -93,6 +101,13 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     stdoutToStderr: opts.json ?? false,
   });
   const lines: ScenarioLine[] = [];
+  const files = new Artefacts();
+  // Ctrl-C / SIGTERM: stop the run in flight, skip the rest, print what was checked.
+  let interrupted = false;
+  const unhook = onInterrupt((signal) => {
+    interrupted = true;
+    worker.interrupt(`interrupted by ${signal}`);
+  });
   let tracePath: string | null = null;
   let reportPath: string | null = null;
   const width = Math.max(
@@ -101,6 +116,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
   );
 
   for (const b of all) {
+    if (interrupted) break;
     if (!('scenario' in b)) {
       const line: ScenarioLine = {
         name: b.file,
@@ -112,12 +128,13 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
         error: b.error.message,
       };
       lines.push(line);
-      if (!opts.json) printLine(line, width);
+      if (!opts.json) printLine(line, width, opts.quiet);
       continue;
     }
     const s = b.scenario;
     const runs: SeedRun[] = [];
     for (const seed of seedsFor(s.expect, opts.seeds)) {
+      if (interrupted) break;
       const trace = b === traced && seed === 1;
       const o = await worker.run({
         scenario: b.file,
@@ -128,7 +145,11 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
         restack: 'on-mismatch',
         restackWithinMs: (opts.timeout * 1000) / 30,
         limits: {},
+        ...(opts.races === false ? { races: false } : {}),
+        ...(opts.lockdep === false ? { lockdep: false } : {}),
       });
+      // A run stopped by Ctrl-C has no verdict: it is not counted.
+      if (o.stoppedBy === 'signal') break;
       runs.push({
         seed,
         status: o.status,
@@ -139,12 +160,13 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
         where: o.verdict && !o.verdict.matches ? locate(o, s.expect) : null,
       });
       if (trace) {
-        tracePath = resolve(join(opts.traceDir, `${s.name}.trace.json`));
-        reportPath = resolve(join(opts.traceDir, `${s.name}.report.html`));
-        writeTrace(tracePath, o, `dmabuf-lab run ${s.name} --seed ${seed}`);
-        writeReport(reportPath, o, `dmabuf-lab run ${s.name} --seed ${seed}`);
+        const t = resolve(join(opts.traceDir, `${s.name}.trace.json`));
+        const r = resolve(join(opts.traceDir, `${s.name}.report.html`));
+        if (files.write('trace', t, () => { writeTrace(t, o, `dmabuf-lab run ${s.name} --seed ${seed}`); })) tracePath = t;
+        if (files.write('report', r, () => { writeReport(r, o, `dmabuf-lab run ${s.name} --seed ${seed}`); })) reportPath = r;
       }
     }
+    if (runs.length === 0) break;
     const verdicts = runs.flatMap((r) => (r.verdict ? [r.verdict] : []));
     const matches = verdicts.length === runs.length && combineVerdicts(verdicts, s.expect);
     const line: ScenarioLine = {
@@ -156,17 +178,18 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       runs,
     };
     lines.push(line);
-    if (!opts.json) printLine(line, width);
+    if (!opts.json) printLine(line, width, opts.quiet);
   }
+  unhook();
   await worker.close();
 
   const differ = lines.filter((l) => !l.matches);
   if (opts.json) {
     process.stdout.write(
-      `${JSON.stringify({ ok: differ.length === 0, scenarios: lines, trace: tracePath, report: reportPath }, null, 2)}\n`,
+      `${JSON.stringify({ ok: differ.length === 0, interrupted, scenarios: lines, trace: tracePath, report: reportPath, ...(files.ok ? {} : { unwritten: files.failures }) }, null, 2)}\n`,
     );
   } else {
-    const summary = `${lines.length} scenarios: ${lines.length - differ.length} as expected, ${differ.length} differ`;
+    const summary = `${lines.length} scenarios${interrupted ? ` checked before the interrupt (of ${all.length})` : ''}: ${lines.length - differ.length} as expected, ${differ.length} differ`;
     process.stdout.write(`\n${differ.length ? pc.red(summary) : pc.green(summary)}\n`);
     if (tracePath)
       process.stdout.write(
@@ -178,14 +201,17 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       );
     for (const l of differ) {
       const why = l.error ?? l.runs.find((r) => r.problem)?.problem;
-      if (why) process.stdout.write(`\n${pc.red(l.name)}: ${why}\n`);
+      if (why) process.stdout.write(`\n${pc.red(safeLine(l.name))}: ${safe(why)}\n`);
       const where = l.runs.find((r) => r.where)?.where;
       if (where)
         process.stdout.write(
-          `${why ? '' : `\n${pc.red(l.name)}:\n`}${where.map((w) => `  ${w}`).join('\n')}\n`,
+          `${why ? '' : `\n${pc.red(safeLine(l.name))}:\n`}${where.map((w) => `  ${safe(w)}`).join('\n')}\n`,
         );
     }
   }
+  files.report();
+  if (interrupted) return Exit.INTERRUPTED;
+  if (!files.ok) return Exit.ERROR;
   return differ.length === 0 && lines.length > 0 ? Exit.OK : Exit.FINDINGS;
 }
 
@@ -215,9 +241,10 @@ function locate(o: RunOutcome, expect: Expectation): string[] | null {
   ];
 }
 
-function printLine(l: ScenarioLine, width: number): void {
+function printLine(l: ScenarioLine, width: number, quiet = false): void {
+  if (quiet && l.matches) return;
   const mark = l.matches ? pc.green('ok  ') : pc.red('FAIL');
   process.stdout.write(
-    `${mark} ${l.name.padEnd(width)}  expected ${l.expected.padEnd(34)}  got ${l.actual}\n`,
+    `${mark} ${safeLine(l.name).padEnd(width)}  expected ${safeLine(l.expected).padEnd(34)}  got ${safeLine(l.actual)}\n`,
   );
 }

@@ -1,10 +1,46 @@
 /** Small text helpers for the CLI's output. */
 import { isAbsolute, relative } from 'node:path';
-import pc from 'picocolors';
+import { pcErr } from './colors.ts';
+
+/**
+ * Control characters that must not reach a terminal from text the user (or
+ * a file someone sent them) controls: C0 (including ESC, BEL, CR), DEL, C1,
+ * and the bidirectional overrides that reorder what is shown. `safe` keeps
+ * newlines and tabs (multi-line bodies), `safeLine` escapes them too (names,
+ * one-line fields).
+ */
+// Matching control characters is the point of these two expressions.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  if (c === '\n') return '\\n';
+  if (c === '\t') return '\\t';
+  if (c === '\r') return '\\r';
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** `text` with terminal control characters shown as escapes (`\x1b`); newlines and tabs kept. */
+export function safe(text: string): string {
+  return text.replace(CONTROL, escapeChar);
+}
+
+/** `text` on one line with every control character shown as an escape (`\n`, `\x1b`). */
+export function safeLine(text: string): string {
+  return text.replace(CONTROL_LINE, escapeChar);
+}
 
 /** Print an error paragraph on stderr (wrapped to the terminal's width; one line per paragraph when not a terminal). */
 export function printError(message: string): void {
-  process.stderr.write(`${pc.red('error:')} ${forTerminal(message)}\n`);
+  process.stderr.write(`${pcErr.red('error:')} ${forTerminal(safe(message))}\n`);
+}
+
+/** Print a warning line (or paragraph) on stderr, e.g. `warning: ...` or `limit: ...`. */
+export function printWarning(message: string, label = 'warning:'): void {
+  process.stderr.write(`${pcErr.yellow(label)} ${forTerminal(safe(message))}\n`);
 }
 
 /** Wrap `text` for stderr when it is a terminal; leave it as is otherwise (logs, greps). */

@@ -1,7 +1,7 @@
 /** `dmabuf-lab list` and `dmabuf-lab explain <rule-id>`. */
-import pc from 'picocolors';
+import { pc } from './colors.ts';
 import { describeExpectation, listBuiltinScenarios } from '../scenario/index.ts';
-import { indent, printError, wrap } from './format.ts';
+import { indent, printError, safeLine, wrap } from './format.ts';
 import { allRules, explainRuleText } from './rules.ts';
 import { LOCKDEP_NOTATION, notationText } from '../check/index.ts';
 
@@ -47,8 +47,57 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
   return Exit.OK;
 }
 
-/** `dmabuf-lab explain <rule-id>`: what the rule means and where it comes from in the kernel. */
-export function explainCommand(id: string, opts: { json?: boolean }): number {
+/** Edit distance of two short strings (Levenshtein), for suggestions. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Up to three rule ids close to `id`: sharing its words, or a few edits away. */
+export function closestRules(id: string, ids: readonly string[]): string[] {
+  const want = id.toLowerCase();
+  const tail = want.split('.').pop() ?? want;
+  const scored = ids.map((r) => {
+    const rt = r.split('.').pop() ?? r;
+    const contains = r.includes(want) || (tail.length >= 3 && rt.includes(tail)) ? 0 : 1;
+    return { r, score: contains * 100 + Math.min(distance(want, r), distance(tail, rt) + 2) };
+  });
+  scored.sort((a, b) => a.score - b.score || a.r.localeCompare(b.r));
+  const limit = Math.max(3, Math.floor(want.length / 3));
+  return scored.filter((x) => x.score < 100 || x.score - 100 <= limit).slice(0, 3).map((x) => x.r);
+}
+
+/** The rules grouped by checker (the id's prefix): `lockdep: circular, inconsistent, ...`. */
+function rulesByChecker(): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const r of allRules()) {
+    const dot = r.id.indexOf('.');
+    const group = dot < 0 ? r.id : r.id.slice(0, dot);
+    groups.set(group, [...(groups.get(group) ?? []), r.id]);
+  }
+  return groups;
+}
+
+/** `dmabuf-lab explain [rule-id]`: what the rule means and where it comes from in the kernel; with no id, the rules by checker. */
+export function explainCommand(id: string | undefined, opts: { json?: boolean }): number {
+  if (id === undefined) {
+    const groups = rulesByChecker();
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(Object.fromEntries(groups), null, 2)}\n`);
+      return Exit.OK;
+    }
+    for (const [group, ids] of groups) {
+      process.stdout.write(`${pc.bold(group)}\n${indent(wrap(ids.join('  '), 86), 2)}\n`);
+    }
+    process.stdout.write('\nExplain one with: dmabuf-lab explain <rule-id>   (dmabuf-lab explain notation: lockdep\'s marks)\n');
+    return Exit.OK;
+  }
   if (NOTATION_IDS.includes(id.toLowerCase())) {
     if (opts.json)
       process.stdout.write(
@@ -59,9 +108,10 @@ export function explainCommand(id: string, opts: { json?: boolean }): number {
   }
   const r = explainRuleText(id);
   if (!r) {
-    const ids = allRules().map((x) => x.id);
+    const close = closestRules(id, allRules().map((x) => x.id));
     printError(
-      `There is no rule "${id}". Known rules: ${ids.join(', ')}. Rule ids are printed in brackets in front of each splat, e.g. [sched.deadlock]; \`dmabuf-lab explain notation\` explains lockdep's {+.+.} and [EN] marks.`,
+      `There is no rule "${safeLine(id)}".${close.length ? ` Did you mean ${close.map((c) => `"${c}"`).join(' or ')}?` : ''} ` +
+        'Rule ids are printed in brackets in front of each splat, e.g. [sched.deadlock]; `dmabuf-lab explain` with no id lists them by checker, `dmabuf-lab explain notation` explains lockdep\'s {+.+.} and [EN] marks.',
     );
     return Exit.ERROR;
   }

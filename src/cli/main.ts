@@ -6,42 +6,53 @@
  * when that command runs, and `run` loads the model only in its worker.
  *
  * Exit codes: 0 clean (or every verdict as expected), 1 splats found, a limit
- * reached, or a verdict that differs, 2 usage or scenario error (with a
- * paragraph saying what to fix).
+ * reached (steps, virtual time, or the wall-clock --timeout of a run still
+ * making progress), or a verdict that differs, 2 usage or scenario error
+ * (with a paragraph saying what to fix) or a file that cannot be written,
+ * 130 stopped by Ctrl-C / SIGTERM (after the summary so far).
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from '@commander-js/extra-typings';
-import pc from 'picocolors';
-import { printError } from './format.ts';
+import { LIMIT_BOUNDS, MAX_TIME_MS_BOUND } from '../kernel/run-types.ts';
+import { pc, pcErr } from './colors.ts';
+import { printError, safe, safeLine } from './format.ts';
 import { Exit } from './exit.ts';
+import { handleInterrupts } from './interrupts.ts';
 
 const DEFAULT_TIMEOUT_S = 60;
 const DEFAULT_CHECK_SEEDS = 8;
 
-function integer(min: number): (v: string) => number {
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
+  const expected = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
   return (v: string) => {
-    if (!/^\d+$/.test(v.trim()))
-      throw new InvalidArgumentError(`expected a whole number >= ${min}, got "${v}".`);
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected a whole number >= ${min}, got "${v}".`);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected ${expected}, got "${safeLine(v)}".`);
     return n;
   };
 }
+
+/** Seeds are unsigned 32-bit numbers (the scheduler's PRNG state). */
+const SEED_MAX = 2 ** 32 - 1;
+const seedOf = integer(0, SEED_MAX);
+const maxStepsOf = integer(1, LIMIT_BOUNDS.maxSteps);
+const maxTimeMsOf = integer(1, MAX_TIME_MS_BOUND);
+const MAX_STEPS_HELP = `scheduling-step limit, 1 to ${LIMIT_BOUNDS.maxSteps}`;
+const MAX_TIME_HELP = `virtual-time limit in ms, 1 to ${MAX_TIME_MS_BOUND}`;
 
 /** A wall-clock budget in seconds: `30s`, `2m`, `500ms`, `1h`, or a number of seconds. */
 function wallSeconds(v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
   const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] ?? 1) : Number.NaN;
   if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`expected a duration > 0 such as 30s, 2m or 500ms, got "${v}".`);
+    throw new InvalidArgumentError(`expected a duration > 0 such as 30s, 2m or 500ms, got "${safeLine(v)}".`);
   return n;
 }
 
 function oneOf<T extends string>(values: readonly T[]): (v: string) => T {
   return (v: string) => {
     if (!values.includes(v as T))
-      throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${v}".`);
+      throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${safeLine(v)}".`);
     return v as T;
   };
 }
@@ -50,10 +61,10 @@ const FAULT_NAMES = ['alloc', 'ww', 'hang', 'timer', 'irq', 'signal'] as const;
 
 function faultList(v: string): (typeof FAULT_NAMES)[number][] {
   const parts = v.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
-  if (parts.length === 0) throw new InvalidArgumentError(`expected a list of fault kinds (${FAULT_NAMES.join(',')}), got "${v}".`);
+  if (parts.length === 0) throw new InvalidArgumentError(`expected a list of fault kinds (${FAULT_NAMES.join(',')}), got "${safeLine(v)}".`);
   for (const p of parts) {
     if (!FAULT_NAMES.includes(p as (typeof FAULT_NAMES)[number]))
-      throw new InvalidArgumentError(`unknown fault kind "${p}": the kinds are ${FAULT_NAMES.join(', ')}.`);
+      throw new InvalidArgumentError(`unknown fault kind "${safeLine(p)}": the kinds are ${FAULT_NAMES.join(', ')}.`);
   }
   return parts as (typeof FAULT_NAMES)[number][];
 }
@@ -63,7 +74,7 @@ function shardSpec(v: string): { index: number; count: number } {
   const index = m ? Number(m[1]) : -1;
   const count = m ? Number(m[2]) : 0;
   if (!m || count < 1 || index >= count)
-    throw new InvalidArgumentError(`expected i/n with 0 <= i < n (e.g. 0/4 for the first of four shards), got "${v}".`);
+    throw new InvalidArgumentError(`expected i/n with 0 <= i < n (e.g. 0/4 for the first of four shards), got "${safeLine(v)}".`);
   return { index, count };
 }
 
@@ -78,21 +89,21 @@ function seedRange(v: string): { from: number; to: number } {
   const from = m ? (m[2] === undefined ? 1 : Number(m[1])) : -1;
   const to = m ? Number(m[2] ?? m[1]) : -1;
   if (!m || !Number.isSafeInteger(to) || to < from || to < 1)
-    throw new InvalidArgumentError(`expected a seed range a..b with a <= b (e.g. 1..200), or a count N for 1..N, got "${v}".`);
+    throw new InvalidArgumentError(`expected a seed range a..b with a <= b (e.g. 1..200), or a count N for 1..N, got "${safeLine(v)}".`);
   return { from, to };
 }
 
 function seconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`expected a number of seconds > 0, got "${v}".`);
+    throw new InvalidArgumentError(`expected a number of seconds > 0, got "${safeLine(v)}".`);
   return n;
 }
 
 function duration(v: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$/.exec(v);
   if (!m)
-    throw new InvalidArgumentError(`expected a duration such as 100ms, 2s or 500us, got "${v}".`);
+    throw new InvalidArgumentError(`expected a duration such as 100ms, 2s or 500us, got "${safeLine(v)}".`);
   const unit = m[2] ?? 'ms';
   const scale =
     unit === 'ns' ? 1 : unit === 'us' || unit === 'µs' ? 1e3 : unit === 'ms' ? 1e6 : 1e9;
@@ -129,12 +140,14 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .showHelpAfterError(pc.dim('(add --help for usage)'))
     .configureOutput({
       outputError: (s, write) => {
-        write(pc.red(s));
+        // The message quotes what was typed: control characters escaped.
+      write(`${pcErr.red(safe(s.replace(/\n$/, '')))}\n`);
       },
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 clean / as expected, 1 splats found or a limit reached, 2 usage or scenario error.\n' +
+      '\nExit codes: 0 clean / as expected, 1 splats found or a limit reached (--max-steps, --max-time-ms, or --timeout while the run progresses),\n' +
+        '2 usage or scenario error or a file that cannot be written, 130 interrupted (Ctrl-C / SIGTERM; a second one quits at once).\n' +
         'Start with: dmabuf-lab list, then dmabuf-lab run <name> --trace run.trace.json',
     );
 
@@ -147,22 +160,26 @@ export function buildProgram(setCode: (code: number) => void): Command {
       '<scenario>',
       'built-in scenario name (see `dmabuf-lab list`) or path of a scenario file',
     )
-    .option('--seed <n>', "seed of the scheduler's choices", integer(0), 1)
+    .option('--seed <n>', `seed of the scheduler's choices, 0 to ${SEED_MAX}`, seedOf, 1)
     .option('--trace <file>', 'write a Chrome Trace Event JSON file (opens in Perfetto UI)')
     .option('--json', 'print the summary as JSON')
     .option(
       '--timeout <seconds>',
-      'wall-clock limit: stop a run whose thread never yields',
+      'wall-clock limit: a run whose thread never yields is an error (exit 2), a run still progressing is stopped as a limit (exit 1)',
       seconds,
       DEFAULT_TIMEOUT_S,
     )
-    .option('--max-steps <n>', 'scheduling-step limit (default 5,000,000)', integer(1))
-    .option('--max-time-ms <n>', 'virtual-time limit in ms (default 3,600,000)', integer(1))
+    .option('--max-steps <n>', `${MAX_STEPS_HELP} (default 5,000,000)`, maxStepsOf)
+    .option('--max-time-ms <n>', `${MAX_TIME_HELP} (default 3,600,000)`, maxTimeMsOf)
     .option(
       '--stacks',
       'capture backtraces from the start (by default a run that reports something is replayed with them)',
     )
     .option('--no-races', 'switch the race detector and KASAN off (kcsan.*, kasan.* rules)')
+    .option('--no-lockdep', 'switch lockdep off (lockdep.* rules)')
+    .option('--quiet', 'print nothing for a clean run; one line per splat otherwise')
+    .option('--color', 'colour the output even when it is not a terminal')
+    .option('--no-color', 'no colour (NO_COLOR in the environment does the same)')
     .option('--save-schedule <file>', "save the run's decisions for `dmabuf-lab replay`")
     .option(
       '--report <file>',
@@ -195,14 +212,20 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .argument('<schedule>', 'schedule JSON file')
     .option('--trace <file>', 'write a Chrome Trace Event JSON file (opens in Perfetto UI)')
     .option('--json', 'print the summary as JSON')
-    .option('--timeout <seconds>', 'wall-clock limit', seconds, DEFAULT_TIMEOUT_S)
-    .option('--max-steps <n>', 'scheduling-step limit (default: as recorded)', integer(1))
-    .option('--max-time-ms <n>', 'virtual-time limit in ms (default: as recorded)', integer(1))
+    .option('--scenario <file>', 'replay on this scenario (a built-in name or a file you trust) instead of the one the schedule names')
+    .option('--timeout <seconds>', 'wall-clock limit (a run still progressing stops as a limit, exit 1)', seconds, DEFAULT_TIMEOUT_S)
+    .option('--max-steps <n>', `${MAX_STEPS_HELP} (default: as recorded)`, maxStepsOf)
+    .option('--max-time-ms <n>', `${MAX_TIME_HELP} (default: as recorded)`, maxTimeMsOf)
     .option(
       '--stacks',
       'capture backtraces from the start (by default a run that reports something is replayed with them)',
     )
     .option('--no-races', 'switch the race detector and KASAN off')
+    .option('--no-lockdep', 'switch lockdep off')
+    .option('--quiet', 'print nothing for a clean run; one line per splat otherwise')
+    .option('--color', 'colour the output even when it is not a terminal')
+    .option('--no-color', 'no colour (NO_COLOR in the environment does the same)')
+    .option('--save-schedule <file>', 'save the replay\'s decisions (a new schedule file)')
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--ftrace <file>', 'write the run as kernel trace text')
     .action(async (file, o) => {
@@ -220,7 +243,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--schedules <n>', 'schedule budget (default 1000; with --time alone, no schedule limit)', integer(1))
     .option('--time <duration>', 'wall-clock budget, e.g. 30s, 2m (the result then depends on the machine\'s speed)', wallSeconds)
     .option('--until <when>', 'stop at the first bug, or collect every distinct bug within the budget', oneOf(['first', 'all'] as const), 'first')
-    .option('--seed <n>', 'seed of the random and pct strategies', integer(0), 1)
+    .option('--seed <n>', `seed of the random and pct strategies, 0 to ${SEED_MAX}`, seedOf, 1)
     .option('--depth <d>', 'pct: bug depth (d - 1 priority change points per schedule)', integer(1), 3)
     .option('--preemptions <p>', "dfs: preemption bound, or 'none'", preemptionBound, 2)
     .option('--reduction <kind>', 'dfs: partial-order reduction, sleep (sleep sets) or none', oneOf(['sleep', 'none'] as const), 'sleep')
@@ -231,11 +254,14 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--out <file>', 'write the result (or the shard) as JSON to this file')
     .option('--json', 'print the result as JSON (the same object `explore()` returns)')
     .option('--trace-dir <dir>', 'save each bug\'s shrunk schedule, its Chrome trace and HTML report (replayed with stack capture) here')
-    .option('--max-steps <n>', 'scheduling-step limit of each schedule (default 5,000,000)', integer(1))
-    .option('--max-time-ms <n>', 'virtual-time limit of each schedule in ms (default 3,600,000)', integer(1))
+    .option('--max-steps <n>', `${MAX_STEPS_HELP}, of each schedule (default 5,000,000)`, maxStepsOf)
+    .option('--max-time-ms <n>', `${MAX_TIME_HELP}, of each schedule (default 3,600,000)`, maxTimeMsOf)
+    .option('--schedule-timeout <seconds>', 'wall-clock limit of one schedule: a schedule whose thread never yields stops the exploration (a limit)', seconds, DEFAULT_TIMEOUT_S)
+    .option('--no-races', 'explore without the race detector and KASAN')
+    .option('--no-lockdep', 'explore without lockdep')
     .addHelpText(
       'after',
-      '\nExit codes: 0 no bug found, 1 a bug found, 2 usage or scenario error.\n' +
+      '\nExit codes: 0 no bug found, 1 a bug found or a schedule stuck at --schedule-timeout, 2 usage or scenario error or a file that cannot be written, 130 interrupted (Ctrl-C / SIGTERM: the result so far is printed and written).\n' +
         'Example: dmabuf-lab explore mutex-abba --strategy dfs --preemptions 2 --until all --trace-dir out',
     )
     .action(async (scenario, o) => {
@@ -268,6 +294,11 @@ export function buildProgram(setCode: (code: number) => void): Command {
     )
     .option('--trace-dir <dir>', `where to write the trace of the flagship scenario`, 'out')
     .option('--timeout <seconds>', 'wall-clock limit per run', seconds, DEFAULT_TIMEOUT_S)
+    .option('--no-races', 'run without the race detector and KASAN')
+    .option('--no-lockdep', 'run without lockdep')
+    .option('--quiet', 'print only the scenarios whose verdict differs, and the total')
+    .option('--color', 'colour the output even when it is not a terminal')
+    .option('--no-color', 'no colour (NO_COLOR in the environment does the same)')
     .action(async (o) => {
       const { checkCommand } = await import('./check-command.ts');
       setCode(await checkCommand(o));
@@ -303,8 +334,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
 
   program
     .command('explain')
-    .description('explain a rule id shown in a splat, e.g. `dmabuf-lab explain sched.deadlock`')
-    .argument('<rule-id>', 'rule id (printed in brackets in front of each splat)')
+    .description('explain a rule id shown in a splat, e.g. `dmabuf-lab explain sched.deadlock`; with no id, list the rules by checker')
+    .argument('[rule-id]', 'rule id (printed in brackets in front of each splat)')
     .option('--json', 'print as JSON')
     .action(async (id, o) => {
       const { explainCommand } = await import('./info-commands.ts');
@@ -349,10 +380,16 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 // A reader that stops early (`dmabuf-lab list | head`) closes the pipe: stop
-// quietly, as other command-line tools do, instead of crashing on EPIPE.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
+// quietly, as other command-line tools do, instead of crashing on EPIPE
+// (on either stream, in every command).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw e;
+  });
+}
+// Ctrl-C / SIGTERM: the commands that run scenarios stop and keep what they
+// have (interrupts.ts); the others, which do not register, end with 130.
+handleInterrupts();
 
 process.exitCode = await main(process.argv);

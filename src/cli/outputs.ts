@@ -1,10 +1,12 @@
 /**
- * Files a run writes: the Chrome trace (and the HTML report next to it when
- * asked) and the saved schedule that `dmabuf-lab replay` reads.
+ * Files a run writes: the Chrome trace, the HTML report and the kernel
+ * trace text (the schedule file is schedule-file.ts). Each function throws
+ * the file system's error when it cannot write; the commands report it
+ * after the summary (artefacts.ts).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Decision, KernelEvent, KernelLimits } from '../kernel/index.ts';
+import type { KernelEvent } from '../kernel/index.ts';
 import { chromeTraceJson, toChromeTrace, toFtraceText, toHtmlReport } from '../trace/index.ts';
 import type { ChromeTrace } from '../trace/index.ts';
 import { formatCount, formatNs } from './format.ts';
@@ -111,68 +113,4 @@ export function writeFtrace(file: string, events: readonly KernelEvent[], replay
     file,
     toFtraceText(events, `dmabuf-lab model run, virtual time as timestamps: ${replay}`),
   );
-}
-
-/** What `--save-schedule` writes and `replay` reads. */
-export interface ScheduleFile {
-  readonly format: 'dmabuf-lab-schedule';
-  readonly version: 1;
-  /** Built-in name or absolute path of the scenario file. */
-  readonly scenario: string;
-  readonly seed: number;
-  readonly limits?: Partial<KernelLimits>;
-  readonly decisions: readonly Decision[];
-}
-
-/** Write a schedule file (one decision per line). */
-export function saveSchedule(file: string, s: Omit<ScheduleFile, 'format' | 'version'>): void {
-  ensureDir(file);
-  const { decisions, ...head } = {
-    format: 'dmabuf-lab-schedule',
-    version: 1,
-    ...s,
-  } satisfies ScheduleFile;
-  // One decision per line: readable, and diffs of two schedules line up.
-  const lines = decisions.map((d) => `  ${JSON.stringify({ kind: d.kind, label: d.label })}`);
-  const top = JSON.stringify(head, null, 1).slice(0, -2);
-  writeFileSync(file, `${top},\n "decisions": [\n${lines.join(',\n')}\n ]\n}\n`);
-}
-
-function isDecision(d: unknown): boolean {
-  return (
-    typeof d === 'object' &&
-    d !== null &&
-    typeof (d as Decision).kind === 'string' &&
-    typeof (d as Decision).label === 'string'
-  );
-}
-
-/** Read a schedule file; throws an Error whose message says what is wrong with it. */
-export function loadSchedule(file: string): ScheduleFile {
-  if (!existsSync(file))
-    throw new Error(
-      `The schedule file ${file} does not exist. Write one with \`dmabuf-lab run <scenario> --save-schedule FILE\`.`,
-    );
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`The schedule file ${file} is not valid JSON (${(e as Error).message}).`, {
-      cause: e,
-    });
-  }
-  const s = v as Partial<ScheduleFile>;
-  const ok =
-    typeof s === 'object' &&
-    s !== null &&
-    typeof s.scenario === 'string' &&
-    typeof s.seed === 'number' &&
-    Array.isArray(s.decisions) &&
-    (s.decisions as unknown[]).every(isDecision);
-  if (!ok) {
-    throw new Error(
-      `The schedule file ${file} is not a dmabuf-lab schedule: it needs { scenario, seed, decisions: [{ kind, label }, ...] } as written by \`dmabuf-lab run --save-schedule\`.`,
-    );
-  }
-  return s as ScheduleFile;
 }

@@ -40,7 +40,26 @@ export interface RunRequest {
   readonly limits: Partial<KernelLimits>;
   /** Race detector and KASAN (default on; `--no-races` turns them off). */
   readonly races?: boolean;
+  /** Lockdep (default on; `--no-lockdep` turns it off). */
+  readonly lockdep?: boolean;
+  /**
+   * The decisions are a partial schedule (saved from an interrupted run):
+   * the run stops, as interrupted, when they are used up.
+   */
+  readonly partial?: boolean;
+  /** With `partial`: the step the recorded run was stopped at; the replay stops there too. */
+  readonly stopAtStep?: number;
 }
+
+/** Ask the worker to stop the run of request `id` now, keeping what it produced (`Kernel.interrupt`). */
+export interface InterruptRequest {
+  readonly type: 'interrupt';
+  readonly id: number;
+  readonly message: string;
+}
+
+/** What the main thread sends the worker. */
+export type WorkerRequest = RunRequest | InterruptRequest;
 
 /** A scenario as the main thread sees it (no functions cross threads). */
 export interface ScenarioInfo {
@@ -92,6 +111,7 @@ export type WorkerMessage =
   | { type: 'thread'; id: number; tid: number; name: string }
   | { type: 'splat'; id: number; splat: Splat }
   | { type: 'event'; id: number; event: KernelEvent }
+  | { type: 'warning'; id: number; message: string }
   | { type: 'done'; id: number; result: RunSummaryData; notes: string[]; verdict: Verdict }
   | { type: 'error'; id: number; kind: string; message: string };
 
@@ -102,6 +122,13 @@ export type WorkerMessage =
 export const SAB_BYTES = 24;
 /** Int32Array index: kernel id of the running thread (0 for none). */
 export const SLOT_TID = 0;
+/**
+ * Int32Array index: the id of a request the main thread asks to stop
+ * (Ctrl-C, the wall-clock limit). Read by the worker at every switch: a
+ * run never yields to the worker's event loop, so a message would only
+ * arrive after it ended.
+ */
+export const SLOT_STOP = 1;
 /** Float64Array index: scheduling steps so far. */
 export const SLOT_STEPS = 1;
 /** Float64Array index: virtual time in ns. */

@@ -4,7 +4,7 @@
  * a summary of which seeds showed which rules. The random strategy in its
  * simplest form; `dmabuf-lab explore` searches systematically.
  */
-import pc from 'picocolors';
+import { pc } from './colors.ts';
 import { loadScenario, runSeeds } from '../explore/index.ts';
 import type { SeedOutcome } from '../explore/index.ts';
 import { registerScenarioHook } from '../scenario/module-loading.ts';

@@ -11,8 +11,8 @@ import type { KernelEvent, KernelLimits, Splat } from '../kernel/index.ts';
 // The leaf module, not the scenario index: the main thread of `run` must not load the model.
 import { workerStart } from '../scenario/module-loading.ts';
 import type { Verdict } from '../scenario/index.ts';
-import { SAB_BYTES, SLOT_STEPS, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
-import type { RunRequest, RunSummaryData, ScenarioInfo, WorkerMessage } from './protocol.ts';
+import { SAB_BYTES, SLOT_STEPS, SLOT_STOP, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
+import type { InterruptRequest, RunRequest, RunSummaryData, ScenarioInfo, WorkerMessage } from './protocol.ts';
 
 /** Where a run was when last seen. */
 export interface RunProgress {
@@ -25,8 +25,16 @@ export interface RunProgress {
   tid: number;
 }
 
-/** How a run ended, from the main thread's point of view. */
-export type RunStatus = 'done' | 'scenario-error' | 'timeout' | 'crashed';
+/**
+ * How a run ended, from the main thread's point of view. `done` includes a
+ * run the worker stopped on request (its result's failure is `interrupted`);
+ * `timeout` and `interrupted` are runs whose worker had to be terminated
+ * (stuck in a loop, or not answering a stop request in time).
+ */
+export type RunStatus = 'done' | 'scenario-error' | 'timeout' | 'interrupted' | 'crashed';
+
+/** Why a run was stopped from outside: Ctrl-C / SIGTERM, or the wall-clock limit. */
+export type StoppedBy = 'signal' | 'timeout';
 
 /** Everything the CLI knows about one run, complete or not. */
 export interface RunOutcome {
@@ -47,6 +55,10 @@ export interface RunOutcome {
   readonly progress: RunProgress;
   /** For a timeout: true when no scheduling step happened in the last second (a loop with no kernel operation). */
   readonly stuck: boolean;
+  /** Set when the run was stopped from outside (and how); null when it ended by itself. */
+  readonly stoppedBy: StoppedBy | null;
+  /** Warnings the worker reported (a promise rejected and never handled, with its site). */
+  readonly warnings: readonly string[];
   /** Wall-clock ms of setup and run (of loading too, when the run stopped there). */
   readonly wallMs: number;
   readonly timeoutMs: number;
@@ -69,6 +81,13 @@ export interface RunWorkerOptions {
 
 const POLL_MS = 250;
 const STUCK_MS = 1000;
+/**
+ * How long a worker asked to stop (Ctrl-C, or a progressing run at its
+ * wall-clock limit) gets to end the run itself, with its schedule, before
+ * it is terminated. A run yields to the host every few thousand steps, so a
+ * healthy one answers within milliseconds.
+ */
+const STOP_GRACE_MS = 1500;
 /**
  * Loading a scenario (starting the worker, compiling TypeScript on a cold
  * cache, importing the model) is not part of the run: it gets at least this
@@ -137,6 +156,7 @@ export class RunWorker {
   private nextId = 1;
   private onMessage: ((m: WorkerMessage) => void) | null = null;
   private onDeath: ((why: string) => void) | null = null;
+  private onInterrupt: ((message: string) => void) | null = null;
 
   constructor(private readonly opts: RunWorkerOptions) {
     this.adopted = prestarted;
@@ -186,6 +206,8 @@ export class RunWorker {
     const started = performance.now();
     let lastStepsAt = started;
     let lastSteps = -1;
+    const warnings: string[] = [];
+    let stoppedBy: StoppedBy | null = null;
 
     const sample = (): void => {
       const steps = numbers[SLOT_STEPS]!;
@@ -202,6 +224,7 @@ export class RunWorker {
 
     return new Promise<RunOutcome>((resolve) => {
       let watchdog: NodeJS.Timeout | undefined;
+      let grace: NodeJS.Timeout | undefined;
       let armedAt = started;
       let settled = false;
       const finish = (status: RunStatus, extra: Partial<RunOutcome>): void => {
@@ -209,8 +232,10 @@ export class RunWorker {
         settled = true;
         clearInterval(poll);
         clearTimeout(watchdog);
+        clearTimeout(grace);
         this.onMessage = null;
         this.onDeath = null;
+        this.onInterrupt = null;
         this.opts.progress?.done();
         resolve({
           request,
@@ -227,6 +252,8 @@ export class RunWorker {
           error: null,
           progress,
           stuck: false,
+          stoppedBy,
+          warnings,
           wallMs: performance.now() - armedAt,
           timeoutMs: this.opts.timeoutMs,
           ...extra,
@@ -240,6 +267,37 @@ export class RunWorker {
           info?.name ?? req.scenario,
         );
       }, POLL_MS);
+      const kill = (status: 'timeout' | 'interrupted', stuck: boolean): void => {
+        this.worker = null;
+        void worker.terminate();
+        finish(status, { stuck });
+      };
+      /**
+       * Stop the run: a worker in the run phase is asked to end it itself
+       * (its result then has the schedule so far) and terminated if it does
+       * not within the grace period; before that (loading, setup) or when
+       * it is stuck in a loop, it is terminated at once.
+       */
+      const stop = (why: StoppedBy, message: string, stuck: boolean): void => {
+        if (settled || stoppedBy !== null) return;
+        stoppedBy = why;
+        const status = why === 'timeout' ? 'timeout' : 'interrupted';
+        if (progress.phase !== 'run' || stuck) {
+          kill(status, stuck);
+          return;
+        }
+        clearTimeout(watchdog);
+        Atomics.store(tidSlot, SLOT_STOP, request.id);
+        worker.postMessage({ type: 'interrupt', id: request.id, message } satisfies InterruptRequest);
+        grace = setTimeout(() => {
+          sample();
+          kill(status, performance.now() - lastStepsAt >= STUCK_MS);
+        }, STOP_GRACE_MS);
+      };
+      this.onInterrupt = (message) => {
+        sample();
+        stop('signal', message, false);
+      };
       const arm = (ms: number): void => {
         clearTimeout(watchdog);
         armedAt = performance.now();
@@ -248,9 +306,11 @@ export class RunWorker {
           const stuck =
             progress.phase !== 'run' ||
             performance.now() - lastStepsAt >= Math.min(STUCK_MS, this.opts.timeoutMs / 2);
-          this.worker = null;
-          void worker.terminate();
-          finish('timeout', { stuck });
+          stop(
+            'timeout',
+            `stopped by the wall-clock limit (--timeout ${this.opts.timeoutMs / 1000}) while still making progress`,
+            stuck,
+          );
         }, ms);
       };
       arm(Math.max(this.opts.timeoutMs, LOAD_ALLOWANCE_MS));
@@ -278,6 +338,9 @@ export class RunWorker {
           case 'event':
             events?.push(m.event);
             break;
+          case 'warning':
+            warnings.push(m.message);
+            break;
           case 'done':
             sample();
             progress.steps = m.result.steps;
@@ -303,6 +366,15 @@ export class RunWorker {
       };
       worker.postMessage(request);
     });
+  }
+
+  /**
+   * Stop the run in flight (Ctrl-C): it ends as interrupted with what it
+   * produced so far, or, when its worker is loading, in setup, stuck or
+   * does not answer, the worker is terminated. No-op when idle.
+   */
+  interrupt(message: string): void {
+    this.onInterrupt?.(message);
   }
 
   /** Stop the worker. */

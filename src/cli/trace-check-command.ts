@@ -7,11 +7,12 @@
  */
 import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import pc from 'picocolors';
 import { checkTraceStream, chromeTraceJson, toChromeTrace, toHtmlReport } from '../trace/index.ts';
 import type { TraceCheckResult } from '../trace/index.ts';
 import { Exit } from './exit.ts';
-import { displayPath, formatCount, formatNs, indent, plural, printError } from './format.ts';
+import { displayPath, formatCount, formatNs, indent, plural, printError, safe } from './format.ts';
+import { fsReason } from './artefacts.ts';
+import { pc, pcErr } from './colors.ts';
 
 /** Options of `trace-check`. */
 export interface TraceCheckCliOptions {
@@ -177,6 +178,8 @@ export async function traceCheckCommand(file: string, o: TraceCheckCliOptions): 
   const shown = stdin ? '-' : displayPath(path!);
   const outputs: string[] = [];
   const notes: string[] = [];
+  // Requested files that could not be written: reported after the summary, exit 2.
+  const unwritten: string[] = [];
   const title = `dmabuf-lab trace-check ${shown}`;
   const chrome =
     collect && r.events
@@ -197,7 +200,7 @@ export async function traceCheckCommand(file: string, o: TraceCheckCliOptions): 
         `${label('trace')}${displayPath(tracePath)} (open it in Perfetto UI, ui.perfetto.dev)`,
       );
     } catch (e) {
-      notes.push(`the trace could not be written to ${o.trace}: ${(e as Error).message}`);
+      unwritten.push(`cannot write the trace to ${o.trace}: ${fsReason(e)}.`);
       tracePath = null;
     }
   }
@@ -245,19 +248,21 @@ export async function traceCheckCommand(file: string, o: TraceCheckCliOptions): 
       );
       outputs.push(`${label('report')}${displayPath(reportPath)} (open it in a browser)`);
     } catch (e) {
-      notes.push(`the report could not be written to ${o.report}: ${(e as Error).message}`);
+      unwritten.push(`cannot write the report to ${o.report}: ${fsReason(e)}.`);
       reportPath = null;
     }
   }
-  const code = exitOf(r);
+  const code = unwritten.length ? Exit.ERROR : exitOf(r);
   if (o.json) {
     const { events: _events, ...rest } = r;
     process.stdout.write(
       `${JSON.stringify({ command: 'trace-check', file: shown, ...rest, trace: tracePath, report: reportPath, warnings: notes, exitCode: code }, null, 2)}\n`,
     );
   } else {
-    process.stdout.write(`${formatResult(shown, r, outputs)}\n`);
+    // A trace file is input from elsewhere: its names reach the terminal escaped.
+    process.stdout.write(`${safe(formatResult(shown, r, outputs))}\n`);
   }
-  for (const n of notes) process.stderr.write(`${pc.yellow('warning:')} ${n}\n`);
+  for (const n of notes) process.stderr.write(`${pcErr.yellow('warning:')} ${safe(n)}\n`);
+  for (const u of unwritten) printError(u);
   return code;
 }

@@ -4,19 +4,70 @@
  * happen, so that whatever a run produced survives the watchdog stopping it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ReplayChooser } from '../kernel/index.ts';
-import type { Kernel, KernelEvent, RunResult, Splat } from '../kernel/index.ts';
+import { ReplayChooser, userThrowSite } from '../kernel/index.ts';
+import type { ChoiceKind, ChoiceOption, Chooser, Kernel, KernelEvent, RunResult, Splat } from '../kernel/index.ts';
 import { describeExpectation, loadScenario, runScenario, ScenarioError } from '../scenario/index.ts';
 import type { Scenario, ScenarioRun } from '../scenario/index.ts';
 // The leaf, not the trace index: that index loads trace-check, and with it every layer's event rules.
 import { EventHasher } from '../trace/hash.ts';
-import { SLOT_STEPS, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
-import type { RunRequest, WorkerMessage } from './protocol.ts';
+import { SLOT_STEPS, SLOT_STOP, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
+import type { RunRequest, WorkerMessage, WorkerRequest } from './protocol.ts';
 
 const port = parentPort!;
 const sab = (workerData as { sab: SharedArrayBuffer }).sab;
 const tidSlot = new Int32Array(sab);
 const numbers = new Float64Array(sab);
+
+/** The request being handled, its current kernel (the run, then its replay with stacks), and a stop request. */
+let current: { id: number; kernel: Kernel | null; interrupted: string | null } | null = null;
+
+/** Stop the current run as interrupted (Ctrl-C or the wall-clock limit, from the main thread). */
+function interrupt(id: number, message: string): void {
+  if (current?.id !== id) return;
+  current.interrupted = message;
+  current.kernel?.interrupt(message);
+}
+
+/**
+ * A promise a scenario's thread rejected and nobody handled (a call that
+ * returns a promise, not awaited): reported as a warning of the run in
+ * progress, with where the rejection was created in the scenario.
+ */
+process.on('unhandledRejection', (reason: unknown) => {
+  const message = reason instanceof Error ? reason.message || reason.name : String(reason);
+  const site = userThrowSite(reason);
+  const text =
+    `a promise was rejected and nobody handled it: ${message}${site ? ` (at ${site})` : ''}. ` +
+    'A thread started an operation returning a promise without awaiting it; await it inside the thread (or handle its rejection).';
+  if (current) post({ type: 'warning', id: current.id, message: text });
+});
+
+/**
+ * Replays a partial schedule (saved from an interrupted run) and stops the
+ * run where its decisions end, instead of reporting a divergence there.
+ */
+class PartialReplay implements Chooser {
+  constructor(
+    private readonly inner: ReplayChooser,
+    private readonly stop: () => void,
+  ) {}
+
+  choose(kind: ChoiceKind, options: readonly ChoiceOption[]): number {
+    if (this.inner.remaining === 0) {
+      this.stop();
+      return 0;
+    }
+    return this.inner.choose(kind, options);
+  }
+
+  inject(kind: ChoiceKind, site: string): boolean {
+    return this.inner.inject(kind, site);
+  }
+
+  get remaining(): number {
+    return this.inner.remaining;
+  }
+}
 
 function post(m: WorkerMessage): void {
   try {
@@ -37,14 +88,26 @@ async function handle(req: RunRequest): Promise<void> {
   const loaded = await loadScenario(req.scenario);
   const { scenario } = loaded;
   const seen = new Set<number>();
-  const chooser = req.decisions
-    ? new ReplayChooser({ seed: req.seed, decisions: req.decisions })
-    : undefined;
+  const replay = req.decisions ? new ReplayChooser({ seed: req.seed, decisions: req.decisions }) : undefined;
+  const chooser =
+    replay && req.partial
+      ? new PartialReplay(replay, () => {
+          current?.kernel?.interrupt('the partial schedule ends here (it was saved from an interrupted run)');
+        })
+      : replay;
 
   const hasher = req.hash ? new EventHasher() : null;
   const onEvent = (e: KernelEvent, k: Kernel): void => {
     hasher?.add(e);
     if (e.type === 'switch') {
+      if (req.stopAtStep !== undefined && e.step >= req.stopAtStep) {
+        k.interrupt('the partial schedule ends here (it was saved from an interrupted run)');
+      }
+      if (Atomics.load(tidSlot, SLOT_STOP) === id) {
+        // interrupt() is a no-op once the run has ended.
+        k.interrupt(current?.interrupted ?? 'stopped from outside (Ctrl-C, SIGTERM or the wall-clock limit)');
+        if (current) current.interrupted ??= 'stopped';
+      }
       Atomics.store(tidSlot, SLOT_TID, e.tid);
       numbers[SLOT_STEPS] = e.step;
       numbers[SLOT_TIME_NS] = e.tNs;
@@ -68,9 +131,11 @@ async function handle(req: RunRequest): Promise<void> {
     captureStacks: req.stacks,
     limits: req.limits,
     ...(req.races === false ? { races: false } : {}),
+    ...(req.lockdep === false ? { lockdep: false } : {}),
     onEvent,
     ...(chooser ? { chooser } : {}),
     onKernel: (k) => {
+      if (current) current.kernel = k;
       post({
         type: 'loaded',
         id,
@@ -88,15 +153,20 @@ async function handle(req: RunRequest): Promise<void> {
       });
       post({ type: 'phase', id, phase: 'setup' });
     },
-    beforeRun: () => {
+    beforeRun: (k) => {
       post({ type: 'phase', id, phase: 'run' });
+      // A stop request that came during setup stops the run at once.
+      if (current?.interrupted) queueMicrotask(() => { k.interrupt(current?.interrupted ?? 'interrupted'); });
     },
   });
   const r = run.result;
   const eventHash = hasher?.digest() ?? null;
-  const located = req.stacks
-    ? { result: r, stacks: 'captured' as const, note: null }
-    : await restack(req, scenario, run, eventHash, performance.now() - started);
+  // Rejections nobody handled are reported when the event loop turns: let it, before the summary.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const located =
+    req.stacks || current?.interrupted || r.failure?.kind === 'interrupted'
+      ? { result: r, stacks: req.stacks ? ('captured' as const) : ('off' as const), note: null }
+      : await restack(req, scenario, run, eventHash, performance.now() - started);
   const shown = located.result;
   post({
     type: 'done',
@@ -173,6 +243,10 @@ async function restack(
       captureStacks: true,
       chooser: new ReplayChooser(r.schedule),
       ...(req.races === false ? { races: false } : {}),
+      ...(req.lockdep === false ? { lockdep: false } : {}),
+      onKernel: (k) => {
+        if (current) current.kernel = k;
+      },
       ...(hasher
         ? {
             onEvent: (e: KernelEvent) => {
@@ -216,7 +290,13 @@ function plainSplat(s: Splat): Splat {
   }
 }
 
-port.on('message', (req: RunRequest) => {
+port.on('message', (m: WorkerRequest) => {
+  if ('type' in m) {
+    interrupt(m.id, m.message);
+    return;
+  }
+  const req = m;
+  current = { id: req.id, kernel: null, interrupted: null };
   handle(req).catch((e: unknown) => {
     if (e instanceof ScenarioError)
       post({ type: 'error', id: req.id, kind: e.kind, message: e.message });

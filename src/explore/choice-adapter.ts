@@ -45,6 +45,13 @@ export interface ChooserConfig {
   readonly maxFaults: number;
   /** Preemptions (and order deviations) per schedule; Infinity for no bound. */
   readonly maxPreemptions: number;
+  /**
+   * The checkers of the schedules, from the exploration's settings, for a
+   * session whose own options do not say (the pool's workers build their
+   * sessions from the plan): false switches the race detector / lockdep off.
+   */
+  readonly races?: boolean;
+  readonly lockdep?: boolean;
 }
 
 /** Counters of one schedule, read when it ends. */

@@ -13,6 +13,7 @@
  * results are folded in task order (fold.ts), so the result does not depend
  * on how the tasks were spread.
  */
+import { limitProblems } from '../kernel/index.ts';
 import type { KernelLimits } from '../kernel/index.ts';
 import { chooserConfig, CHUNK, DFS_TASKS, dropTasks, everyNth, rangeTasks, taskArray } from './plan.ts';
 import type { ExplorePlan, TaskList } from './plan.ts';
@@ -25,6 +26,7 @@ import { RESULT_VERSION, resultSchemas } from './result.ts';
 import type { Bug, ExploreResult, ExploreSettings, Occurrence, ShardFile, TaskResult } from './result.ts';
 import { bugKey } from './bug-key.ts';
 import { ExploreSession } from './session.ts';
+import type { ScheduleWatch } from './session.ts';
 import { shrinkSchedule } from './shrink.ts';
 import { FAULT_KINDS } from './strategy.ts';
 import type { FaultKind } from './strategy.ts';
@@ -66,12 +68,29 @@ export interface ExploreOptions {
   readonly onBug?: (bug: Bug) => void;
   /** Extra modules worker threads import first (`workerStart`'s `preload`: e.g. `scenarioHookPreload()`). */
   readonly workerPreload?: readonly string[];
+  /** false: run every schedule without the race detector and KASAN (`--no-races`). */
+  readonly races?: boolean;
+  /** false: run every schedule without lockdep (`--no-lockdep`). */
+  readonly lockdep?: boolean;
+  /**
+   * Told of each schedule this thread runs, its threads and switches (a
+   * watchdog naming the thread of a stuck schedule). Not passed to pool
+   * workers.
+   */
+  readonly watch?: ScheduleWatch;
 }
 
 /** Counters a progress display reads while an exploration runs (worker threads add to `schedules` too). */
 export class ExploreCounters {
   /** @internal [schedules run] in shared memory. */
-  readonly cells = new Int32Array(new SharedArrayBuffer(4));
+  readonly cells: Int32Array;
+  /**
+   * `cells`: the shared counter of another thread's counters (an
+   * exploration run in a worker thread whose progress the caller shows).
+   */
+  constructor(cells?: Int32Array) {
+    this.cells = cells ?? new Int32Array(new SharedArrayBuffer(4));
+  }
   /** Distinct bugs reported so far. */
   bugs = 0;
   /** Distinct schedules among the tasks finished so far. */
@@ -106,6 +125,8 @@ export function resolveSettings(o: ExploreOptions): ExploreSettings {
   const limits: ExploreSettings['limits'] = {};
   if (o.limits?.maxSteps !== undefined) limits.maxSteps = whole('maxSteps', o.limits.maxSteps, 1);
   if (o.limits?.maxVirtualTimeNs !== undefined) limits.maxVirtualTimeNs = o.limits.maxVirtualTimeNs;
+  const badLimits = limitProblems(o.limits, 'limits.');
+  if (badLimits.length > 0) throw new Error(`explore: ${badLimits.join('; ')}`);
   return {
     strategy,
     seed: whole('seed', o.seed ?? 1, 0),
@@ -117,6 +138,8 @@ export function resolveSettings(o: ExploreOptions): ExploreSettings {
     faults,
     maxFaults: whole('maxFaults', o.maxFaults ?? 1, 0),
     limits,
+    ...(o.races === false ? { races: false as const } : {}),
+    ...(o.lockdep === false ? { lockdep: false as const } : {}),
   };
 }
 
@@ -124,7 +147,7 @@ export function resolveSettings(o: ExploreOptions): ExploreSettings {
 export async function explore(scenario: Scenario, options: ExploreOptions = {}): Promise<ExploreResult> {
   const settings = resolveSettings(options);
   const ref = options.ref ?? scenario.name;
-  const session = new ExploreSession(scenario, { seed: settings.seed, limits: settings.limits, chooser: chooserConfig(settings) });
+  const session = new ExploreSession(scenario, { seed: settings.seed, limits: settings.limits, chooser: chooserConfig(settings), watch: options.watch ?? null });
   const workers = Math.max(1, options.workers ?? 1);
   const { plan, specs, first } = await planTasks(session, settings, workers > 1);
   const results = await runTasks(session, plan, specs, first, ref, options, workers);
@@ -146,7 +169,7 @@ export async function exploreShard(
   }
   const settings = resolveSettings(options);
   const ref = options.ref ?? scenario.name;
-  const session = new ExploreSession(scenario, { seed: settings.seed, limits: settings.limits, chooser: chooserConfig(settings) });
+  const session = new ExploreSession(scenario, { seed: settings.seed, limits: settings.limits, chooser: chooserConfig(settings), watch: options.watch ?? null });
   const { plan, specs, first } = await planTasks(session, settings, true);
   const mine = everyNth(specs, shard.index, shard.count);
   const results = await runTasks(session, plan, mine, first, ref, options, Math.max(1, options.workers ?? 1));

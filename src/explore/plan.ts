@@ -69,6 +69,8 @@ export function chooserConfig(s: ExploreSettings): ChooserConfig {
     faults: new Set<FaultKind>(s.faults),
     maxFaults: s.maxFaults,
     maxPreemptions: s.strategy === 'dfs' && s.preemptions !== null ? s.preemptions : Number.POSITIVE_INFINITY,
+    ...(s.races === false ? { races: false } : {}),
+    ...(s.lockdep === false ? { lockdep: false } : {}),
   };
 }
 

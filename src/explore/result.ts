@@ -23,6 +23,9 @@ import type { z as zod } from 'zod';
 /** Version of both file formats; bumped on any incompatible change. */
 export const RESULT_VERSION = 1;
 
+/** Every decision kind a schedule may hold (the kernel's `ChoiceKind`s). */
+export const DECISION_KINDS = ['thread', 'timer', 'alloc', 'ww-slowpath', 'device', 'reclaim', 'data', 'signal'] as const;
+
 /** The schemas, built with zod once loaded (see `resultSchemas`). */
 function buildSchemas(z: typeof zod) {
   const Int = z.number().int();
@@ -30,7 +33,7 @@ function buildSchemas(z: typeof zod) {
 
   /** One decision of a schedule, by name (its kind and label). */
   const DecisionSchema = z.object({
-    kind: z.enum(['thread', 'timer', 'alloc', 'ww-slowpath', 'device', 'reclaim', 'data', 'signal']),
+    kind: z.enum(DECISION_KINDS),
     label: z.string(),
   });
 
@@ -160,6 +163,10 @@ function buildSchemas(z: typeof zod) {
     faults: z.array(z.enum(['alloc', 'ww', 'hang', 'timer', 'irq', 'signal'])),
     maxFaults: NonNeg,
     limits: z.object({ maxSteps: z.number().int().positive().optional(), maxVirtualTimeNs: z.number().positive().optional() }),
+    /** Present (false) when the race detector and KASAN were off (`--no-races`). */
+    races: z.literal(false).optional(),
+    /** Present (false) when lockdep was off (`--no-lockdep`). */
+    lockdep: z.literal(false).optional(),
   });
 
   /** Which scenario a result is about. */

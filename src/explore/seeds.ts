@@ -67,7 +67,7 @@ export async function runSeeds(
     k.useSiteMemo(memo);
     try {
       const ctx: ScenarioContext = { seed, note: () => undefined };
-      const r = (scenario as { setup(k: Kernel, ctx: ScenarioContext): unknown }).setup(k, ctx);
+      const r = k.runSetup(() => (scenario as { setup(k: Kernel, ctx: ScenarioContext): unknown }).setup(k, ctx));
       if (r instanceof Promise) await r;
     } catch (e) {
       graph?.rollback();

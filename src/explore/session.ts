@@ -13,7 +13,7 @@
  */
 import { installLifetimeTracker, Lockdep, LockdepGraph, RaceDetector } from '../check/index.ts';
 import { CreationSiteMemo, formatNs, Kernel } from '../kernel/index.ts';
-import type { KernelLimits, RunResult, StepObserver } from '../kernel/index.ts';
+import type { KernelLimits, RunResult, RunWatch, StepObserver } from '../kernel/index.ts';
 import { ExploreChooser } from './choice-adapter.ts';
 import type { ChooserConfig, ScheduleTally } from './choice-adapter.ts';
 import { ScenarioError } from '../scenario/index.ts';
@@ -54,8 +54,17 @@ export interface SessionOptions {
   readonly chooser: ChooserConfig;
   /** Capture source locations of lock acquisitions (replays of failures). */
   readonly captureStacks?: boolean;
-  /** The race detector and KASAN, one per schedule (default: the scenario's `races`, else on). */
+  /** The race detector and KASAN, one per schedule (default: the chooser config's, then the scenario's `races`, else on). */
   readonly races?: boolean;
+  /** Lockdep (default: the chooser config's, then the scenario's `lockdep`, else on). */
+  readonly lockdep?: boolean;
+  /** Told of each schedule as it starts, then of its threads and switches (a watchdog's view). */
+  readonly watch?: ScheduleWatch | null;
+}
+
+/** A `RunWatch` that is also told when each schedule starts (its kernel seed). */
+export interface ScheduleWatch extends RunWatch {
+  schedule(seed: number): void;
 }
 
 /** Edge identity in the accumulated graph. */
@@ -75,7 +84,7 @@ export class ExploreSession {
     private readonly opts: SessionOptions,
   ) {
     this.limits = { ...scenario.kernel?.limits, ...opts.limits };
-    if (scenario.lockdep ?? true) {
+    if (opts.lockdep ?? opts.chooser.lockdep ?? scenario.lockdep ?? true) {
       this.graph = new LockdepGraph();
       this.lockdep = new Lockdep(this.graph);
       // Boot: the priming order is recorded once, on a kernel that never runs.
@@ -102,7 +111,7 @@ export class ExploreSession {
   /** `run` with a chooser built by the caller (reuse one across schedules). */
   async runWith(chooser: ExploreChooser, seed: number, observer: StepObserver | null = null): Promise<ScheduleOutcome> {
     const sc = this.scenario;
-    const hb = (this.opts.races ?? sc.races ?? true) ? new RaceDetector() : null;
+    const hb = (this.opts.races ?? this.opts.chooser.races ?? sc.races ?? true) ? new RaceDetector() : null;
     const k = new Kernel({
       ...sc.kernel,
       seed,
@@ -117,12 +126,17 @@ export class ExploreSession {
     else installLifetimeTracker(k);
     k.useSiteMemo(this.memo);
     if (observer) k.observeSteps(observer);
+    const watch = this.opts.watch ?? null;
+    if (watch !== null) {
+      watch.schedule(seed);
+      k.watch(watch);
+    }
     chooser.begin(k);
     let result: RunResult;
     try {
       try {
         const ctx: ScenarioContext = { seed, note: noNote };
-        const r = (sc as { setup(k: Kernel, ctx: ScenarioContext): unknown }).setup(k, ctx);
+        const r = k.runSetup(() => (sc as { setup(k: Kernel, ctx: ScenarioContext): unknown }).setup(k, ctx));
         if (r instanceof Promise) await r;
       } catch (e) {
         throw ScenarioError.fromSetup(sc.name, e);

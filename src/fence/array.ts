@@ -1,4 +1,4 @@
-import { IrqWork, irqWorkQueue } from '../kernel/index.ts';
+import { INT_MAX, IrqWork, irqWorkQueue, wholeArg } from '../kernel/index.ts';
 import type { Kernel, Thread } from '../kernel/index.ts';
 import { fenceAlloc } from './alloc.ts';
 import { DmaFenceCb } from './callback.ts';
@@ -153,6 +153,7 @@ export class DmaFenceArray extends DmaFence {
  * @kernel dma_fence_array_alloc
  */
 export function dmaFenceArrayAlloc(k: Kernel, numFences: number): DmaFenceArray | null {
+  wholeArg('dmaFenceArrayAlloc(k, numFences)', 'numFences', numFences, '(int)', INT_MAX);
   if (!fenceAlloc(k, 64 + numFences * 40, 'dma_fence_array_alloc')) return null;
   return new DmaFenceArray(k, numFences);
 }

@@ -6,7 +6,7 @@ import { DmaFence } from './fence.ts';
 import type { DmaFenceOps } from './ops.ts';
 import { dmaFenceContextAlloc } from './ordering.ts';
 import { dmaFenceSignallers } from './signaller.ts';
-import { SEQNO64, seqnoIsLater } from './flags.ts';
+import { checkU64, SEQNO64, seqnoIsLater } from './flags.ts';
 import { fenceSplat } from './rules.ts';
 
 /** The node's callback slot (the kernel's union of `cb` and `work`). */
@@ -159,6 +159,7 @@ export interface FencePtr {
  * @kernel dma_fence_chain_find_seqno
  */
 export function dmaFenceChainFindSeqno(pfence: FencePtr, seqno: number): number {
+  checkU64('dmaFenceChainFindSeqno(pfence, seqno): seqno', seqno);
   if (!seqno) return 0;
   const chain = toDmaFenceChain(pfence.fence);
   if (!chain || chain.seqno < seqno) return -Errno.EINVAL;

@@ -1,5 +1,5 @@
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling } from '../check/index.ts';
-import { Access, Errno, Kref, MemLoc, SpinLock } from '../kernel/index.ts';
+import { Access, Errno, Kref, ktimeArg, MemLoc, SpinLock } from '../kernel/index.ts';
 import type { Kernel, Thread } from '../kernel/index.ts';
 import { cbAddTail, cbReset, cbUnlink } from './callback.ts';
 import type { DmaFenceCb, DmaFenceFunc } from './callback.ts';
@@ -466,6 +466,7 @@ export class DmaFence {
 
   /** `dma_fence_signal_timestamp`: takes the fence lock; 0, or -EINVAL if already signalled. */
   signalTimestamp(timestampNs: number): number {
+    ktimeArg('DmaFence.signalTimestamp(timestampNs)', 'timestampNs', timestampNs);
     const lock = this.lock;
     const fl = fenceLock(lock);
     const ret = this.signalTimestampLocked(timestampNs);
@@ -583,6 +584,7 @@ export class DmaFence {
 
   /** `dma_fence_set_deadline`: forward the hint if the driver takes one and the fence is not signalled. */
   setDeadline(deadlineNs: number): void {
+    ktimeArg('DmaFence.setDeadline(deadlineNs)', 'deadlineNs', deadlineNs);
     const ops = this.ops;
     if (ops.setDeadline && !this.isSignaled()) ops.setDeadline(this, deadlineNs);
   }

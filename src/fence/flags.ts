@@ -1,3 +1,4 @@
+import { describeValue, KernelMisuse } from '../kernel/index.ts';
 /**
  * `dma_fence.flags` bits, in the order of the current `enum dma_fence_flag_bits`.
  * Bits from `USER_BITS` up to 27 are free for the fence implementer (sw_sync
@@ -35,8 +36,8 @@ export const MODEL_INITIALIZED = 1 << 30;
 /** `MAX_ERRNO`: errors stored in a fence must lie in [-MAX_ERRNO, -1]. */
 export const MAX_ERRNO = 4095;
 
-/** `INT_MAX`, the chunk size of sw_sync timeline increments. */
-export const INT_MAX = 0x7fffffff;
+// `INT_MAX` (the chunk size of sw_sync timeline increments) comes from the kernel layer's argument checks.
+export { INT_MAX } from '../kernel/index.ts';
 
 /**
  * `__dma_fence_is_later(fence, a, b)` on raw seqnos: with SEQNO64 a plain
@@ -64,8 +65,8 @@ export const MAX_SEQNO = Number.MAX_SAFE_INTEGER;
  */
 export function checkU64(what: string, v: number): void {
   if (Number.isSafeInteger(v) && v >= 0) return;
-  throw new Error(
-    `${what} must be an integer in [0, 2^53] (u64 values above 2^53 are not representable in the model), got ${v}` +
+  throw new KernelMisuse(
+    `${what} must be a whole number from 0 to 2^53 - 1 (u64 values above 2^53 are not representable in the model), got ${describeValue(v)}` +
       (Number.isInteger(v) && v < 0 && v >= -0x80000000
         ? `; for a 32-bit timeline started at ${v} pass the u32 value (${v} >>> 0) = ${v >>> 0}`
         : ''),

@@ -1,3 +1,4 @@
+import { U32_MAX, wholeArg } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 import type { DmaFence } from './forward.ts';
 import { SEQNO64, seqnoIsLater } from './flags.ts';
@@ -12,6 +13,7 @@ import { fenceState } from './state.ts';
  * @kernel dma_fence_context_alloc
  */
 export function dmaFenceContextAlloc(k: Kernel, num: number): number {
+  wholeArg('dmaFenceContextAlloc(k, num)', 'num', num, '(unsigned int)', U32_MAX);
   const s = fenceState(k);
   if (!num) fenceSplat(k, 'fence.invalid_argument', 'WARNING: dma_fence_context_alloc(0)', '');
   const first = s.nextContext;

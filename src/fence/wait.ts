@@ -1,5 +1,5 @@
 import { dmaFenceMightWait } from '../check/index.ts';
-import { Errno, GFP_KERNEL, kfree, kmalloc, WOULD_SLEEP } from '../kernel/index.ts';
+import { Errno, GFP_KERNEL, kfree, kmalloc, timeoutArg, WOULD_SLEEP } from '../kernel/index.ts';
 import type { Blocker, Kernel, Thread } from '../kernel/index.ts';
 import { cbAddHead, cbUnlink, DmaFenceCb } from './callback.ts';
 import type { DmaFence } from './forward.ts';
@@ -106,6 +106,7 @@ function jiffiesOrNull(j: number): number | null {
  */
 export function dmaFenceWaitTimeout(f: DmaFence, intr: boolean, timeoutJiffies: number): Promise<number> {
   const k = f.kernel;
+  timeoutArg('dma_fence_wait_timeout(fence, intr, timeout)', 'timeout', timeoutJiffies);
   if (!(timeoutJiffies >= 0)) {
     fenceSplat(
       k,

@@ -26,7 +26,7 @@ import {
   syncFileGetFence,
 } from '../fence/index.ts';
 import type { DmaFence, DmaFenceChain, EventFd, File, FencePtr, UserProcess } from '../fence/index.ts';
-import { Errno, GFP_KERNEL, Kref, kzalloc, SpinLock, WOULD_SLEEP } from '../kernel/index.ts';
+import { Errno, GFP_KERNEL, Kref, kzalloc, SpinLock, U32_MAX, U64_MAX, wholeArg, WOULD_SLEEP } from '../kernel/index.ts';
 import type { Kernel, Thread } from '../kernel/index.ts';
 import type { DrmFile } from './drm-file.ts';
 
@@ -311,6 +311,7 @@ function syncobjEventfdEntryFunc(syncobj: DrmSyncobj, entry: SyncobjEventfdEntry
  * @kernel drm_syncobj_add_eventfd
  */
 export function drmSyncobjAddEventfd(syncobj: DrmSyncobj, evFd: EventFd, evFdFile: OpenFile, point: number, flags: number): void {
+  wholeArg('drmSyncobjAddEventfd(syncobj, evFd, evFdFile, point, flags)', 'point', point, '(u64)', U64_MAX);
   const entry = new SyncobjEventfdEntry(syncobj, evFd, evFdFile, point, flags);
   const took = lockIfRunning(syncobj.lock);
   syncobj.evFdList.push(entry);
@@ -335,6 +336,7 @@ function runWaiters(syncobj: DrmSyncobj): void {
  * @kernel drm_syncobj_add_point
  */
 export function drmSyncobjAddPoint(syncobj: DrmSyncobj, chain: DmaFenceChain, fence: DmaFence, point: number): void {
+  wholeArg('drmSyncobjAddPoint(syncobj, chain, fence, point)', 'point', point, '(u64)', U64_MAX);
   fence.get();
   dmaFencePublish(fence);
   const took = lockIfRunning(syncobj.lock);
@@ -589,6 +591,7 @@ export function drmSyncobjFdToHandle(file: DrmFile, proc: UserProcess, fd: numbe
  * @kernel drm_syncobj_import_sync_file_fence
  */
 export function drmSyncobjImportSyncFileFence(file: DrmFile, proc: UserProcess, fd: number, handle: number, point: number): number {
+  syncobjArgs('drmSyncobjImportSyncFileFence(file, proc, fd, handle, point)', handle, point);
   const fence = syncFileGetFence(proc, fd);
   if (!fence) return -Errno.EINVAL;
   const syncobj = drmSyncobjFind(file, handle);
@@ -617,6 +620,7 @@ export function drmSyncobjImportSyncFileFence(file: DrmFile, proc: UserProcess, 
  * @kernel drm_syncobj_export_sync_file
  */
 export async function drmSyncobjExportSyncFile(file: DrmFile, proc: UserProcess, handle: number, point: number): Promise<number> {
+  syncobjArgs('drmSyncobjExportSyncFile(file, proc, handle, point)', handle, point);
   const fd = proc.getUnusedFd();
   if (fd < 0) return fd;
   const p: FencePtr = { fence: null };
@@ -658,6 +662,7 @@ function submitBlocker(syncobj: DrmSyncobj, point: number): { describe(): string
  * @kernel drm_syncobj_find_fence
  */
 export function drmSyncobjFindFence(file: DrmFile, handle: number, point: number, flags: number, out: FencePtr): Promise<number> {
+  syncobjArgs('drmSyncobjFindFence(file, handle, point, flags, out)', handle, point);
   const k = file.dev.kernel;
   if (flags & ~DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) return Promise.resolve(-Errno.EINVAL);
   if (!(flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)) return Promise.resolve(findFenceNow(file, handle, point, out));
@@ -818,4 +823,15 @@ export async function drmSyncobjTransferToBinary(
   } finally {
     binary.put();
   }
+}
+
+/**
+ * The handle (u32) and point (u64) a driver passes to the syncobj helpers,
+ * checked as numbers (an unknown handle is the kernel's -ENOENT, not this).
+ *
+ * @kernel none: the model's argument check (u32 handle, u64 point)
+ */
+export function syncobjArgs(fn: string, handle: number, point: number): void {
+  wholeArg(fn, 'handle', handle, '(u32)', U32_MAX);
+  wholeArg(fn, 'point', point, '(u64)', U64_MAX);
 }

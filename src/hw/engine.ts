@@ -1,5 +1,5 @@
 import { dmaFenceCompleted } from '../fence/index.ts';
-import { Errno, raiseIrq } from '../kernel/index.ts';
+import { Errno, raiseIrq, U32_MAX, wholeArg } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 
 type TimerEntry = ReturnType<Kernel['addTimer']>;
@@ -125,6 +125,8 @@ export class Engine {
    * reported (`hw.access_while_suspended`) and the command is dropped.
    */
   submit(cmd: EngineCommand): number {
+    wholeArg(`Engine.submit(cmd) of ${this.name}`, 'cmd.durationNs', cmd.durationNs, 'of nanoseconds');
+    wholeArg(`Engine.submit(cmd) of ${this.name}`, 'cmd.seqno', cmd.seqno, '(the ring\'s 32-bit seqno, u32)', U32_MAX);
     if (!this.powered) {
       this.kernel.splat({
         rule: 'hw.access_while_suspended',

@@ -1,6 +1,6 @@
 import { DmaFence, dmaFenceContextAlloc } from '../fence/index.ts';
 import type { DmaFenceOps } from '../fence/index.ts';
-import { Errno, GFP_KERNEL, IRQ_HANDLED, IRQ_NONE, kzalloc, Mutex, requestIrq, SpinLock } from '../kernel/index.ts';
+import { Errno, GFP_KERNEL, IRQ_HANDLED, IRQ_NONE, kzalloc, Mutex, requestIrq, SpinLock, wholeArg } from '../kernel/index.ts';
 import type { IrqReturn, Kernel } from '../kernel/index.ts';
 import { DrmGpuScheduler, DrmGpuSchedStat, DrmSchedEntity, DrmSchedJob, DrmSchedPriority } from '../sched/index.ts';
 import type { DrmSchedBackendOps, DrmSchedPolicy } from '../sched/index.ts';
@@ -143,6 +143,7 @@ export class GpuDevice {
    */
   jobCreate(entity: DrmSchedEntity, durationNs: number, opts: { hang?: boolean } = {}): GpuJob | number {
     const k = this.kernel;
+    wholeArg('Gpu.jobCreate(entity, durationNs)', 'durationNs', durationNs, 'of nanoseconds');
     if (!kzalloc(k, 256, GFP_KERNEL, 'gpu_job_create')) return -Errno.ENOMEM;
     if (!kzalloc(k, 64, GFP_KERNEL, 'gpu_hw_fence_alloc')) return -Errno.ENOMEM;
     const job = new GpuJob(k);

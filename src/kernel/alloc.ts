@@ -1,3 +1,4 @@
+import { INT_MAX, U32_MAX, wholeArg } from './args.ts';
 import type { Kernel } from './kernel.ts';
 import { callerSite, LdWait, LockdepMap } from './lockdep-map.ts';
 import type { Thread } from './thread.ts';
@@ -214,15 +215,51 @@ export function nextAllocId(k: Kernel): number {
  * @kernel kmalloc, kzalloc, kvmalloc (mm/slub.c)
  */
 export function kmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
-  return allocAt(k, size, gfp, site ?? 'kmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kmalloc'));
+  return allocAt(k, 'kmalloc', size, gfp, site ?? 'kmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kmalloc'));
 }
+
+/**
+ * `KMALLOC_MAX_SIZE` with SLUB on x86-64: 2^(MAX_PAGE_ORDER + PAGE_SHIFT) =
+ * 4 MiB. A larger `kmalloc` asks the page allocator for an order above
+ * MAX_PAGE_ORDER, which WARNs (unless `__GFP_NOWARN`) and returns NULL.
+ *
+ * @kernel KMALLOC_MAX_SIZE (include/linux/slab.h)
+ */
+export const KMALLOC_MAX_SIZE = 1 << 22;
+
+/**
+ * The largest `kvmalloc`: `INT_MAX` bytes (larger sizes WARN and return NULL).
+ *
+ * @kernel kvmalloc_node (mm/util.c): size > INT_MAX
+ */
+export const KVMALLOC_MAX_SIZE = INT_MAX;
 
 /**
  * The allocation itself. The injection site and the event use `where` (the
  * site as given), never the captured source line `shown`: a replay with
  * stacks on must see the same schedule and the same events.
  */
-function allocAt(k: Kernel, size: number, gfp: number, where: string, shown: string): KBuffer | null {
+function allocAt(k: Kernel, fn: 'kmalloc' | 'kzalloc' | 'kvmalloc', size: number, gfp: number, where: string, shown: string): KBuffer | null {
+  wholeArg(`${fn}(k, size, gfp)`, 'size', size, 'of bytes (size_t)');
+  wholeArg(`${fn}(k, size, gfp)`, 'gfp', gfp, '(a GFP_* mask, gfp_t)', U32_MAX);
+  const max = fn === 'kvmalloc' ? KVMALLOC_MAX_SIZE : KMALLOC_MAX_SIZE;
+  if (size > max) {
+    // The page allocator refuses the order before any reclaim or fault injection.
+    if ((gfp & GFP.__GFP_NOWARN) === 0) {
+      k.splat({
+        rule: 'mm.kmalloc_too_large',
+        severity: 'warn',
+        headline:
+          fn === 'kvmalloc'
+            ? `WARNING: at mm/util.c kvmalloc_node: ${size} bytes is more than INT_MAX`
+            : `WARNING: at mm/page_alloc.c __alloc_pages: order ${pageOrder(size)} > MAX_PAGE_ORDER (10)`,
+        body: `${fn}(${size}, ${gfpName(gfp)}) at ${shown}: more than ${fn === 'kvmalloc' ? 'INT_MAX' : `KMALLOC_MAX_SIZE (${KMALLOC_MAX_SIZE} bytes)`}; the allocation returns NULL.`,
+        data: { size, max, site: where },
+      });
+    }
+    if (k.events.active) k.emit('alloc', { size, gfp: gfpName(gfp), ok: false, site: where });
+    return null;
+  }
   mightAlloc(k, gfp);
   const fail = (gfp & GFP.__GFP_NOFAIL) === 0 && k.inject('alloc', where);
   if (k.events.active) k.emit('alloc', { size, gfp: gfpName(gfp), ok: !fail, site: where });
@@ -232,22 +269,29 @@ function allocAt(k: Kernel, size: number, gfp: number, where: string, shown: str
   return buf;
 }
 
+/** `get_order(size)` with 4 KiB pages. */
+function pageOrder(size: number): number {
+  let order = 0;
+  while (4096 * 2 ** order < size) order++;
+  return order;
+}
+
 /**
  * `kzalloc`: zeroed `kmalloc`.
  *
  * @kernel kzalloc
  */
 export function kzalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
-  return allocAt(k, size, gfp | GFP.__GFP_ZERO, site ?? 'kzalloc', site ?? (k.captureStacks ? callerSite(1) : 'kzalloc'));
+  return allocAt(k, 'kzalloc', size, gfp | GFP.__GFP_ZERO, site ?? 'kzalloc', site ?? (k.captureStacks ? callerSite(1) : 'kzalloc'));
 }
 
 /**
- * `kvmalloc`: may fall back to vmalloc; same rules as `kmalloc` in the model.
+ * `kvmalloc`: may fall back to vmalloc (so up to INT_MAX bytes); same rules as `kmalloc` otherwise.
  *
  * @kernel kvmalloc
  */
 export function kvmalloc(k: Kernel, size: number, gfp: number, site?: string): KBuffer | null {
-  return allocAt(k, size, gfp, site ?? 'kvmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
+  return allocAt(k, 'kvmalloc', size, gfp, site ?? 'kvmalloc', site ?? (k.captureStacks ? callerSite(1) : 'kvmalloc'));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { jiffiesArg } from './args.ts';
 import type { Kernel } from './kernel.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import { queueAllowed, WorkStruct } from './workqueue.ts';
@@ -52,6 +53,7 @@ export class DelayedWork extends WorkStruct {
 
   /** @internal queue now (delay 0) or arm the timer; the caller owns PENDING. */
   start(wq: WorkqueueStruct, delayJiffies: number): void {
+    jiffiesArg(`queue_delayed_work of ${this.name}`, 'delayJiffies', delayJiffies);
     this.wq = wq;
     if (delayJiffies <= 0) {
       wq.enqueue(this);

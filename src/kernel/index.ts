@@ -5,6 +5,7 @@
  * event stream. Every other layer runs on it.
  */
 export * from './errno.ts';
+export * from './args.ts';
 export * from './time-text.ts';
 export * from './prng.ts';
 export * from './chooser.ts';

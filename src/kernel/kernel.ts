@@ -22,9 +22,11 @@ import {
 } from './kernel-reports.ts';
 import type { TimerEntry } from './timer-heap.ts';
 import { Thread } from './thread.ts';
-import type { Blocker, ContextKind, StepObserver, ThreadFn, WakeReason } from './thread.ts';
+import type { Blocker, ContextKind, RunWatch, StepObserver, ThreadFn, WakeReason } from './thread.ts';
+import { guardEnter, guardLeave, hostCallFix } from './host-guard.ts';
+import type { HostCall, HostGuarded } from './host-guard.ts';
 
-import { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
+import { DEFAULT_LIMITS, KernelMisuse, limitProblems, ThreadKilled } from './run-types.ts';
 import type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
 
 declare module './thread.ts' {
@@ -33,7 +35,15 @@ declare module './thread.ts' {
   interface ThreadKernel extends Kernel {}
 }
 
-export { DEFAULT_LIMITS, ThreadKilled } from './run-types.ts';
+export {
+  DEFAULT_LIMITS,
+  describeValue,
+  KernelMisuse,
+  LIMIT_BOUNDS,
+  limitProblems,
+  MAX_TIME_MS_BOUND,
+  ThreadKilled,
+} from './run-types.ts';
 export type { KernelLimits, KernelOptions, RunEnd, RunFailure, RunResult } from './run-types.ts';
 
 /**
@@ -74,7 +84,7 @@ const RESOLVED = Promise.resolve();
  *
  * @kernel none: the simulated machine the modelled code runs on (its scheduler, clock, timers and IRQ delivery stand in for the kernel core's)
  */
-export class Kernel {
+export class Kernel implements HostGuarded {
   readonly events = new EventStream();
   readonly limits: KernelLimits;
   readonly seed: number;
@@ -119,6 +129,9 @@ export class Kernel {
   private endReason: RunEnd = 'completed';
   private failure: RunFailure | null = null;
   private savedTraceLimit: number | null = null;
+  /** Nesting of `runSetup` calls in progress. */
+  private setupDepth = 0;
+  private watcher: RunWatch | null = null;
   private readonly clearHandoff = (): void => {
     this.handoff = false;
   };
@@ -126,6 +139,8 @@ export class Kernel {
   constructor(options: KernelOptions = {}) {
     this.seed = options.seed ?? 1;
     this.hz = options.hz ?? 1000;
+    const bad = limitProblems(options.limits, 'limits.');
+    if (bad.length > 0) throw new KernelMisuse(`new Kernel(): ${bad.join('; ')}.`);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.chooser = options.chooser ?? new PrngChooser(this.seed, options.faults);
     this.validator = options.validator ?? null;
@@ -223,6 +238,7 @@ export class Kernel {
     );
     if (context !== 'process') t.preemptCount = context === 'hardirq' ? 0x10000 : 0x100;
     this.threads.push(t);
+    this.watcher?.spawned(t.id, t.name);
     this.hb?.fork(parent, t);
     // The body starts from a microtask, after the hand-off window closes,
     // exactly like a resumed thread.
@@ -326,8 +342,14 @@ export class Kernel {
         code = e.code;
       } else {
         this.fail(
-          e instanceof ScheduleDivergence ? 'replay-divergence' : 'thread-exception',
-          `thread "${t.name}" threw: ${e instanceof Error ? e.message : String(e)}`,
+          e instanceof ScheduleDivergence
+            ? 'replay-divergence'
+            : e instanceof KernelMisuse
+              ? 'misuse'
+              : 'thread-exception',
+          e instanceof KernelMisuse
+            ? `thread "${t.name}": ${e.message}`
+            : `thread "${t.name}" threw: ${e instanceof Error ? e.message : String(e)}`,
           t,
           e,
         );
@@ -630,6 +652,7 @@ export class Kernel {
     void RESOLVED.then(this.clearHandoff);
     if (this.events.active) this.emit('switch', { from: from?.name ?? null, to: t.name, op: t.op });
     if (this.observer !== null) this.observer.resumed(t);
+    if (this.watcher !== null) this.watcher.switched(t.id, this.stepCount, this.nowNsValue);
     const r = t.resume!;
     t.resume = null;
     const reason = t.wakeReason;
@@ -784,6 +807,7 @@ export class Kernel {
       );
     this.phase = 'running';
     this.last = null;
+    guardEnter(this);
     // Deeper stacks for what a thread throws while this run captures stacks (restored at the end).
     if (this.captureStacks) {
       this.savedTraceLimit = Error.stackTraceLimit;
@@ -830,6 +854,52 @@ export class Kernel {
     this.end('failed');
   }
 
+  /**
+   * Stop the run from outside (Ctrl-C, a wall-clock limit, the end of a
+   * partial schedule): it ends as failed with kind `interrupted` and
+   * `message`, keeping the splats and the schedule so far. No-op unless
+   * running.
+   */
+  interrupt(message: string): void {
+    this.fail('interrupted', message, null);
+  }
+
+  /**
+   * Call a scenario's `setup` (`fn`) as the kernel's setup: host clocks,
+   * `Math.random` and `process.exit` called from it are refused like in a
+   * thread (see host-guard.ts). Returns what `fn` returns.
+   */
+  runSetup<T>(fn: () => T): T {
+    this.setupDepth++;
+    guardEnter(this);
+    try {
+      return fn();
+    } finally {
+      this.setupDepth--;
+      if (this.setupDepth === 0 && this.phase !== 'running') guardLeave(this);
+    }
+  }
+
+  /** Install (or remove with null) a watcher told of thread creation and switches. */
+  watch(w: RunWatch | null): void {
+    this.watcher = w;
+  }
+
+  /** @internal The thread or setup executing in this kernel right now (host-guard.ts). */
+  hostCallContext(): string | null {
+    if (this.setupDepth > 0) return 'setup';
+    if (this.phase !== 'running' || this.handoff) return null;
+    const t = this.running;
+    return t === null ? null : `thread "${t.name}"`;
+  }
+
+  /** @internal Fail the run for a host call made where it must not be (host-guard.ts). */
+  hostCallMisuse(call: HostCall, where: string): Error {
+    const err = new KernelMisuse(`${call} called in ${where}: ${hostCallFix(call)}`);
+    if (where !== 'setup') this.fail('misuse', err.message, this.running, err);
+    return err;
+  }
+
   private end(reason: RunEnd): void {
     if (this.phase !== 'running') return;
     this.endReason = reason;
@@ -841,6 +911,7 @@ export class Kernel {
     }
     this.phase = 'ended';
     this.running = null;
+    guardLeave(this);
     if (this.savedTraceLimit !== null) {
       Error.stackTraceLimit = this.savedTraceLimit;
       this.savedTraceLimit = null;

@@ -1,4 +1,5 @@
 import { Errno } from './errno.ts';
+import { INT_MAX, signedTimeout, wholeArg } from './args.ts';
 import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel, WouldSleep } from './kernel.ts';
 import type { LockdepMap } from './lockdep-map.ts';
@@ -59,8 +60,7 @@ export class Semaphore {
     readonly name = 'semaphore',
     readonly opts: SemaphoreOptions = {},
   ) {
-    if (!Number.isInteger(val) || val < 0) throw new Error(`sema_init(${name}, ${val}): the count must be an integer >= 0`);
-    this.count = val;
+    this.count = wholeArg(`new Semaphore(k, val) (sema_init of ${name})`, 'val', val, '(the initial count, int)', INT_MAX);
   }
 
   /** `down`: take a unit, sleeping uninterruptibly until one is available. Process context. */
@@ -89,6 +89,7 @@ export class Semaphore {
 
   /** `down_timeout(sem, jiffies)`: 0, or `-ETIME` if no unit came within the timeout. */
   downTimeout(timeoutJiffies: number): Promise<number> {
+    timeoutJiffies = signedTimeout(this.kernel, 'Semaphore.downTimeout(timeoutJiffies)', 'timeoutJiffies', timeoutJiffies);
     const op = 'down_timeout';
     return this.kernel.sleeping(op, () => this.takeNow(), () => this.downCommon(op, false, timeoutJiffies), () => -Errno.ETIME);
   }

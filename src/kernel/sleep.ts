@@ -1,3 +1,4 @@
+import { signedTimeout, U32_MAX, wholeArg } from './args.ts';
 import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import type { Blocker, Thread } from './thread.ts';
@@ -12,6 +13,7 @@ const sleeping: Blocker = { describe: () => 'sleep (timer)', owners: () => [] };
  * @kernel msleep (kernel/time/sleep_timeout.c)
  */
 export function msleep(k: Kernel, ms: number): Promise<void> {
+  wholeArg('msleep(k, ms)', 'ms', ms, 'of milliseconds (unsigned int)', U32_MAX);
   return k.sleeping('msleep', () => undefined, () => msleepSlow(k, ms));
 }
 
@@ -31,6 +33,8 @@ async function msleepSlow(k: Kernel, ms: number): Promise<void> {
  * @kernel usleep_range_state
  */
 export function usleepRange(k: Kernel, minUs: number, maxUs: number): Promise<void> {
+  wholeArg('usleepRange(k, minUs, maxUs)', 'minUs', minUs, 'of microseconds (unsigned long)');
+  wholeArg('usleepRange(k, minUs, maxUs)', 'maxUs', maxUs, 'of microseconds (unsigned long)');
   if (maxUs < minUs) return Promise.reject(new Error(`usleepRange: max (${maxUs}) is below min (${minUs})`));
   return k.sleeping('usleep_range', () => undefined, () => usleepSlow(k, minUs));
 }
@@ -56,6 +60,7 @@ export function scheduleTimeout(
   timeoutJiffies: number,
   opts: { interruptible?: boolean; on?: Blocker } = {},
 ): Promise<number> {
+  timeoutJiffies = signedTimeout(k, 'scheduleTimeout(k, timeoutJiffies)', 'timeoutJiffies', timeoutJiffies);
   return k.sleeping(
     'schedule_timeout',
     () => WOULD_SLEEP,

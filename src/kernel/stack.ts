@@ -379,3 +379,16 @@ export function callerSite(skip: number): string {
 export function acquireSite(): string {
   return siteOfStack(captureStack());
 }
+
+/**
+ * Where an error was thrown in the user's code: the innermost frame of its
+ * stack outside this package, Node and dependencies, as `file:line:col`
+ * (relative to the working directory when inside it), or null.
+ *
+ * @kernel none: it reads a JavaScript Error's stack text
+ */
+export function userThrowSite(error: unknown): string | null {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return null;
+  const f = parseStack(error.stack).find((x) => !x.library);
+  return f ? frameLocation(f) : null;
+}

@@ -43,6 +43,17 @@ export interface StepObserver {
 }
 
 /**
+ * Watches a run from outside (a CLI's wall-clock watchdog, which must name
+ * the thread a stuck run was in): told of each thread as it is created and
+ * of each switch. `Kernel.watch`; null on ordinary runs, so it costs one
+ * branch per switch.
+ */
+export interface RunWatch {
+  spawned(tid: number, name: string): void;
+  switched(tid: number, step: number, timeNs: number): void;
+}
+
+/**
  * The kernel a thread runs on: the `Kernel` class. kernel.ts completes this
  * interface by declaration merging (`interface ThreadKernel extends Kernel`),
  * so `thread.kernel` has every member of `Kernel` while this file, which the

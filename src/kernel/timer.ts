@@ -1,3 +1,4 @@
+import { jiffiesArg, ktimeArg } from './args.ts';
 import type { Kernel } from './kernel.ts';
 import type { Thread } from './thread.ts';
 import type { TimerEntry } from './timer-heap.ts';
@@ -24,6 +25,7 @@ export class TimerList {
 
   /** `mod_timer`: (re)arm to expire at `expiresJiffies`; returns 1 if it was pending, else 0. */
   modTimer(expiresJiffies: number): number {
+    jiffiesArg(`TimerList.modTimer(expiresJiffies) of ${this.name}`, 'expiresJiffies', expiresJiffies, false);
     const was = this.timerDelete();
     this.expires = expiresJiffies;
     this.arm();
@@ -115,6 +117,7 @@ export class HrTimer {
 
   /** `hrtimer_start` with a relative expiry (`HRTIMER_MODE_REL`). */
   start(relNs: number): void {
+    ktimeArg(`HrTimer.start(relNs) of ${this.name}`, 'relNs', relNs);
     // A queued expiry is replaced even while the callback runs (remove_hrtimer + enqueue).
     if (this.entry) {
       this.kernel.cancelTimer(this.entry);
@@ -126,6 +129,9 @@ export class HrTimer {
 
   /** `hrtimer_forward_now`: push the expiry forward by whole intervals past now; returns the overrun count. */
   forwardNow(intervalNs: number): number {
+    ktimeArg(`HrTimer.forwardNow(intervalNs) of ${this.name}`, 'intervalNs', intervalNs);
+    // As hrtimer_forward: an interval below the resolution (1 ns here) is raised to it.
+    intervalNs = Math.max(1, intervalNs);
     const now = this.kernel.nowNs;
     if (this.expiresNs > now) return 0;
     const n = Math.floor((now - this.expiresNs) / intervalNs) + 1;

@@ -1,4 +1,5 @@
 import { Errno } from './errno.ts';
+import { jiffiesArg, signedTimeout } from './args.ts';
 import { WOULD_SLEEP } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import type { Blocker, Thread } from './thread.ts';
@@ -53,6 +54,7 @@ export class WaitQueueHead implements Blocker {
    * jiffies (at least 1).
    */
   waitEventTimeout(cond: () => boolean, timeoutJiffies: number): Promise<number> {
+    timeoutJiffies = signedTimeout(this.kernel, 'waitEventTimeout(cond, timeoutJiffies)', 'timeoutJiffies', timeoutJiffies);
     return this.kernel.sleeping(
       'wait_event_timeout',
       () => (this.now(cond) ? Math.max(1, timeoutJiffies) : WOULD_SLEEP),
@@ -75,6 +77,7 @@ export class WaitQueueHead implements Blocker {
 
   /** `wait_event_interruptible_timeout`: `-ERESTARTSYS`, 0 on timeout, or remaining jiffies (at least 1). */
   waitEventInterruptibleTimeout(cond: () => boolean, timeoutJiffies: number): Promise<number> {
+    timeoutJiffies = signedTimeout(this.kernel, 'waitEventInterruptibleTimeout(cond, timeoutJiffies)', 'timeoutJiffies', timeoutJiffies);
     return this.kernel.sleeping(
       'wait_event_interruptible_timeout',
       () => (this.now(cond) ? Math.max(1, timeoutJiffies) : WOULD_SLEEP),
@@ -241,6 +244,7 @@ export class Completion {
 
   /** `wait_for_completion_timeout`: 0 on timeout, else remaining jiffies (at least 1). */
   waitForCompletionTimeout(timeoutJiffies: number): Promise<number> {
+    jiffiesArg('waitForCompletionTimeout(timeoutJiffies)', 'timeoutJiffies', timeoutJiffies);
     return this.kernel.sleeping(
       'wait_for_completion_timeout',
       () => (this.tryWaitForCompletion() ? Math.max(1, timeoutJiffies) : WOULD_SLEEP),
@@ -268,6 +272,7 @@ export class Completion {
 
   /** `wait_for_completion_interruptible_timeout`: `-ERESTARTSYS`, 0 on timeout, or remaining jiffies. */
   waitForCompletionInterruptibleTimeout(timeoutJiffies: number): Promise<number> {
+    jiffiesArg('waitForCompletionInterruptibleTimeout(timeoutJiffies)', 'timeoutJiffies', timeoutJiffies);
     return this.kernel.sleeping(
       'wait_for_completion_interruptible_timeout',
       () => (this.tryWaitForCompletion() ? Math.max(1, timeoutJiffies) : WOULD_SLEEP),

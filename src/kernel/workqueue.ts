@@ -1,4 +1,5 @@
 import { fsReclaimAcquire, fsReclaimRelease } from './alloc.ts';
+import { wholeArg } from './args.ts';
 import { ThreadKilled } from './kernel.ts';
 import type { Kernel } from './kernel.ts';
 import { LdWait, LockdepMap } from './lockdep-map.ts';
@@ -152,9 +153,7 @@ export class WorkqueueStruct {
     maxActive: number,
     lockdepMap?: LockdepMap,
   ) {
-    if (maxActive < 0 || maxActive > WQ_MAX_ACTIVE) {
-      throw new Error(`alloc_workqueue("${name}"): max_active ${maxActive} is outside 0..${WQ_MAX_ACTIVE}`);
-    }
+    wholeArg(`alloc_workqueue("${name}")`, 'max_active', maxActive, '(0 for the default)', WQ_MAX_ACTIVE);
     this.maxActive = maxActive === 0 ? WQ_DFL_ACTIVE : maxActive;
     this.dep = lockdepMap ?? new LockdepMap(`(wq_completion)${name}`, `(wq_completion)${name}`, LdWait.INV);
   }

@@ -1,4 +1,4 @@
-import { Access, defineWdClass, Errno, WwMutex } from '../kernel/index.ts';
+import { Access, defineWdClass, Errno, ktimeArg, timeoutArg, U32_MAX, wholeArg, WwMutex } from '../kernel/index.ts';
 import type {
   Kernel,
   WwAcquireCtx,
@@ -190,6 +190,7 @@ export class DmaResv {
     const k = this.kernel;
     this.checkAlive('dma_resv_reserve_fences');
     this.assertHeld('dma_resv_reserve_fences');
+    wholeArg('DmaResv.reserveFences(numFences)', 'numFences', numFences, '(unsigned int)', U32_MAX);
     if (!numFences) {
       k.splat({
         rule: 'resv.reserve_zero',
@@ -199,8 +200,6 @@ export class DmaResv {
       });
       return -Errno.EINVAL;
     }
-    if (!Number.isInteger(numFences) || numFences < 0)
-      throw new Error(`reserveFences: ${numFences} is not a slot count`);
     const old = this.fences;
     let max: number;
     if (old) {
@@ -367,6 +366,7 @@ export class DmaResv {
   /** `dma_resv_wait_timeout`: `-ERESTARTSYS`, 0 (timed out / busy for a 0 timeout) or > 0. Process context. */
   waitTimeout(usage: DmaResvUsage, intr: boolean, timeoutJiffies: number): Promise<number> {
     this.checkAlive('dma_resv_wait_timeout');
+    timeoutArg('DmaResv.waitTimeout(usage, intr, timeoutJiffies)', 'timeoutJiffies', timeoutJiffies);
     return dmaResvWaitTimeout(this, usage, intr, timeoutJiffies);
   }
 
@@ -378,6 +378,7 @@ export class DmaResv {
 
   /** `dma_resv_set_deadline`: pass the deadline hint to every unsignalled fence of `usage` or stronger. */
   setDeadline(usage: DmaResvUsage, deadlineNs: number): void {
+    ktimeArg('DmaResv.setDeadline(usage, deadlineNs)', 'deadlineNs', deadlineNs);
     dmaResvSetDeadline(this, usage, deadlineNs);
   }
 

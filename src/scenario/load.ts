@@ -9,6 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { describeValue, limitProblems, userThrowSite } from '../kernel/index.ts';
 import { builtinScenarioFiles } from '../../scenarios/index.ts';
 import { isTypeScriptFile, prepareTypeScriptImport } from './module-loading.ts';
 import type { Expectation, Scenario } from './scenario.ts';
@@ -216,8 +217,34 @@ function validateScenario(v: unknown, what: string): Scenario {
       'invalid',
       `The scenario "${s.name}" in ${what} has an invalid expect field. ${fix}`,
     );
+  const settings = scenarioSettingsProblems(s);
+  if (settings.length > 0)
+    throw new ScenarioError(
+      'invalid',
+      `The scenario "${s.name}" in ${what} has invalid settings: ${settings.join('; ')}. (Limits from a scenario are checked as --max-steps and --max-time-ms are.)`,
+    );
   if (s.description !== undefined && s.expect !== undefined) return s as Scenario;
   return { ...(s as Scenario), description: s.description ?? '', expect };
+}
+
+/** What is wrong with a scenario's kernel options and switches (field, expected, got), or nothing. */
+function scenarioSettingsProblems(s: Partial<Scenario>): string[] {
+  const out: string[] = [];
+  for (const flag of ['lockdep', 'races'] as const) {
+    if (s[flag] !== undefined && typeof s[flag] !== 'boolean')
+      out.push(`${flag} must be true or false, got ${describeValue(s[flag])}`);
+  }
+  const kernel: unknown = s.kernel;
+  if (kernel === undefined) return out;
+  if (typeof kernel !== 'object' || kernel === null || Array.isArray(kernel)) {
+    out.push(`kernel must be an object such as { limits: { maxSteps: 100000 } }, got ${describeValue(kernel)}`);
+    return out;
+  }
+  const k = kernel as { limits?: unknown; hz?: unknown };
+  out.push(...limitProblems(k.limits, 'kernel.limits.'));
+  if (k.hz !== undefined && (typeof k.hz !== 'number' || !Number.isInteger(k.hz) || k.hz < 1 || k.hz > 1e9))
+    out.push(`kernel.hz must be a whole number of timer ticks per second from 1 to 1000000000 (e.g. 100, 250 or 1000), got ${describeValue(k.hz)}`);
+  return out;
 }
 
 function errorText(e: unknown): string {
@@ -225,15 +252,10 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** The first stack frame of `e` as " (at file:line:col)", or nothing. */
+/** Where `e` was thrown in the scenario's code as " (at file:line:col)", or nothing. */
 function whereThrown(e: unknown): string {
-  const stack = e instanceof Error ? (e.stack ?? '') : '';
-  const frame = stack
-    .split('\n')
-    .find((l) => /^\s+at /.test(l) && !l.includes('node:') && !l.includes('node_modules'));
-  if (!frame) return '';
-  const m = /\(?((?:file:\/\/)?[^()\s]+:\d+:\d+)\)?\s*$/.exec(frame);
-  return m ? ` (at ${m[1]!.replace(/^file:\/\//, '')})` : '';
+  const site = userThrowSite(e);
+  return site ? ` (at ${site})` : '';
 }
 
 function firstLines(text: string, n: number): string {

@@ -32,6 +32,8 @@ export interface RunScenarioOptions {
    * them off for this run (`--no-races`).
    */
   races?: boolean;
+  /** Lockdep: default on, unless the scenario sets `lockdep: false`; `false` switches it off for this run (`--no-lockdep`). */
+  lockdep?: boolean;
   /** Limits overriding the scenario's own and the kernel defaults. */
   limits?: Partial<KernelLimits>;
   /** Called for every event as it happens (attaches a listener: events cost their construction). */
@@ -91,7 +93,11 @@ export async function runScenario(
       ...(opts.chooser ? { chooser: opts.chooser } : {}),
       ...(opts.captureStacks !== undefined ? { captureStacks: opts.captureStacks } : {}),
     },
-    { lockdep: scenario.lockdep ?? true, graph: opts.graph, races: opts.races ?? scenario.races ?? true },
+    {
+      lockdep: opts.lockdep ?? scenario.lockdep ?? true,
+      graph: opts.graph,
+      races: opts.races ?? scenario.races ?? true,
+    },
   );
   const events: KernelEvent[] | null = opts.trace ? [] : null;
   if (events) {
@@ -116,7 +122,7 @@ export async function runScenario(
         notes.push(line);
       },
     };
-    const r = (scenario as { setup(k: Kernel, ctx: ScenarioContext): unknown }).setup(k, ctx);
+    const r = k.runSetup(() => (scenario as { setup(k: Kernel, ctx: ScenarioContext): unknown }).setup(k, ctx));
     if (r instanceof Promise) await r;
   } catch (e) {
     throw ScenarioError.fromSetup(scenario.name, e);

@@ -1,6 +1,6 @@
 import { dmaFenceContextAlloc, DmaFenceCb } from '../fence/index.ts';
 import type { DmaFence } from '../fence/index.ts';
-import { Completion, Errno, GFP_KERNEL, kzalloc, SpinLock } from '../kernel/index.ts';
+import { Completion, Errno, GFP_KERNEL, kzalloc, SpinLock, timeoutArg } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 import type { DrmSchedJob } from './job.ts';
 import { killEntityJobs } from './kill.ts';
@@ -340,6 +340,7 @@ export class DrmSchedEntity {
    * SIGKILL) to take those paths.
    */
   async flush(timeoutJiffies: number, opts: { exiting?: boolean; killed?: boolean } = {}): Promise<number> {
+    timeoutArg('DrmSchedEntity.flush(timeoutJiffies)', 'timeoutJiffies', timeoutJiffies);
     if (!this.rq) return 0;
     const sched = this.rq.sched;
     let ret = timeoutJiffies;

@@ -29,34 +29,106 @@ interface Dep {
   readonly via: 'add_dep' | 'unschedulable';
 }
 
-interface Job {
-  readonly id: number;
-  sched: string;
-  fence: string;
-  fctx: number;
-  fseq: number;
-  queued: number;
-  run: number;
-  done: number;
-  readonly deps: Dep[];
+/** Shared by jobs without dependencies (replaced on the first one). */
+const NO_DEPS: Dep[] = [];
+
+/** A job as the rule follows it (a class: every job has one hidden class, so making one is a plain allocation). */
+class Job {
+  queued = -1;
+  run = -1;
+  done = -1;
+  deps: Dep[] = NO_DEPS;
+  /** The generation of done jobs it joined (see `retire`), -1 while not done. */
+  retired = -1;
+
+  constructor(
+    readonly id: number,
+    public sched: string,
+    public fence: string,
+    public fctx: number,
+    public fseq: number,
+  ) {}
 }
 
+/** What the rule knows about one fence context (u32), from its fence events. */
 interface FenceContext {
-  readonly pending: Set<number>;
+  /**
+   * Seqnos initialised and not since signalled or destroyed (a set of
+   * seqnos: twins count once): a list while short, a `Set` past `SHORT`.
+   */
+  pending: number[];
+  pendingSet: Set<number> | null;
   head: number | null;
   seqno64: boolean;
-  /** Recently signalled seqnos (bounded ring). */
-  readonly recent: Set<number>;
+  /** The latest `RECENT` distinct seqnos signalled, as a ring. */
   readonly ring: number[];
   at: number;
+  /** How many ring entries fall in each bucket (`seqno % BUCKETS`): a ring look-up only scans on a hit. */
+  readonly buckets: Uint16Array;
 }
 
 const RECENT = 256;
+/** Twice `RECENT`: the latest `RECENT` consecutive seqnos never share a bucket with the next one. */
+const BUCKETS = 512;
+const SHORT = 16;
 const KEEP_DONE = 1 << 12;
 
+/** Context and seqno of a finished fence's text (`context:seqno`). */
 function parseFence(f: string): [number, number] {
-  const i = f.indexOf(':');
-  return [Number(f.slice(0, i)), Number(f.slice(i + 1))];
+  // The usual `digits:digits` (each short enough to be exact) is read in place.
+  let a = 0;
+  let i = 0;
+  const n = f.length;
+  for (; i < n && i < 15; i++) {
+    const c = f.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    a = a * 10 + (c - 48);
+  }
+  if (i > 0 && i < n && f.charCodeAt(i) === 58) {
+    let b = 0;
+    let j = i + 1;
+    for (; j < n && j - i <= 15; j++) {
+      const c = f.charCodeAt(j);
+      if (c < 48 || c > 57) break;
+      b = b * 10 + (c - 48);
+    }
+    if (j === n && j > i + 1) return [a, b];
+  }
+  const k = f.indexOf(':');
+  return [Number(f.slice(0, k)), Number(f.slice(k + 1))];
+}
+
+function pendingHas(c: FenceContext, s: number): boolean {
+  return c.pendingSet ? c.pendingSet.has(s) : c.pending.includes(s);
+}
+
+function pendingAdd(c: FenceContext, s: number): void {
+  if (c.pendingSet) c.pendingSet.add(s);
+  else if (!c.pending.includes(s)) {
+    c.pending.push(s);
+    if (c.pending.length > SHORT) {
+      c.pendingSet = new Set(c.pending);
+      c.pending = [];
+    }
+  }
+}
+
+function pendingDelete(c: FenceContext, s: number): void {
+  if (c.pendingSet) {
+    c.pendingSet.delete(s);
+    if (c.pendingSet.size === 0) c.pendingSet = null;
+    return;
+  }
+  const list = c.pending;
+  const i = list.indexOf(s);
+  if (i < 0) return;
+  list[i] = list[list.length - 1]!;
+  list.pop();
+}
+
+function recentHas(c: FenceContext, s: number): boolean {
+  if (c.buckets[s % BUCKETS] === 0) return false;
+  return c.ring.includes(s);
 }
 
 class SchedJobRule implements EventRule {
@@ -70,13 +142,19 @@ class SchedJobRule implements EventRule {
     'fence-signal',
     'fence-destroy',
   ] as const;
-  /** Jobs by scheduler, then job id (job ids are per scheduler). */
-  private readonly jobs = new Map<string, Map<number, Job>>();
-  /** Job of a finished fence: context (u32) → seqno (u32) → job. */
-  private readonly byFinished = new Map<number, Map<number, Job>>();
+  /**
+   * Jobs by scheduler, then job id (job ids are per scheduler), and by
+   * finished fence: context (u32) → seqno (u32) → job. Done jobs stay
+   * (late events, dependencies on them) for at least `KEEP_DONE` later
+   * completions: `purge` drops older ones a generation at a time, so a job's
+   * completion costs no map update.
+   */
+  private jobs = new Map<string, Map<number, Job>>();
+  private byFinished = new Map<number, Map<number, Job>>();
+  /** The generation done jobs join, and how many joined it. */
+  private gen = 0;
+  private genDone = 0;
   private readonly fences = new Map<number, FenceContext>();
-  private readonly doneRing: (Job | null)[] = new Array<Job | null>(KEEP_DONE).fill(null);
-  private doneAt = 0;
 
   constructor(private readonly sink: FindingSink) {}
 
@@ -84,7 +162,15 @@ class SchedJobRule implements EventRule {
     const c = context >>> 0;
     let s = this.fences.get(c);
     if (!s) {
-      s = { pending: new Set(), head: null, seqno64: false, recent: new Set(), ring: [], at: 0 };
+      s = {
+        pending: [],
+        pendingSet: null,
+        head: null,
+        seqno64: false,
+        ring: [],
+        at: 0,
+        buckets: new Uint16Array(BUCKETS),
+      };
       this.fences.set(c, s);
     }
     return s;
@@ -107,17 +193,7 @@ class SchedJobRule implements EventRule {
     let j = m.get(e.job);
     if (!j) {
       const [fctx, fseq] = parseFence(e.fence);
-      j = {
-        id: e.job,
-        sched: e.sched,
-        fence: e.fence,
-        fctx,
-        fseq,
-        queued: -1,
-        run: -1,
-        done: -1,
-        deps: [],
-      };
+      j = new Job(e.job, e.sched, e.fence, fctx, fseq);
       m.set(e.job, j);
       let f = this.byFinished.get(fctx >>> 0);
       if (!f) {
@@ -136,28 +212,30 @@ class SchedJobRule implements EventRule {
       case 'fence-init': {
         const c = this.fctx(e.context);
         c.seqno64 = e.seqno64;
-        c.pending.add(e.seqno >>> 0);
+        pendingAdd(c, e.seqno >>> 0);
         break;
       }
       case 'fence-signal': {
         const c = this.fctx(e.context);
         const s = e.seqno >>> 0;
-        c.pending.delete(s);
+        pendingDelete(c, s);
         if (c.head === null || seqnoIsLater(false, s, c.head)) c.head = s;
-        if (!c.recent.has(s)) {
+        if (!recentHas(c, s)) {
           if (c.ring.length < RECENT) c.ring.push(s);
           else {
-            c.recent.delete(c.ring[c.at]!);
+            c.buckets[c.ring[c.at]! % BUCKETS]!--;
             c.ring[c.at] = s;
             c.at = (c.at + 1) % RECENT;
           }
-          c.recent.add(s);
+          c.buckets[s % BUCKETS]!++;
         }
         break;
       }
-      case 'fence-destroy':
-        this.fences.get(e.context >>> 0)?.pending.delete(e.seqno >>> 0);
+      case 'fence-destroy': {
+        const c = this.fences.get(e.context >>> 0);
+        if (c) pendingDelete(c, e.seqno >>> 0);
         break;
+      }
       case 'sched-job-queue': {
         const j = this.job(e);
         j.sched = e.sched;
@@ -172,14 +250,17 @@ class SchedJobRule implements EventRule {
         break;
       }
       case 'sched-job-add-dep':
-      case 'sched-job-unschedulable':
-        this.job(e).deps.push({
+      case 'sched-job-unschedulable': {
+        const j = this.job(e);
+        if (j.deps === NO_DEPS) j.deps = [];
+        j.deps.push({
           context: e.depContext,
           seqno: e.depSeqno,
           step: e.step,
           via: e.type === 'sched-job-add-dep' ? 'add_dep' : 'unschedulable',
         });
         break;
+      }
       case 'sched-job-run': {
         const j = this.job(e);
         j.sched = e.sched;
@@ -205,33 +286,41 @@ class SchedJobRule implements EventRule {
     }
   }
 
-  /** Keep a done job for a while (late events, dependencies on it), then forget it. */
+  /**
+   * A done job joins the current generation of done jobs; every `KEEP_DONE`
+   * completions a new generation starts and the jobs of the one before the
+   * previous are forgotten (at least `KEEP_DONE` done jobs are remembered).
+   */
   private retire(j: Job): void {
-    j.deps.length = 0;
-    const o = this.doneRing[this.doneAt];
-    if (o) {
-      const m = this.jobs.get(o.sched);
-      if (m?.get(o.id) === o) {
-        m.delete(o.id);
-        if (m.size === 0) this.jobs.delete(o.sched);
-      }
-      const f = this.byFinished.get(o.fctx >>> 0);
-      if (f?.get(o.fseq >>> 0) === o) {
-        f.delete(o.fseq >>> 0);
-        if (f.size === 0) this.byFinished.delete(o.fctx >>> 0);
-      }
+    j.deps = NO_DEPS;
+    j.retired = this.gen;
+    if (++this.genDone < KEEP_DONE) return;
+    this.gen++;
+    this.genDone = 0;
+    const keep = (x: Job): boolean => x.retired < 0 || x.retired >= this.gen - 1;
+    const jobs = new Map<string, Map<number, Job>>();
+    for (const [sched, m] of this.jobs) {
+      const kept = new Map<number, Job>();
+      for (const [id, x] of m) if (keep(x)) kept.set(id, x);
+      if (kept.size > 0) jobs.set(sched, kept);
     }
-    this.doneRing[this.doneAt] = j;
-    this.doneAt = (this.doneAt + 1) % KEEP_DONE;
+    this.jobs = jobs;
+    const byFinished = new Map<number, Map<number, Job>>();
+    for (const [ctx, m] of this.byFinished) {
+      const kept = new Map<number, Job>();
+      for (const [seq, x] of m) if (keep(x)) kept.set(seq, x);
+      if (kept.size > 0) byFinished.set(ctx, kept);
+    }
+    this.byFinished = byFinished;
   }
 
   private signalled(context: number, seqno: number): boolean | null {
     const c = this.fences.get(context >>> 0);
     if (!c) return null;
     const s = seqno >>> 0;
-    if (c.pending.has(s)) return false;
-    if (c.recent.has(s)) return true;
+    if (pendingHas(c, s)) return false;
     if (c.head !== null && !seqnoIsLater(false, s, c.head)) return true;
+    if (recentHas(c, s)) return true;
     return null;
   }
 

@@ -1,6 +1,6 @@
 import { DmaFenceCb } from '../fence/index.ts';
 import type { DmaFence } from '../fence/index.ts';
-import { Access, Errno, GFP_KERNEL, kmalloc, kzalloc, MemLoc, mightAlloc } from '../kernel/index.ts';
+import { Access, Errno, GFP_KERNEL, kmalloc, kzalloc, MemLoc, mightAlloc, U32_MAX, U64_MAX, wholeArg } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 import { drmSyncobjFindFence } from '../gem/index.ts';
 import type { DrmFile } from '../gem/index.ts';
@@ -129,9 +129,9 @@ export class DrmSchedJob {
    */
   init(entity: DrmSchedEntity, credits: number, owner: unknown = null, clientId = 0): number {
     this.touch('drm_sched_job_init', true);
+    wholeArg('DrmSchedJob.init(entity, credits)', 'credits', credits, '(u32)', U32_MAX);
     if (!entity.rq) return -Errno.ENOENT;
     if (!credits) return -Errno.EINVAL;
-    if (!Number.isInteger(credits) || credits < 0) throw new Error(`drm_sched_job_init: credits must be a positive integer, got ${credits}`);
     // memset(job, 0): drivers must not pre-set fields of the base.
     this.sched = null;
     this.dependencies = [];
@@ -238,6 +238,8 @@ export class DrmSchedJob {
    * @kernel drm_sched_job_add_syncobj_dependency
    */
   async addSyncobjDependency(file: DrmFile, handle: number, point: number): Promise<number> {
+    wholeArg('DrmSchedJob.addSyncobjDependency(file, handle, point)', 'handle', handle, '(u32)', U32_MAX);
+    wholeArg('DrmSchedJob.addSyncobjDependency(file, handle, point)', 'point', point, '(u64)', U64_MAX);
     const p = { fence: null as DmaFence | null };
     const ret = await drmSyncobjFindFence(file, handle, point >>> 0, 0, p);
     if (ret) return ret;

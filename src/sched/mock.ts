@@ -7,7 +7,7 @@
  */
 import { DmaFence, dmaFenceContextAlloc } from '../fence/index.ts';
 import type { DmaFenceOps } from '../fence/index.ts';
-import { Completion, Errno, HrTimer, MAX_SCHEDULE_TIMEOUT, SpinLock } from '../kernel/index.ts';
+import { Completion, Errno, HrTimer, MAX_SCHEDULE_TIMEOUT, SpinLock, U32_MAX, wholeArg } from '../kernel/index.ts';
 import type { Kernel } from '../kernel/index.ts';
 import { DrmSchedEntity } from './entity.ts';
 import { DrmSchedJob } from './job.ts';
@@ -167,6 +167,7 @@ export class DrmMockScheduler extends DrmGpuScheduler {
    * Any context.
    */
   advance(num: number): number {
+    wholeArg('DrmMockScheduler.advance(num)', 'num', num, '(unsigned int)', U32_MAX);
     let found = 0;
     const fl = this.mockLock.lockIrqsave();
     this.hwTimeline.curSeqno += num;

@@ -18,6 +18,9 @@ import {
   WaitQueueHead,
   WorkStruct,
   WQ_MEM_RECLAIM,
+  U32_MAX,
+  wholeArg,
+  jiffiesArg,
 } from '../kernel/index.ts';
 import type { Kernel, WorkqueueStruct } from '../kernel/index.ts';
 import type { DrmSchedEntity } from './forward.ts';
@@ -111,7 +114,9 @@ export class DrmGpuScheduler {
   ) {
     const k = kernel;
     if (!args.ops || typeof args.ops.runJob !== 'function') throw new Error('drm_sched_init: ops.runJob is mandatory');
-    if (!(args.creditLimit > 0)) throw new Error('drm_sched_init: creditLimit must be positive');
+    wholeArg('drm_sched_init: args.creditLimit', 'creditLimit', args.creditLimit, '(u32)', U32_MAX, 1);
+    if (args.timeout !== undefined) jiffiesArg('drm_sched_init: args.timeout', 'timeout', args.timeout);
+    if (args.hangLimit !== undefined) wholeArg('drm_sched_init: args.hangLimit', 'hangLimit', args.hangLimit, '(unsigned int)', U32_MAX);
     this.ops = args.ops;
     this.name = args.name;
     // The rule book's drm_sched consumers (job order, dependencies) judge this kernel's events.

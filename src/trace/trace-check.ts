@@ -11,8 +11,9 @@
  * processed as they arrive, and events are kept only when a Chrome trace or
  * report is asked for (`collectEvents`).
  */
+import { isAscii } from 'node:buffer';
 import type { EventFinding, EventRule, EventRuleOptions, FindingSink } from '../check/index.ts';
-import { FENCE_EVENT_RULES } from '../fence/index.ts';
+import { FENCE_EVENT_RULES, shareFenceTable } from '../fence/index.ts';
 import type { KernelEvent, Splat } from '../kernel/index.ts';
 import { SCHED_EVENT_RULES } from '../sched/index.ts';
 import { TraceSummary } from './ftrace/latency.ts';
@@ -21,6 +22,7 @@ import { TraceNormaliser } from './ftrace/normalise.ts';
 import type { RawRecord, TextLayout } from './ftrace/record.ts';
 import { TextProtoReader } from './ftrace/textproto.ts';
 import { HINT_SEQNO64, HINT_UNORDERED } from './ftrace/writer.ts';
+import { commOfBytes, newByteRecord, parseTextBytes } from './ftrace/text-bytes.ts';
 import {
   commOf,
   LINE_LOST,
@@ -109,6 +111,15 @@ export class TraceChecker {
   private malformedCount = 0;
   private readonly summary = new TraceSummary();
   private readonly rec = newTextRecord();
+  /** The comm of the record being read (cut out only for a new pid). */
+  private readonly comm = (): string => commOf(this.rec);
+  /** The record of the byte path (`lineBytes`) and its comm. */
+  private readonly brec = newByteRecord();
+  private readonly bcomm = (): string => commOfBytes(this.brec);
+  private readonly lineDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  private runLayout: TextLayout = 'ftrace';
+  private runFlags = 0;
+  private runCount = 0;
   private readonly layouts: Record<string, number> = {};
   private readonly flagWidths: Record<string, number> = {};
   private mode: 'unknown' | 'text' | 'proto' = 'unknown';
@@ -125,7 +136,20 @@ export class TraceChecker {
 
   constructor(opts: TraceCheckOptions = {}) {
     this.events = opts.collectEvents ? [] : null;
-    const ruleOpts: EventRuleOptions = { slowWaitNs: opts.slowWaitNs ?? null };
+    this.norm = new TraceNormaliser(
+      (e) => {
+        this.event(e);
+      },
+      (line, reason) => {
+        this.bad(line, reason);
+      },
+      this.summary,
+      this.events !== null,
+    );
+    // The consumers share the normaliser's fence table: it resolves each event's fence once.
+    const shared = new Map<string, unknown>();
+    shareFenceTable(shared, this.norm.table);
+    const ruleOpts: EventRuleOptions = { slowWaitNs: opts.slowWaitNs ?? null, shared };
     const sink: FindingSink = {
       report: (f, e) => {
         this.report(f, e);
@@ -140,16 +164,6 @@ export class TraceChecker {
         else this.byType.set(t, [r]);
       }
     }
-    this.norm = new TraceNormaliser(
-      (e) => {
-        this.event(e);
-      },
-      (line, reason) => {
-        this.bad(line, reason);
-      },
-      this.summary,
-      this.events !== null,
-    );
   }
 
   private event(e: KernelEvent): void {
@@ -211,7 +225,7 @@ export class TraceChecker {
   line(text: string, lineNo: number): void {
     this.lineCount = lineNo;
     this.lastLine = lineNo;
-    if (text.startsWith('# dmabuf-lab ')) this.hint(text);
+    if (text.charCodeAt(0) === 35 /* # */ && text.startsWith('# dmabuf-lab ')) this.hint(text);
     if (this.mode === 'unknown') {
       const t = text.trim();
       if (t === '' || t.startsWith('#')) {
@@ -238,11 +252,11 @@ export class TraceChecker {
     const kind = parseTextLine(text, lineNo, r);
     if (kind === LINE_RECORD) {
       this.records++;
-      this.layouts[r.layout] = (this.layouts[r.layout] ?? 0) + 1;
-      const w = String(r.flagsLen);
-      this.flagWidths[w] = (this.flagWidths[w] ?? 0) + 1;
+      // Layout and flags width repeat from line to line: count runs, fold them in when they change.
+      if (r.layout !== this.runLayout || r.flagsLen !== this.runFlags) this.foldRun(r);
+      this.runCount++;
       this.inRecord = true;
-      this.norm.record(r, () => commOf(r));
+      this.norm.record(r, this.comm);
       this.inRecord = false;
     } else if (kind === LINE_MALFORMED) {
       this.bad(lineNo, r.reason);
@@ -253,6 +267,45 @@ export class TraceChecker {
       const t = text.trimStart();
       if (t.startsWith('# tracer:')) this.header = true;
       if (t.startsWith('cpus=') || t.startsWith('version')) this.traceCmd = true;
+    }
+  }
+
+  /**
+   * One line as bytes, `b[start, end)` (1-based `lineNo`); `ascii`: the
+   * bytes are ASCII. The records of the frequent events are read from the
+   * bytes (`parseTextBytes`, `TraceNormaliser.recordBytes`) with no string
+   * made for the line; every other line is decoded and read by `line`,
+   * with the same result.
+   */
+  lineBytes(b: Uint8Array, start: number, end: number, lineNo: number, ascii: boolean): void {
+    if (ascii && this.mode === 'text') {
+      const r = this.brec;
+      if (parseTextBytes(b, start, end, lineNo, r) === LINE_RECORD) {
+        this.lineCount = lineNo;
+        this.lastLine = lineNo;
+        if (this.norm.recordBytes(r, this.bcomm)) {
+          this.records++;
+          if (r.layout !== this.runLayout || r.flagsLen !== this.runFlags) this.foldRun(r);
+          this.runCount++;
+          return;
+        }
+      }
+    }
+    this.line(this.lineDecoder.decode(b.subarray(start, end)), lineNo);
+  }
+
+  /** Fold the current run of one layout and flags width into the counts; start one for `r`. */
+  private foldRun(r: { layout: TextLayout; flagsLen: number } | null): void {
+    if (this.runCount > 0) {
+      const l = this.runLayout;
+      const w = String(this.runFlags);
+      this.layouts[l] = (this.layouts[l] ?? 0) + this.runCount;
+      this.flagWidths[w] = (this.flagWidths[w] ?? 0) + this.runCount;
+    }
+    this.runCount = 0;
+    if (r) {
+      this.runLayout = r.layout;
+      this.runFlags = r.flagsLen;
     }
   }
 
@@ -280,6 +333,7 @@ export class TraceChecker {
   }
 
   private format(): string {
+    this.foldRun(null);
     if (this.mode === 'proto') return 'perfetto textproto';
     if (this.records === 0 && this.mode === 'unknown') return 'empty';
     const top = Object.entries(this.layouts).sort((a, b) => b[1] - a[1])[0]?.[0] as
@@ -294,6 +348,7 @@ export class TraceChecker {
 
   /** End of input: end-of-stream rules, window effects, the result. */
   finish(): TraceCheckResult {
+    this.foldRun(null);
     this.proto?.end(this.lineCount);
     const endNs = this.norm.endNs;
     for (const r of this.rules) r.end?.(endNs);
@@ -319,16 +374,14 @@ export class TraceChecker {
           at: shown.map((p) => p.line),
           thread: null,
           data: {
-            fences: pending
-              .slice(0, 1000)
-              .map((p) => ({
-                context: p.context,
-                seqno: p.seqno,
-                driver: p.driver,
-                timeline: p.timeline,
-                line: p.line,
-                ageNs: endNs - p.initNs,
-              })),
+            fences: pending.slice(0, 1000).map((p) => ({
+              context: p.context,
+              seqno: p.seqno,
+              driver: p.driver,
+              timeline: p.timeline,
+              line: p.line,
+              ageNs: endNs - p.initNs,
+            })),
           },
         },
         null,
@@ -410,6 +463,79 @@ export class LineSplitter {
   }
 }
 
+/**
+ * `LineSplitter` for bytes: splits chunks at `\n` (a trailing `\r`
+ * dropped, a UTF-8 byte order mark before the first line too) without
+ * decoding them, and tells `onLine` whether each line's chunk is ASCII.
+ * A line split across chunks is copied into one piece.
+ */
+export class ByteLineSplitter {
+  private rest: Uint8Array | null = null;
+  private n = 0;
+
+  constructor(
+    private readonly onLine: (
+      b: Uint8Array,
+      start: number,
+      end: number,
+      lineNo: number,
+      ascii: boolean,
+    ) => void,
+  ) {}
+
+  private emit(b: Uint8Array, start: number, nl: number, ascii: boolean): void {
+    let s = start;
+    if (this.n === 0 && nl - s >= 3 && b[s] === 0xef && b[s + 1] === 0xbb && b[s + 2] === 0xbf)
+      s += 3;
+    const end = nl > s && b[nl - 1] === 13 ? nl - 1 : nl;
+    this.onLine(b, s, end, ++this.n, ascii);
+  }
+
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    if (this.rest !== null) {
+      const nl = chunk.indexOf(10);
+      const head = nl < 0 ? chunk : chunk.subarray(0, nl);
+      const joined = new Uint8Array(this.rest.length + head.length);
+      joined.set(this.rest);
+      joined.set(head, this.rest.length);
+      if (nl < 0) {
+        this.rest = joined;
+        return;
+      }
+      this.rest = null;
+      this.emit(joined, 0, joined.length, isAscii(joined));
+      start = nl + 1;
+    }
+    const ascii = isAscii(chunk);
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      this.emit(chunk, start, nl, ascii);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.rest = chunk.slice(start);
+  }
+
+  end(): void {
+    const rest = this.rest;
+    this.rest = null;
+    if (rest !== null && rest.length > 0) {
+      // The last line, without its newline: nothing is dropped from its end.
+      let s = 0;
+      if (
+        this.n === 0 &&
+        rest.length >= 3 &&
+        rest[0] === 0xef &&
+        rest[1] === 0xbb &&
+        rest[2] === 0xbf
+      )
+        s = 3;
+      if (s < rest.length) this.onLine(rest, s, rest.length, ++this.n, isAscii(rest));
+    }
+  }
+}
+
 /** Check a whole trace given as text (tests, small inputs). */
 export function checkTraceText(text: string, opts: TraceCheckOptions = {}): TraceCheckResult {
   const c = new TraceChecker(opts);
@@ -427,13 +553,12 @@ export async function checkTraceStream(
   opts: TraceCheckOptions = {},
 ): Promise<TraceCheckResult> {
   const c = new TraceChecker(opts);
-  const s = new LineSplitter((l, n) => {
-    c.line(l, n);
+  // Read as bytes: the frequent lines are never decoded (see `TraceChecker.lineBytes`).
+  const s = new ByteLineSplitter((b, start, end, n, ascii) => {
+    c.lineBytes(b, start, end, n, ascii);
   });
-  const dec = new TextDecoder('utf-8');
   for await (const chunk of input)
-    s.push(typeof chunk === 'string' ? chunk : dec.decode(chunk, { stream: true }));
-  s.push(dec.decode());
+    s.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
   s.end();
   return c.finish();
 }

@@ -67,14 +67,16 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'junk.json'), '{"hello": 1}');
   runs.mergeJunk = await cli('merge', 'junk.json');
   const schedule = join(dir, 'bugs', 'unbind-open-race.bug-1.refcount.addition_on_0.schedule.json');
-  runs.replay = await cli('replay', schedule);
+  // The scenario file lies outside the schedule's directory and the working directory: named on purpose.
+  runs.replay = await cli('replay', schedule, '--scenario', race);
+  runs.replayRefused = await cli('replay', schedule);
 }, 240_000);
 
 describe('dmabuf-lab explore', () => {
   test('--help lists the options and the exit codes', () => {
     const r = runs.help!;
     expect(r.code).toBe(0);
-    for (const w of ['--strategy', '--schedules', '--time', '--until', '--depth', '--preemptions', '--faults', '--max-faults', '--workers', '--shard', '--json', '--trace-dir', 'Exit codes: 0 no bug found, 1 a bug found, 2'])
+    for (const w of ['--strategy', '--schedules', '--time', '--until', '--depth', '--preemptions', '--faults', '--max-faults', '--workers', '--shard', '--json', '--trace-dir', 'Exit codes: 0 no bug found, 1 a bug found', '130 interrupted', '--no-races', '--no-lockdep', '--schedule-timeout'])
       expect(r.stdout).toContain(w);
   });
 
@@ -115,18 +117,25 @@ describe('dmabuf-lab explore', () => {
     expect(r.stdout).toContain('all 6 schedules with <= 1 preemption explored; no bug (bounded space exhausted)');
   });
 
-  test('--trace-dir saves the shrunk schedule, its trace and report; the schedule replays to the bug', () => {
+  test('--trace-dir saves the shrunk schedule, its trace, report and kernel trace text; the schedule replays to the bug', () => {
     const r = runs.traced!;
     expect(r.code).toBe(1);
     const base = join(dir, 'bugs', 'unbind-open-race.bug-1.refcount.addition_on_0');
-    for (const ext of ['schedule.json', 'trace.json', 'report.html']) expect(existsSync(`${base}.${ext}`), ext).toBe(true);
+    for (const ext of ['schedule.json', 'trace.json', 'report.html', 'ftrace.txt']) expect(existsSync(`${base}.${ext}`), ext).toBe(true);
     expect(r.stdout).toContain('replay: dmabuf-lab replay');
+    // The failing schedule as kernel trace text, in the format trace-check reads.
+    expect(readFileSync(`${base}.ftrace.txt`, 'utf8')).toMatch(/^# tracer: nop/m);
+    expect(r.stdout).toContain('kernel trace text: ');
     expect(r.stdout).not.toContain('did not show this bug');
     expect(r.stdout).toMatch(/shrunk from 2 deviations .*\n\s+to 2 deviations .*1-minimal/);
     // Replayed with stack capture: the report names source sites.
     expect(readFileSync(`${base}.report.html`, 'utf8')).toContain('unbind-open-race.ts:');
     expect(runs.replay!.code).toBe(1);
     expect(runs.replay!.stdout).toContain('[refcount.addition_on_0]');
+    // Without --scenario, replay does not load a scenario file outside the schedule's and the working directory.
+    expect(runs.replayRefused!.code).toBe(2);
+    expect(runs.replayRefused!.stderr).toContain('lies outside the current directory');
+    expect(runs.replayRefused!.stderr).toContain('--scenario');
   });
 });
 

@@ -24,3 +24,17 @@ test("the README's example scenario runs clean as it says", async () => {
     expect(run.notes).toEqual(['consumer saw 3 items']);
   }
 });
+
+test("the tour's commands work as pasted on a fresh clone (dmabuf-lab is not on the PATH after npm ci)", () => {
+  const tour = readme.slice(readme.indexOf('## A five-minute tour'), readme.indexOf('## Writing a scenario'));
+  const blocks = [...tour.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  expect(blocks.length).toBeGreaterThan(2);
+  for (const b of blocks) expect(b).not.toMatch(/^dmabuf-lab /m);
+  expect(blocks.join('\n')).toMatch(/^npm run cli -- run mutex-abba --seed 2$/m);
+});
+
+test('the exit-code table says a --timeout of a progressing run is a limit (1) and Ctrl-C is 130', () => {
+  const table = readme.slice(readme.indexOf('### Exit codes'), readme.indexOf('## Checking real kernel traces'));
+  expect(table).toMatch(/\| 1 +\|[^\n]*`--timeout` while the run was still making progress/);
+  expect(table).toMatch(/\| 130 +\|[^\n]*Ctrl-C/);
+});

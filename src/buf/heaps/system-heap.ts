@@ -1,4 +1,4 @@
-import { Errno, GFP, GFP_KERNEL, Kernel, Mutex, __GFP_NOWARN, __GFP_ZERO } from '../../kernel/index.ts';
+import { Errno, GFP, GFP_KERNEL, Kernel, Mutex, U64_MAX, wholeArg, __GFP_NOWARN, __GFP_ZERO } from '../../kernel/index.ts';
 import { PAGE_SIZE, pageAlign } from '../../pci/index.ts';
 import { sgAllocTable, sgSetPage } from '../sg-table.ts';
 import { GFP_HIGHUSER, __GFP_COMP, __GFP_RECLAIM, allocFails } from './gfp.ts';
@@ -96,6 +96,7 @@ export class SystemHeap implements SystemHeapBufferHeap {
    * @kernel dma_heap_buffer_alloc (dma-heap.c), system_heap_allocate
    */
   allocate(len: number, fdFlags: number = DMA_HEAP_DEFAULT_FD_FLAGS, heapFlags = 0): SystemHeapBuffer | number {
+    wholeArg('SystemHeap.allocate(len, fdFlags, heapFlags)', 'len', len, 'of bytes (size_t)', U64_MAX);
     if (fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) return -Errno.EINVAL;
     if (heapFlags & ~DMA_HEAP_VALID_HEAP_FLAGS) return -Errno.EINVAL;
     const size = pageAlign(len);

@@ -10,6 +10,17 @@ import { fenceWaitRule } from './waits.ts';
 
 export { fenceLifecycleRule, fenceOrderRule, fenceWaitRule };
 export { sweep, later } from './timeline.ts';
+export {
+  FenceTable,
+  FenceEntry,
+  fenceTableFor,
+  shareFenceTable,
+  FENCE_TABLE_TYPES,
+  ENTRY_LIVE,
+  ENTRY_DESTROYED,
+  ENTRY_FORGOTTEN,
+} from './table.ts';
+export type { FenceTimeline, FenceTableEvent } from './table.ts';
 
 /** Every fence rule of the rule book. */
 export const FENCE_EVENT_RULES: readonly EventRuleFactory[] = [

@@ -25,55 +25,61 @@
  * Only contexts whose init says `inOrder` are judged (model drivers declare
  * it; trace-check assumes it except for container and stub fences).
  */
-import type { EventFinding, EventRule, EventRuleFactory, FindingSink } from '../../check/index.ts';
+import type {
+  EventFinding,
+  EventRule,
+  EventRuleFactory,
+  EventRuleOptions,
+  FindingSink,
+} from '../../check/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
+import { fenceTableFor } from './table.ts';
+import type { FenceEntry, FenceTable } from './table.ts';
 import { advance, fenceLabel, later, newTimeline, sweep } from './timeline.ts';
 import type { TimelineState } from './timeline.ts';
 
-interface Pending {
-  readonly fence: number;
-  readonly seqno: number;
-  readonly step: number;
-}
-
 interface Context extends TimelineState {
-  /** Pending fences initialised in the stream, in init order. */
-  readonly pending: Map<number, Pending>;
-  /** Pending fences by seqno, when one seqno has several (duplicates of one point). */
-  readonly twins: Map<number, number[]>;
-  /** Seqno → a pending fence with it (to find twins in O(1)). */
-  readonly bySeqno: Map<number, number>;
-  /** Fence ids in init order from `orderHead` on (signalled ones are skipped lazily). */
-  order: number[];
-  orderHead: number;
+  /**
+   * Pending fences initialised in the stream, in init order: a list through
+   * the entries' `orderPrev` / `orderNext` (their `orderPending` is set).
+   */
+  first: FenceEntry | null;
+  last: FenceEntry | null;
+  pendingCount: number;
+  /** Pending fences by seqno, kept while there are many (built on demand; small lists are scanned). */
+  bySeqno: Map<number, FenceEntry | FenceEntry[]> | null;
   lastInit: number | null;
   /** Every init was later than the one before (the fast path applies). */
   monotone: boolean;
   /** A fence initialised behind `head`: fine if it signals before anything else happens on the context. */
-  suspect: Pending | null;
+  suspect: FenceEntry | null;
   suspectHead: number;
   completed: number | null;
   completedStep: number;
 }
 
 const MAX_LISTED = 8;
+/** Pending fences of a context searched in its list up to this many, through `bySeqno` past it. */
+const LIST_MAX = 16;
 
 class FenceOrderRule implements EventRule {
   readonly types = ['fence-init', 'fence-signal', 'fence-destroy', 'fence-completed'] as const;
   private readonly contexts = new Map<number, Context>();
 
-  constructor(private readonly sink: FindingSink) {}
+  constructor(
+    private readonly sink: FindingSink,
+    private readonly table: FenceTable,
+  ) {}
 
   private ctx(context: number): Context {
     let c = this.contexts.get(context);
     if (!c) {
       c = {
         ...newTimeline(),
-        pending: new Map(),
-        twins: new Map(),
-        bySeqno: new Map(),
-        order: [],
-        orderHead: 0,
+        first: null,
+        last: null,
+        pendingCount: 0,
+        bySeqno: null,
         lastInit: null,
         monotone: true,
         suspect: null,
@@ -91,18 +97,19 @@ class FenceOrderRule implements EventRule {
     // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
     switch (e.type) {
       case 'fence-init':
-        this.init(e);
+        this.init(e, this.table.see(e));
         break;
       case 'fence-signal':
-        this.signal(e);
+        this.signal(e, this.table.see(e));
         break;
       case 'fence-destroy': {
+        const f = this.table.see(e);
         const c = this.contexts.get(e.context);
         if (!c) return;
-        if (c.suspect?.fence === e.fence) c.suspect = null;
+        if (c.suspect !== null && c.suspect.id === e.fence) c.suspect = null;
         else this.resolve(c, e);
-        this.drop(c, e.fence);
-        if (c.pending.size === 0 && c.head === null && c.completed === null)
+        if (f.orderPending) this.drop(c, f);
+        if (c.pendingCount === 0 && c.head === null && c.completed === null)
           this.contexts.delete(e.context);
         break;
       }
@@ -118,58 +125,70 @@ class FenceOrderRule implements EventRule {
     for (const [context, c] of this.contexts) this.resolve(c, null, context);
   }
 
-  private init(e: Extract<KernelEvent, { type: 'fence-init' }>): void {
+  private init(e: Extract<KernelEvent, { type: 'fence-init' }>, f: FenceEntry): void {
     const c = this.ctx(e.context);
     this.resolve(c, e);
     c.driver = e.driver;
     c.timeline = e.timeline;
     c.seqno64 = e.seqno64;
     c.inOrder = e.inOrder;
-    const p: Pending = { fence: e.fence, seqno: e.seqno, step: e.step };
     if (c.inOrder && c.head !== null && !later(c, e.seqno, c.head)) {
-      c.suspect = p;
+      c.suspect = f;
       c.suspectHead = c.head;
     }
     if (c.lastInit !== null && !later(c, e.seqno, c.lastInit)) c.monotone = false;
     c.lastInit = e.seqno;
-    c.pending.set(e.fence, p);
-    if (c.inOrder) c.order.push(e.fence);
-    const other = c.bySeqno.get(e.seqno);
-    if (other === undefined) c.bySeqno.set(e.seqno, e.fence);
-    else {
-      const list = c.twins.get(e.seqno);
-      if (list) list.push(e.fence);
-      else c.twins.set(e.seqno, [other, e.fence]);
+    f.orderPending = true;
+    f.orderRanked = c.inOrder;
+    f.orderNext = null;
+    f.orderPrev = c.last;
+    if (c.last) c.last.orderNext = f;
+    else c.first = f;
+    c.last = f;
+    c.pendingCount++;
+    if (c.bySeqno) indexAdd(c.bySeqno, f);
+    else if (c.pendingCount > LIST_MAX) {
+      const m = new Map<number, FenceEntry | FenceEntry[]>();
+      for (let x = c.first; x !== null; x = x.orderNext) indexAdd(m, x);
+      c.bySeqno = m;
     }
   }
 
-  /** The oldest pending fence in init order (amortised O(1): signalled ones are skipped once). */
-  private oldest(c: Context): number | undefined {
-    const order = c.order;
-    while (c.orderHead < order.length && !c.pending.has(order[c.orderHead]!)) c.orderHead++;
-    if (c.orderHead > 1024 && c.orderHead * 2 > order.length) {
-      c.order = order.slice(c.orderHead);
-      c.orderHead = 0;
-    }
-    return c.order[c.orderHead];
+  /** The oldest pending fence initialised while the context was in order (usually the first). */
+  private oldest(c: Context): FenceEntry | null {
+    let x = c.first;
+    while (x !== null && !x.orderRanked) x = x.orderNext;
+    return x;
   }
 
-  /** Forget pending fence `fence`. */
-  private drop(c: Context, fence: number): Pending | undefined {
-    const p = c.pending.get(fence);
-    if (!p) return undefined;
-    c.pending.delete(fence);
-    const list = c.twins.get(p.seqno);
-    if (!list) {
-      c.bySeqno.delete(p.seqno);
-      return p;
+  /** Forget pending fence `f`. */
+  private drop(c: Context, f: FenceEntry): void {
+    f.orderPending = false;
+    if (f.orderPrev) f.orderPrev.orderNext = f.orderNext;
+    else c.first = f.orderNext;
+    if (f.orderNext) f.orderNext.orderPrev = f.orderPrev;
+    else c.last = f.orderPrev;
+    f.orderPrev = f.orderNext = null;
+    c.pendingCount--;
+    if (c.bySeqno) {
+      indexRemove(c.bySeqno, f);
+      if (c.pendingCount === 0) c.bySeqno = null;
     }
-    const i = list.indexOf(fence);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 1) c.twins.delete(p.seqno);
-    if (list.length > 0) c.bySeqno.set(p.seqno, list[0]!);
-    else c.bySeqno.delete(p.seqno);
-    return p;
+  }
+
+  /** Other pending fences of the same point: a duplicate the driver dropped is that point too. */
+  private dropTwins(c: Context, seqno: number): void {
+    if (c.bySeqno) {
+      const cur = c.bySeqno.get(seqno);
+      if (cur === undefined) return;
+      for (const x of Array.isArray(cur) ? [...cur] : [cur]) this.drop(c, x);
+      return;
+    }
+    for (let x = c.first; x !== null;) {
+      const next = x.orderNext;
+      if (x.seqno === seqno) this.drop(c, x);
+      x = next;
+    }
   }
 
   /** Something else happened on the context: a fence initialised behind the timeline that is still pending is reported. */
@@ -177,7 +196,7 @@ class FenceOrderRule implements EventRule {
     const s = c.suspect;
     if (!s) return;
     c.suspect = null;
-    if (!c.pending.has(s.fence)) return;
+    if (!s.orderPending) return;
     const ctx = e && 'context' in e ? (e.context as number) : (context ?? -1);
     this.report(
       {
@@ -187,7 +206,7 @@ class FenceOrderRule implements EventRule {
         body:
           `Seqnos of one context must increase: ${s.seqno} is not later than ${c.suspectHead} (${c.seqno64 ? '64-bit' : '32-bit wrap-around'} comparison), which already signalled, ` +
           'yet the new fence stays pending. dma_resv, dma_fence_unwrap_merge and drm_syncobj keep only the later fence of a context and will take this one for completed.',
-        at: [s.step, ...(e ? [e.step] : [])],
+        at: [s.initStep, ...(e ? [e.step] : [])],
         ...(e ? {} : { thread: null }),
         data: { context: ctx, seqno: s.seqno, signalled: c.suspectHead },
       },
@@ -195,19 +214,15 @@ class FenceOrderRule implements EventRule {
     );
   }
 
-  private signal(e: Extract<KernelEvent, { type: 'fence-signal' }>): void {
+  private signal(e: Extract<KernelEvent, { type: 'fence-signal' }>, f: FenceEntry): void {
     const c = this.ctx(e.context);
-    if (c.suspect?.fence === e.fence) c.suspect = null;
+    if (c.suspect !== null && c.suspect.id === e.fence) c.suspect = null;
     else this.resolve(c, e);
-    const p = c.pending.get(e.fence);
-    if (p) {
-      const first = c.inOrder && this.oldest(c) === e.fence;
-      this.drop(c, e.fence);
-      if (c.inOrder && c.pending.size > 0 && !(first && c.monotone)) this.checkOrder(c, e);
-      // Other fences of the same point are that point too (a duplicate the driver dropped).
-      const twins = c.twins.get(e.seqno);
-      if (twins) for (const id of [...twins]) this.drop(c, id);
-      else if (c.bySeqno.has(e.seqno)) this.drop(c, c.bySeqno.get(e.seqno)!);
+    if (f.orderPending) {
+      const first = c.inOrder && this.oldest(c) === f;
+      this.drop(c, f);
+      if (c.inOrder && c.pendingCount > 0 && !(first && c.monotone)) this.checkOrder(c, e);
+      if (c.pendingCount > 0) this.dropTwins(c, e.seqno);
     }
     if (c.head === null || later(c, e.seqno, c.head)) c.head = e.seqno;
     advance(c, e.seqno);
@@ -216,8 +231,8 @@ class FenceOrderRule implements EventRule {
   private checkOrder(c: Context, e: Extract<KernelEvent, { type: 'fence-signal' }>): void {
     const origin = c.origin ?? e.seqno;
     const mine = sweep(c, origin, e.seqno);
-    const earlier: Pending[] = [];
-    for (const q of c.pending.values())
+    const earlier: FenceEntry[] = [];
+    for (let q = c.first; q !== null; q = q.orderNext)
       if (q.seqno !== e.seqno && sweep(c, origin, q.seqno) < mine) earlier.push(q);
     if (earlier.length === 0) return;
     const more = earlier.length > MAX_LISTED ? `, and ${earlier.length - MAX_LISTED} more` : '';
@@ -232,7 +247,7 @@ class FenceOrderRule implements EventRule {
             .slice(0, MAX_LISTED)
             .map((g) => `seqno ${g.seqno}`)
             .join(', ')}${more}`,
-        at: [...earlier.map((g) => g.step), e.step],
+        at: [...earlier.map((g) => g.initStep), e.step],
         data: { context: e.context, seqno: e.seqno, pending: earlier.map((g) => g.seqno) },
       },
       e,
@@ -272,4 +287,23 @@ class FenceOrderRule implements EventRule {
 }
 
 /** `fence.context_out_of_order`, `fence.seqno_not_after_signalled`, `fence.completed_seqno_backwards`. */
-export const fenceOrderRule: EventRuleFactory = (sink) => new FenceOrderRule(sink);
+export const fenceOrderRule: EventRuleFactory = (sink, opts: EventRuleOptions) =>
+  new FenceOrderRule(sink, fenceTableFor(opts));
+
+function indexAdd(m: Map<number, FenceEntry | FenceEntry[]>, f: FenceEntry): void {
+  const cur = m.get(f.seqno);
+  if (cur === undefined) m.set(f.seqno, f);
+  else if (Array.isArray(cur)) cur.push(f);
+  else m.set(f.seqno, [cur, f]);
+}
+
+function indexRemove(m: Map<number, FenceEntry | FenceEntry[]>, f: FenceEntry): void {
+  const cur = m.get(f.seqno);
+  if (cur === undefined) return;
+  if (Array.isArray(cur)) {
+    const i = cur.indexOf(f);
+    if (i >= 0) cur.splice(i, 1);
+    if (cur.length === 1) m.set(f.seqno, cur[0]!);
+    else if (cur.length === 0) m.delete(f.seqno);
+  } else if (cur === f) m.delete(f.seqno);
+}

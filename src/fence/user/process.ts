@@ -1,4 +1,4 @@
-import { Errno } from '../../kernel/index.ts';
+import { Errno, INT_MAX, wholeArg } from '../../kernel/index.ts';
 import { lockdepSysExit } from './syscall-exit.ts';
 import type { Kernel, Thread, ThreadFn } from '../../kernel/index.ts';
 import { OpenFile, lookupDevice } from './file.ts';
@@ -204,6 +204,7 @@ export class UserProcess {
    * @kernel do_sys_poll, do_poll, do_pollfd (fs/select.c)
    */
   async poll(fds: PollFd[], timeoutMs: number): Promise<number> {
+    wholeArg('UserProcess.poll(fds, timeoutMs)', 'timeoutMs', timeoutMs, 'of milliseconds (int; negative waits forever)', INT_MAX, -INT_MAX - 1);
     const k = this.kernel;
     const t = k.current;
     if (fds.length > this.nofile) return -Errno.EINVAL;

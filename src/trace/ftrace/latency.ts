@@ -95,6 +95,9 @@ interface RingAcc {
 /** Collects the summary while the trace streams. */
 export class TraceSummary implements LatencySink {
   private readonly contexts = new Map<number, ContextAcc>();
+  /** The context of the latest sample and its row (consecutive samples often share one). */
+  private lastContext = -1;
+  private lastAcc: ContextAcc | undefined;
   private readonly rings = new Map<string, RingAcc>();
 
   /** A fence initialised (counted) — `fence()` adds its latency when it signals. */
@@ -104,7 +107,7 @@ export class TraceSummary implements LatencySink {
   }
 
   private ctx(context: number, driver: string, timeline: string): ContextAcc {
-    let c = this.contexts.get(context);
+    let c = this.lastContext === context ? this.lastAcc : this.contexts.get(context);
     if (!c) {
       c = { driver, timeline, fences: 0, lat: new LatencyHistogram() };
       this.contexts.set(context, c);
@@ -112,6 +115,8 @@ export class TraceSummary implements LatencySink {
       c.driver = driver;
       c.timeline = timeline;
     }
+    this.lastContext = context;
+    this.lastAcc = c;
     return c;
   }
 

@@ -20,10 +20,17 @@
  * jobs are remembered in fixed-size windows, and signalled fences of traces
  * without `dma_fence_destroy` are forgotten oldest first past a bound.
  */
+import { ENTRY_DESTROYED, FenceTable } from '../../fence/index.ts';
+import type { FenceEntry } from '../../fence/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
+import { startsAt } from './chars.ts';
+import { readDepBytes, readDoneBytes, readFenceBytes, readJob617Bytes } from './payload-bytes.ts';
+import { ascii, asciiString, bytesAt, matchAt } from './text-bytes.ts';
+import type { ByteRecord } from './text-bytes.ts';
 import './events.ts';
 import type { RawRecord } from './record.ts';
 import {
+  newJobPayload,
   readJob617,
   readAmdgpuJob,
   readDep,
@@ -32,7 +39,7 @@ import {
   readJob,
   readPipeSync,
 } from './payload.ts';
-import type { FencePayload, NameCache } from './payload.ts';
+import type { DepPayload, FencePayload, JobPayload, NameCache, SchedFence } from './payload.ts';
 
 /** Event kinds trace-check reads. */
 const K = {
@@ -89,12 +96,38 @@ const NAMES: readonly (readonly [string, number, string])[] = [
   ['amdgpu_ib_pipe_sync', K.AMDGPU_PIPE_SYNC, 'amdgpu'],
 ];
 
+/** An event name trace-check reads: its kind and the index of its family in `FAMILIES`. */
+interface Known {
+  readonly name: string;
+  /** The name's bytes (ASCII), for `recordBytes`. */
+  readonly bytes: Uint8Array;
+  readonly kind: number;
+  readonly family: number;
+}
+
+/** The event families, in `NAMES` order. */
+const FAMILIES: string[] = [];
+
 /** Candidates by name length: a record's kind is found without cutting its name out. */
-const BY_LENGTH = new Map<number, (readonly [string, number, string])[]>();
-for (const n of NAMES) {
-  const list = BY_LENGTH.get(n[0].length);
-  if (list) list.push(n);
-  else BY_LENGTH.set(n[0].length, [n]);
+const BY_LENGTH: Known[][] = [];
+for (const [name, kind, family] of NAMES) {
+  let f = FAMILIES.indexOf(family);
+  if (f < 0) f = FAMILIES.push(family) - 1;
+  (BY_LENGTH[name.length] ??= []).push({
+    name,
+    bytes: new TextEncoder().encode(name),
+    kind,
+    family: f,
+  });
+}
+
+/**
+ * `b` holds `name` at `at` (the caller knows the lengths match). Compared
+ * from the end: the names read share their prefixes (`dma_fence_`, `drm_sched_job_`).
+ */
+function sameBytes(b: Uint8Array, at: number, name: Uint8Array): boolean {
+  for (let i = name.length - 1; i >= 0; i--) if (b[at + i] !== name[i]) return false;
+  return true;
 }
 
 /** Drivers and timelines whose contexts do not signal in seqno order (containers, stubs). */
@@ -108,26 +141,121 @@ function inOrderContext(driver: string, timeline: string): boolean {
   );
 }
 
-interface FenceInstance {
-  readonly id: number;
-  readonly context: number;
-  readonly seqno: number;
-  signalled: boolean;
-  /** Initialised in the trace (else: unknown origin). */
-  readonly known: boolean;
-  readonly initNs: number;
-  readonly initLine: number;
-  readonly driver: string;
-  readonly timeline: string;
-  readonly thread: string;
+/** A job as the normaliser pairs its events (a class: one hidden class for all, see `FenceEntry`). */
+class JobRecord {
+  queueNs = -1;
+  runNs = -1;
+  /** The generation of done jobs it joined (see `retireJob`), -1 while not done. */
+  retired = -1;
+
+  constructor(
+    readonly id: number,
+    public ring: string,
+    public fence: string,
+  ) {}
 }
 
-interface JobRecord {
-  readonly id: number;
-  ring: string;
-  fence: string;
-  queueNs: number;
-  runNs: number;
+type Ev<T extends KernelEvent['type']> = Extract<KernelEvent, { type: T }>;
+
+// Event objects as the normaliser fills them (doubles start as doubles: one shape per type).
+function newFenceInit(): Ev<'fence-init'> {
+  return {
+    type: 'fence-init',
+    tNs: 0.5,
+    step: 0,
+    tid: 0,
+    fence: 0,
+    context: 0,
+    seqno: 0,
+    driver: '',
+    timeline: '',
+    seqno64: false,
+    inOrder: true,
+  };
+}
+function newFenceSignal(): Ev<'fence-signal'> {
+  return {
+    type: 'fence-signal',
+    tNs: 0.5,
+    step: 0,
+    tid: 0,
+    fence: 0,
+    context: 0,
+    seqno: 0,
+    error: 0,
+    timestampNs: 0.5,
+    callbacks: 0,
+  };
+}
+function newFenceDestroy(): Ev<'fence-destroy'> {
+  return {
+    type: 'fence-destroy',
+    tNs: 0.5,
+    step: 0,
+    tid: 0,
+    fence: 0,
+    context: 0,
+    seqno: 0,
+    signalled: false,
+    pendingCallbacks: null,
+  };
+}
+function newJobQueue(): Ev<'sched-job-queue'> {
+  return {
+    type: 'sched-job-queue',
+    tNs: 0.5,
+    step: 0,
+    tid: 0,
+    sched: '',
+    entity: '',
+    job: 0,
+    fence: '',
+    dev: '',
+    jobCount: 0,
+    hwJobCount: 0,
+    clientId: 0,
+  };
+}
+function newJobRun(): Ev<'sched-job-run'> {
+  return {
+    type: 'sched-job-run',
+    tNs: 0.5,
+    step: 0,
+    tid: 0,
+    sched: '',
+    job: 0,
+    fence: '',
+    credits: 1,
+    dev: '',
+    jobCount: 0,
+    hwJobCount: 0,
+    clientId: 0,
+  };
+}
+function newJobDone(): Ev<'sched-job-done'> {
+  return {
+    type: 'sched-job-done',
+    tNs: 0.5,
+    step: 0,
+    tid: 0,
+    sched: '',
+    job: 0,
+    fence: '',
+    result: 0,
+  };
+}
+
+/**
+ * The event objects reused from record to record when the consumers keep
+ * none (`EventRule.event` must not keep its argument).
+ */
+interface Scratch {
+  readonly init: Ev<'fence-init'>;
+  readonly signal: Ev<'fence-signal'>;
+  readonly destroy: Ev<'fence-destroy'>;
+  readonly queue: Ev<'sched-job-queue'>;
+  readonly run: Ev<'sched-job-run'>;
+  readonly done: Ev<'sched-job-done'>;
 }
 
 /** Diagnostics and window effects gathered while normalising. */
@@ -162,8 +290,6 @@ export interface LatencySink {
   job(ring: string, queueToRunNs: number | null, runToDoneNs: number | null): void;
 }
 
-const MAX_DESTROYED = 1 << 12;
-const MAX_LIVE = 1 << 17;
 const KEEP_JOBS = 1 << 12;
 
 /** Turns records into typed events (see the file comment). */
@@ -178,23 +304,26 @@ export class TraceNormaliser {
   private readonly threads = new Map<number, { tid: number; name: string }>();
   private readonly names: string[] = [];
   private nextTid = 1;
+  /** The pid of the latest record and its thread (consecutive records often share one). */
+  private lastPid = -1;
+  private lastTid = 0;
   private nextFence = 1;
   private nextJob = 1;
-  /** Live fences: context → seqno → instance(s). */
-  private readonly live = new Map<number, Map<number, FenceInstance | FenceInstance[]>>();
-  private liveCount = 0;
-  private readonly signalledRing: FenceInstance[] = [];
-  private signalledHead = 0;
-  private readonly destroyed = new Map<number, Map<number, number>>();
-  private readonly destroyedCtx = new Float64Array(MAX_DESTROYED).fill(-1);
-  private readonly destroyedSeq = new Float64Array(MAX_DESTROYED);
-  private destroyedAt = 0;
-  /** 6.17 jobs by finished fence text; legacy by `ring/id` and by fence pointer. */
-  private readonly jobs = new Map<string, JobRecord>();
+  /**
+   * The fences: the rule book's fence table, resolved here (this is where a
+   * trace's fence ids are made) and shared with the consumers.
+   */
+  readonly table = new FenceTable(true);
+  /**
+   * 6.17 jobs by finished fence text; legacy by `ring/id` and by fence
+   * pointer. Done 6.17 jobs stay (late events still find them) for at least
+   * `KEEP_JOBS` later completions, forgotten a generation at a time.
+   */
+  private jobs = new Map<string, JobRecord>();
+  private jobGen = 0;
+  private jobGenDone = 0;
   private readonly legacyById = new Map<string, JobRecord>();
   private readonly legacyByPtr = new Map<string, JobRecord>();
-  private readonly doneRing: string[] = [];
-  private doneAt = 0;
   private readonly fp: FencePayload = { context: 0, seqno: 0, driver: '', timeline: '' };
   /** Contexts the trace's own comments declare 64-bit or not in order (`run --ftrace` output). */
   readonly seqno64Contexts = new Set<number>();
@@ -205,18 +334,77 @@ export class TraceNormaliser {
     private readonly emit: (e: KernelEvent) => void,
     private readonly malformed: (line: number, reason: string) => void,
     private readonly latency: LatencySink | null,
-    /** Emit `thread-spawn` events for new threads (the Chrome trace needs them). */
-    private readonly spawnEvents: boolean,
-  ) {}
+    /**
+     * The consumer keeps the events (a Chrome trace): emit `thread-spawn`
+     * events for new threads and a new object per event. Otherwise the
+     * event objects of the frequent types are reused from record to record.
+     */
+    private readonly keepEvents: boolean,
+  ) {
+    this.scratch = keepEvents
+      ? null
+      : {
+          init: newFenceInit(),
+          signal: newFenceSignal(),
+          destroy: newFenceDestroy(),
+          queue: newJobQueue(),
+          run: newJobRun(),
+          done: newJobDone(),
+        };
+  }
 
-  private readonly familyCount = new Map<string, { n: number }>();
+  private readonly scratch: Scratch | null;
+
+  /** Records per family (index in `FAMILIES`), folded into `stats.families` by `flushStats`. */
+  private readonly familyCounts: number[] = FAMILIES.map(() => 0);
+  /** Records per unknown event name (`stats.unknown` at the end), and the last one counted. */
+  private readonly unknownCounts = new Map<string, { n: number }>();
+  private lastUnknown: { name: string; c: { n: number } } | null = null;
   private readonly names617: NameCache = { ring: '', dev: '' };
+  /** The 6.17 job payload being read (reused). */
+  private readonly job617 = newJobPayload();
+  /** The fence of a done event, and a dependency event, as the byte readers fill them (reused). */
+  private readonly doneFence: SchedFence = {
+    fence: '',
+    context: 0,
+    seqno: 0,
+    numeric: true,
+    end: 0,
+  };
+  private readonly depPayload: DepPayload = {
+    job: { fence: '', context: 0, seqno: 0, numeric: true, end: 0 },
+    ring: '',
+    id: -1,
+    dep: { context: 0, seqno: 0 },
+  };
   /** Names last read per context: a new init with the same names reuses the strings. */
-  private readonly nameCache = new Map<number, { driver: string; timeline: string }>();
+  private readonly nameCache = new Map<
+    number,
+    { driver: string; timeline: string; bytes?: Uint8Array }
+  >();
 
   /** Fold the per-family counters into `stats.families` (call at the end). */
   flushStats(): void {
-    for (const [k, c] of this.familyCount) this.stats.families.set(k, c.n);
+    for (const k of this.stats.families.keys())
+      this.stats.families.set(k, this.familyCounts[FAMILIES.indexOf(k)]!);
+    for (const [k, c] of this.unknownCounts) this.stats.unknown.set(k, c.n);
+  }
+
+  /** A record of an event trace-check does not read: counted by name. */
+  private unknownEvent(line: string, start: number, end: number): void {
+    const last = this.lastUnknown;
+    if (last !== null && last.name.length === end - start && startsAt(line, start, last.name)) {
+      last.c.n++;
+      return;
+    }
+    const name = line.slice(start, end);
+    let c = this.unknownCounts.get(name);
+    if (c === undefined) {
+      c = { n: 0 };
+      this.unknownCounts.set(name, c);
+    }
+    c.n++;
+    this.lastUnknown = { name, c };
   }
 
   /** Time of the last record. */
@@ -226,13 +414,18 @@ export class TraceNormaliser {
 
   private tidOf(r: RawRecord, comm: () => string): number {
     if (r.pid < 0) return 0;
+    if (r.pid === this.lastPid) return this.lastTid;
     const t = this.threads.get(r.pid);
-    if (t) return t.tid;
+    if (t) {
+      this.lastPid = r.pid;
+      this.lastTid = t.tid;
+      return t.tid;
+    }
     const name = `${comm() || '<...>'}-${r.pid}`;
     const tid = this.nextTid++;
     this.threads.set(r.pid, { tid, name });
     this.names[tid] = name;
-    if (this.spawnEvents)
+    if (this.keepEvents)
       this.emit({
         type: 'thread-spawn',
         tNs: r.tNs,
@@ -262,31 +455,24 @@ export class TraceNormaliser {
 
   /** One record; `comm` cuts the task's comm out of the line (called for new pids only). */
   record(r: RawRecord, comm: () => string): void {
+    const line = r.line;
     const len = r.nameEnd - r.nameStart;
-    const cands = BY_LENGTH.get(len);
-    let kind = 0;
-    let family = '';
-    if (cands) {
-      for (const c of cands) {
-        if (r.line.startsWith(c[0], r.nameStart)) {
-          kind = c[1];
-          family = c[2];
+    const cands = len < BY_LENGTH.length ? BY_LENGTH[len] : undefined;
+    let known: Known | undefined;
+    if (cands !== undefined)
+      for (const c of cands)
+        if (startsAt(line, r.nameStart, c.name)) {
+          known = c;
           break;
         }
-      }
-    }
-    if (kind === 0) {
-      const name = r.line.slice(r.nameStart, r.nameEnd);
-      this.stats.unknown.set(name, (this.stats.unknown.get(name) ?? 0) + 1);
+    if (known === undefined) {
+      this.unknownEvent(line, r.nameStart, r.nameEnd);
       return;
     }
-    const fam = this.familyCount.get(family);
-    if (fam) fam.n++;
-    else {
-      const c = { n: 1 };
-      this.familyCount.set(family, c);
-      this.stats.families.set(family, 0);
-    }
+    const kind = known.kind;
+    const n = this.familyCounts[known.family]!;
+    this.familyCounts[known.family] = n + 1;
+    if (n === 0) this.stats.families.set(FAMILIES[known.family]!, 0);
     if (r.tNs > this.lastNs) this.lastNs = r.tNs;
     const tid = this.tidOf(r, comm);
     if (kind < K.JOB_QUEUE) this.fenceRecord(r, kind, tid);
@@ -294,104 +480,99 @@ export class TraceNormaliser {
     else this.amdgpuRecord(r, kind, tid);
   }
 
+  /**
+   * One record read from the bytes of an ASCII line (`parseTextBytes`), for
+   * the kernel's layouts of the frequent events. False, with nothing
+   * changed, when its payload is in another form: the caller then reads the
+   * line as text (`record`), which takes every form.
+   */
+  recordBytes(r: ByteRecord, comm: () => string): boolean {
+    const b = r.bytes;
+    const len = r.nameEnd - r.nameStart;
+    const cands = len < BY_LENGTH.length ? BY_LENGTH[len] : undefined;
+    let known: Known | undefined;
+    if (cands !== undefined)
+      for (const c of cands)
+        if (sameBytes(b, r.nameStart, c.bytes)) {
+          known = c;
+          break;
+        }
+    if (known === undefined) {
+      this.unknownEventBytes(b, r.nameStart, r.nameEnd);
+      return true;
+    }
+    const kind = known.kind;
+    const end = r.end;
+    const at = r.payload;
+    // Read the payload first: a form the byte readers do not take goes to the text path whole.
+    if (kind < K.JOB_QUEUE) {
+      const p = this.fp;
+      if (!readFenceBytes(b, at, end, false, p)) return false;
+      if (kind === K.FENCE_INIT) {
+        // As `fenceRecord`: the context's names again, compared in place (`bytes` spells them).
+        const cached = this.nameCache.get(p.context);
+        if (cached?.bytes !== undefined && matchAt(b, at + 7, end, cached.bytes)) {
+          p.driver = cached.driver;
+          p.timeline = cached.timeline;
+        } else {
+          if (!readFenceBytes(b, at, end, true, p)) return false;
+          this.nameCache.set(p.context, {
+            driver: p.driver,
+            timeline: p.timeline,
+            bytes: ascii(`${p.driver} timeline=${p.timeline} context=`),
+          });
+        }
+      }
+    } else if (kind === K.JOB_QUEUE || kind === K.JOB_RUN) {
+      if (!readJob617Bytes(b, at, end, this.names617, this.job617)) return false;
+    } else if (kind === K.JOB_DONE) {
+      if (!readDoneBytes(b, at, end, this.doneFence)) return false;
+    } else if (kind === K.JOB_ADD_DEP || kind === K.JOB_UNSCHEDULABLE) {
+      const d = this.depPayload;
+      if (!readDepBytes(b, at, end, d.job!, d.dep)) return false;
+    } else return false;
+    const n = this.familyCounts[known.family]!;
+    this.familyCounts[known.family] = n + 1;
+    if (n === 0) this.stats.families.set(FAMILIES[known.family]!, 0);
+    if (r.tNs > this.lastNs) this.lastNs = r.tNs;
+    const tid = this.tidOf(r, comm);
+    if (kind < K.JOB_QUEUE) this.fenceEvent(r, kind, tid);
+    else if (kind === K.JOB_QUEUE || kind === K.JOB_RUN)
+      this.jobQueueRun(r, kind, tid, this.job617);
+    else if (kind === K.JOB_DONE) this.jobDone(r, tid, this.doneFence);
+    else this.jobDep(r, kind, tid, this.depPayload);
+    return true;
+  }
+
+  /** `unknownEvent` for a name in bytes. */
+  private unknownEventBytes(b: Uint8Array, start: number, end: number): void {
+    const last = this.lastUnknown;
+    if (last !== null && last.name.length === end - start && bytesAt(b, start, end, last.name)) {
+      last.c.n++;
+      return;
+    }
+    const name = asciiString(b, start, end);
+    let c = this.unknownCounts.get(name);
+    if (c === undefined) {
+      c = { n: 0 };
+      this.unknownCounts.set(name, c);
+    }
+    c.n++;
+    this.lastUnknown = { name, c };
+  }
+
   // ------------------------------------------------------------------ fences
 
-  private instances(context: number, seqno: number): FenceInstance | FenceInstance[] | undefined {
-    return this.live.get(context)?.get(seqno);
-  }
-
-  private addLive(f: FenceInstance): void {
-    let m = this.live.get(f.context);
-    if (!m) {
-      m = new Map<number, FenceInstance | FenceInstance[]>();
-      this.live.set(f.context, m);
-    }
-    const cur = m.get(f.seqno);
-    if (cur === undefined) m.set(f.seqno, f);
-    else if (Array.isArray(cur)) cur.push(f);
-    else m.set(f.seqno, [cur, f]);
-    this.liveCount++;
-    if (this.liveCount > MAX_LIVE) this.forgetSignalled();
-  }
-
-  private removeLive(f: FenceInstance): void {
-    const m = this.live.get(f.context);
-    const cur = m?.get(f.seqno);
-    if (!m || cur === undefined) return;
-    if (Array.isArray(cur)) {
-      const i = cur.indexOf(f);
-      if (i < 0) return;
-      cur.splice(i, 1);
-      if (cur.length === 1) m.set(f.seqno, cur[0]!);
-    } else if (cur === f) {
-      m.delete(f.seqno);
-      if (m.size === 0) this.live.delete(f.context);
-    } else return;
-    this.liveCount--;
-  }
-
-  /** Queue a signalled fence for forgetting (the queue is trimmed to live fences as it grows). */
-  private noteSignalled(f: FenceInstance): void {
-    const ring = this.signalledRing;
-    ring.push(f);
-    // Compact when it holds twice the live fences: amortised O(1), and bounded by the live fences.
-    if (ring.length - this.signalledHead > 2 * this.liveCount + 4096) {
-      const keep = ring
-        .slice(this.signalledHead)
-        .filter((x) => this.instances(x.context, x.seqno) !== undefined && this.isLive(x));
-      ring.length = 0;
-      for (const x of keep) ring.push(x);
-      this.signalledHead = 0;
-    }
-  }
-
-  private isLive(f: FenceInstance): boolean {
-    const cur = this.instances(f.context, f.seqno);
-    return Array.isArray(cur) ? cur.includes(f) : cur === f;
-  }
-
-  /** Past MAX_LIVE (traces without destroy events): forget the oldest signalled fences. */
-  private forgetSignalled(): void {
-    const ring = this.signalledRing;
-    while (this.signalledHead < ring.length && this.liveCount > MAX_LIVE) {
-      const f = ring[this.signalledHead++]!;
-      this.removeLive(f);
-    }
-    if (this.signalledHead > 4096 && this.signalledHead * 2 > ring.length) {
-      ring.splice(0, this.signalledHead);
-      this.signalledHead = 0;
-    }
-  }
-
-  /** The live fence an event of this key belongs to: the oldest unsignalled one, else the latest. */
-  private find(context: number, seqno: number): FenceInstance | undefined {
-    const cur = this.instances(context, seqno);
-    if (cur === undefined || !Array.isArray(cur)) return cur;
-    for (const f of cur) if (!f.signalled) return f;
-    return cur[cur.length - 1];
-  }
-
-  private unknownFence(
-    r: RawRecord,
-    context: number,
-    seqno: number,
-    thread: string,
-  ): FenceInstance {
+  /** An entry for an event of a fence initialised before the trace began. */
+  private unknownFence(r: RawRecord, context: number, seqno: number, tid: number): FenceEntry {
     this.stats.unknownOrigin++;
-    const f: FenceInstance = {
-      id: this.nextFence++,
-      context,
-      seqno,
-      signalled: false,
-      known: false,
-      initNs: r.tNs,
-      initLine: r.lineNo,
-      driver: '?',
-      timeline: '?',
-      thread,
-    };
-    this.addLive(f);
-    return f;
+    return this.table.newEntry(this.nextFence++, context, seqno, -1, r.tNs, tid, '?', '?');
+  }
+
+  /** Hand the event of `f` to the table, then to the consumers. */
+  private emitFence(e: KernelEvent, f: FenceEntry): void {
+    this.table.apply(e, f);
+    this.emit(e);
   }
 
   private fenceRecord(r: RawRecord, kind: number, tid: number): void {
@@ -405,10 +586,10 @@ export class TraceNormaliser {
       const at = r.payload + 7;
       if (
         cached &&
-        line.startsWith(cached.driver, at) &&
-        line.startsWith(' timeline=', at + cached.driver.length) &&
-        line.startsWith(cached.timeline, at + cached.driver.length + 10) &&
-        line.startsWith(' context=', at + cached.driver.length + 10 + cached.timeline.length)
+        startsAt(line, at, cached.driver) &&
+        startsAt(line, at + cached.driver.length, ' timeline=') &&
+        startsAt(line, at + cached.driver.length + 10, cached.timeline) &&
+        startsAt(line, at + cached.driver.length + 10 + cached.timeline.length, ' context=')
       ) {
         p.driver = cached.driver;
         p.timeline = cached.timeline;
@@ -425,206 +606,173 @@ export class TraceNormaliser {
       this.malformed(r.lineNo, err);
       return;
     }
+    this.fenceEvent(r, kind, tid);
+  }
+
+  /** The fence event of record `r`, its payload read into `fp`. */
+  private fenceEvent(r: RawRecord, kind: number, tid: number): void {
+    const p = this.fp;
     const { context, seqno } = p;
     switch (kind) {
       case K.FENCE_INIT: {
-        const f: FenceInstance = {
-          id: this.nextFence++,
+        const f = this.table.newEntry(
+          this.nextFence++,
           context,
           seqno,
-          signalled: false,
-          known: true,
-          initNs: r.tNs,
-          initLine: r.lineNo,
-          driver: p.driver,
-          timeline: p.timeline,
-          thread: this.threadName(r),
-        };
-        this.destroyed.get(context)?.delete(seqno);
-        this.addLive(f);
-        this.latency?.init(context, p.driver, p.timeline);
-        this.emit({
-          type: 'fence-init',
-          tNs: r.tNs,
-          step: r.lineNo,
+          r.lineNo,
+          r.tNs,
           tid,
-          fence: f.id,
-          context,
-          seqno,
-          driver: p.driver,
-          timeline: p.timeline,
-          seqno64: this.seqno64Contexts.has(context),
-          inOrder: !this.unorderedContexts.has(context) && inOrderContext(p.driver, p.timeline),
-        });
+          p.driver,
+          p.timeline,
+        );
+        this.latency?.init(context, p.driver, p.timeline);
+        const e = this.scratch ? this.scratch.init : newFenceInit();
+        e.tNs = r.tNs;
+        e.step = r.lineNo;
+        e.tid = tid;
+        e.fence = f.id;
+        e.context = context;
+        e.seqno = seqno;
+        e.driver = p.driver;
+        e.timeline = p.timeline;
+        e.seqno64 = this.seqno64Contexts.size > 0 && this.seqno64Contexts.has(context);
+        e.inOrder =
+          !(this.unorderedContexts.size > 0 && this.unorderedContexts.has(context)) &&
+          inOrderContext(p.driver, p.timeline);
+        this.emitFence(e, f);
         return;
       }
       case K.FENCE_SIGNAL: {
-        let f = this.find(context, seqno);
-        if (!f) {
-          const gone = this.destroyed.get(context)?.get(seqno);
-          if (gone !== undefined) {
-            this.emit({
-              type: 'fence-signal',
-              tNs: r.tNs,
-              step: r.lineNo,
-              tid,
-              fence: gone,
-              context,
-              seqno,
-              error: 0,
-              timestampNs: r.tNs,
-              callbacks: 0,
-            });
-            return;
-          }
-          f = this.unknownFence(r, context, seqno, this.threadName(r));
-        }
-        if (!f.signalled) {
-          f.signalled = true;
-          this.noteSignalled(f);
-          if (f.known) this.latency?.fence(context, f.driver, f.timeline, r.tNs - f.initNs);
-        }
-        this.emit({
-          type: 'fence-signal',
-          tNs: r.tNs,
-          step: r.lineNo,
-          tid,
-          fence: f.id,
-          context,
-          seqno,
-          error: 0,
-          timestampNs: r.tNs,
-          callbacks: 0,
-        });
+        // A signal after the key's destroy goes to the destroyed fence.
+        const f =
+          this.table.findLive(context, seqno) ??
+          this.table.findDestroyed(context, seqno) ??
+          this.unknownFence(r, context, seqno, tid);
+        if (!f.signalled && f.state !== ENTRY_DESTROYED && f.initStep >= 0)
+          this.latency?.fence(context, f.driver, f.timeline, r.tNs - f.initNs);
+        const e = this.scratch ? this.scratch.signal : newFenceSignal();
+        e.tNs = r.tNs;
+        e.step = r.lineNo;
+        e.tid = tid;
+        e.fence = f.id;
+        e.context = context;
+        e.seqno = seqno;
+        e.timestampNs = r.tNs;
+        this.emitFence(e, f);
         return;
       }
       case K.FENCE_DESTROY: {
-        const cur = this.instances(context, seqno);
-        let f: FenceInstance | undefined;
-        if (Array.isArray(cur)) f = cur.find((x) => x.signalled) ?? cur[0];
-        else f = cur;
-        if (!f) f = this.unknownFence(r, context, seqno, this.threadName(r));
-        this.removeLive(f);
-        this.rememberDestroyed(context, seqno, f.id);
-        this.emit({
-          type: 'fence-destroy',
-          tNs: r.tNs,
-          step: r.lineNo,
-          tid,
-          fence: f.id,
-          context,
-          seqno,
-          signalled: f.signalled,
-          pendingCallbacks: null,
-        });
+        const f =
+          this.table.findLiveToDestroy(context, seqno) ?? this.unknownFence(r, context, seqno, tid);
+        const e = this.scratch ? this.scratch.destroy : newFenceDestroy();
+        e.tNs = r.tNs;
+        e.step = r.lineNo;
+        e.tid = tid;
+        e.fence = f.id;
+        e.context = context;
+        e.seqno = seqno;
+        e.signalled = f.signalled;
+        this.emitFence(e, f);
         return;
       }
       default: {
-        const f =
-          this.find(context, seqno) ?? this.unknownFence(r, context, seqno, this.threadName(r));
+        const f = this.table.findLive(context, seqno) ?? this.unknownFence(r, context, seqno, tid);
         if (kind === K.FENCE_EMIT)
-          this.emit({
-            type: 'fence-emit',
-            tNs: r.tNs,
-            step: r.lineNo,
-            tid,
-            fence: f.id,
-            context,
-            seqno,
-          });
+          this.emitFence(
+            {
+              type: 'fence-emit',
+              tNs: r.tNs,
+              step: r.lineNo,
+              tid,
+              fence: f.id,
+              context,
+              seqno,
+            },
+            f,
+          );
         else if (kind === K.FENCE_ENABLE)
-          this.emit({
-            type: 'fence-enable-signal',
-            tNs: r.tNs,
-            step: r.lineNo,
-            tid,
-            fence: f.id,
-            context,
-            seqno,
-          });
+          this.emitFence(
+            {
+              type: 'fence-enable-signal',
+              tNs: r.tNs,
+              step: r.lineNo,
+              tid,
+              fence: f.id,
+              context,
+              seqno,
+            },
+            f,
+          );
         else if (kind === K.FENCE_WAIT_START)
-          this.emit({
-            type: 'fence-wait-start',
-            tNs: r.tNs,
-            step: r.lineNo,
-            tid,
-            fence: f.id,
-            context,
-            seqno,
-            thread: this.threadName(r),
-            timeout: null,
-          });
+          this.emitFence(
+            {
+              type: 'fence-wait-start',
+              tNs: r.tNs,
+              step: r.lineNo,
+              tid,
+              fence: f.id,
+              context,
+              seqno,
+              thread: this.threadName(r),
+              timeout: null,
+            },
+            f,
+          );
         else
-          this.emit({
-            type: 'fence-wait-end',
-            tNs: r.tNs,
-            step: r.lineNo,
-            tid,
-            fence: f.id,
-            context,
-            seqno,
-            thread: this.threadName(r),
-            result: null,
-          });
+          this.emitFence(
+            {
+              type: 'fence-wait-end',
+              tNs: r.tNs,
+              step: r.lineNo,
+              tid,
+              fence: f.id,
+              context,
+              seqno,
+              thread: this.threadName(r),
+              result: null,
+            },
+            f,
+          );
       }
     }
-  }
-
-  private rememberDestroyed(context: number, seqno: number, id: number): void {
-    let m = this.destroyed.get(context);
-    if (!m) {
-      m = new Map<number, number>();
-      this.destroyed.set(context, m);
-    }
-    m.set(seqno, id);
-    const at = this.destroyedAt;
-    const c = this.destroyedCtx[at]!;
-    if (c >= 0) {
-      const old = this.destroyed.get(c);
-      if (old) {
-        old.delete(this.destroyedSeq[at]!);
-        if (old.size === 0) this.destroyed.delete(c);
-      }
-    }
-    this.destroyedCtx[at] = context;
-    this.destroyedSeq[at] = seqno;
-    this.destroyedAt = (at + 1) % MAX_DESTROYED;
   }
 
   /** Fences initialised in the trace and still unsignalled at its end. */
   pendingFences(): PendingFence[] {
     const out: PendingFence[] = [];
-    for (const m of this.live.values())
-      for (const cur of m.values())
-        for (const f of Array.isArray(cur) ? cur : [cur])
-          if (f.known && !f.signalled)
-            out.push({
-              context: f.context,
-              seqno: f.seqno,
-              driver: f.driver,
-              timeline: f.timeline,
-              line: f.initLine,
-              initNs: f.initNs,
-              thread: f.thread,
-            });
+    for (const f of this.table.pendingEntries())
+      out.push({
+        context: f.context,
+        seqno: f.seqno,
+        driver: f.driver,
+        timeline: f.timeline,
+        line: f.initStep,
+        initNs: f.initNs,
+        thread: f.initTid > 0 ? (this.names[f.initTid] ?? '-') : '-',
+      });
     return out.sort((a, b) => a.line - b.line);
   }
 
   // -------------------------------------------------------------------- jobs
 
   private newJob(ring: string, fence: string): JobRecord {
-    return { id: this.nextJob++, ring, fence, queueNs: -1, runNs: -1 };
+    return new JobRecord(this.nextJob++, ring, fence);
   }
 
-  private retireJob(key: string): void {
-    const ring = this.doneRing;
-    if (ring.length < KEEP_JOBS) ring.push(key);
-    else {
-      const old = ring[this.doneAt]!;
-      this.jobs.delete(old);
-      ring[this.doneAt] = key;
-      this.doneAt = (this.doneAt + 1) % KEEP_JOBS;
-    }
+  /**
+   * A done job joins the current generation of done jobs; every `KEEP_JOBS`
+   * completions a new one starts and the jobs of the one before the previous
+   * are forgotten.
+   */
+  private retireJob(job: JobRecord): void {
+    job.retired = this.jobGen;
+    if (++this.jobGenDone < KEEP_JOBS) return;
+    this.jobGen++;
+    this.jobGenDone = 0;
+    const kept = new Map<string, JobRecord>();
+    for (const [k, j] of this.jobs)
+      if (j.retired < 0 || j.retired >= this.jobGen - 1) kept.set(k, j);
+    this.jobs = kept;
   }
 
   private jobRecord(r: RawRecord, kind: number, tid: number): void {
@@ -634,80 +782,14 @@ export class TraceNormaliser {
       kind === K.LEGACY_QUEUE ||
       kind === K.LEGACY_RUN
     ) {
-      const p = readJob617(r.line, r.payload, this.names617) ?? readJob(r.line, r.payload);
+      const p = readJob617(r.line, r.payload, this.names617, this.job617)
+        ? this.job617
+        : readJob(r.line, r.payload);
       if (typeof p === 'string') {
         this.malformed(r.lineNo, p);
         return;
       }
-      const queue = kind === K.JOB_QUEUE || kind === K.LEGACY_QUEUE;
-      let job: JobRecord | undefined;
-      if (p.fence.numeric) {
-        job = this.jobs.get(p.fence.fence);
-        if (!job) {
-          job = this.newJob(p.ring, p.fence.fence);
-          this.jobs.set(p.fence.fence, job);
-          if (!queue) this.stats.unknownJobs++;
-        }
-      } else {
-        const key = `${p.ring}/${p.id}`;
-        job = this.legacyById.get(key);
-        if (!job || queue) {
-          job = this.newJob(p.ring, p.fence.fence);
-          this.legacyById.set(key, job);
-          if (!queue) this.stats.unknownJobs++;
-        }
-        if (!queue) {
-          this.legacyById.delete(key);
-          job.fence = p.fence.fence;
-          this.legacyByPtr.set(p.fence.fence, job);
-        }
-      }
-      job.ring = p.ring;
-      if (queue) {
-        job.queueNs = r.tNs;
-        this.emit({
-          type: 'sched-job-queue',
-          tNs: r.tNs,
-          step: r.lineNo,
-          tid,
-          sched: p.ring,
-          entity: '',
-          job: job.id,
-          fence: job.fence,
-          dev: p.dev,
-          jobCount: p.jobCount,
-          hwJobCount: p.hwJobCount,
-          clientId: p.clientId,
-        });
-        for (const d of p.deps)
-          this.emit({
-            type: 'sched-job-add-dep',
-            tNs: r.tNs,
-            step: r.lineNo,
-            tid,
-            sched: p.ring,
-            job: job.id,
-            fence: job.fence,
-            depContext: d.context,
-            depSeqno: d.seqno,
-          });
-      } else {
-        if (job.runNs < 0) job.runNs = r.tNs;
-        this.emit({
-          type: 'sched-job-run',
-          tNs: r.tNs,
-          step: r.lineNo,
-          tid,
-          sched: p.ring,
-          job: job.id,
-          fence: job.fence,
-          credits: 1,
-          dev: p.dev,
-          jobCount: p.jobCount,
-          hwJobCount: p.hwJobCount,
-          clientId: p.clientId,
-        });
-      }
+      this.jobQueueRun(r, kind, tid, p);
       return;
     }
     if (kind === K.JOB_DONE || kind === K.LEGACY_DONE) {
@@ -716,33 +798,7 @@ export class TraceNormaliser {
         this.malformed(r.lineNo, f);
         return;
       }
-      let job: JobRecord | undefined;
-      if (f.numeric) job = this.jobs.get(f.fence);
-      else {
-        job = this.legacyByPtr.get(f.fence);
-        this.legacyByPtr.delete(f.fence);
-      }
-      if (!job) {
-        this.stats.unknownJobs++;
-        job = this.newJob('?', f.fence);
-        if (f.numeric) this.jobs.set(f.fence, job);
-      }
-      this.latency?.job(
-        job.ring,
-        job.queueNs >= 0 && job.runNs >= 0 ? job.runNs - job.queueNs : null,
-        job.runNs >= 0 ? r.tNs - job.runNs : null,
-      );
-      this.emit({
-        type: 'sched-job-done',
-        tNs: r.tNs,
-        step: r.lineNo,
-        tid,
-        sched: job.ring,
-        job: job.id,
-        fence: job.fence,
-        result: 0,
-      });
-      if (f.numeric) this.retireJob(f.fence);
+      this.jobDone(r, tid, f);
       return;
     }
     // add_dep, unschedulable, legacy wait_dep
@@ -751,6 +807,109 @@ export class TraceNormaliser {
       this.malformed(r.lineNo, d);
       return;
     }
+    this.jobDep(r, kind, tid, d);
+  }
+
+  /** A queue or run event, its payload read into `p`. */
+  private jobQueueRun(r: RawRecord, kind: number, tid: number, p: JobPayload): void {
+    const queue = kind === K.JOB_QUEUE || kind === K.LEGACY_QUEUE;
+    let job: JobRecord | undefined;
+    if (p.fence.numeric) {
+      job = this.jobs.get(p.fence.fence);
+      if (!job) {
+        job = this.newJob(p.ring, p.fence.fence);
+        this.jobs.set(p.fence.fence, job);
+        if (!queue) this.stats.unknownJobs++;
+      }
+    } else {
+      const key = `${p.ring}/${p.id}`;
+      job = this.legacyById.get(key);
+      if (!job || queue) {
+        job = this.newJob(p.ring, p.fence.fence);
+        this.legacyById.set(key, job);
+        if (!queue) this.stats.unknownJobs++;
+      }
+      if (!queue) {
+        this.legacyById.delete(key);
+        job.fence = p.fence.fence;
+        this.legacyByPtr.set(p.fence.fence, job);
+      }
+    }
+    job.ring = p.ring;
+    if (queue) {
+      job.queueNs = r.tNs;
+      const e = this.scratch ? this.scratch.queue : newJobQueue();
+      e.tNs = r.tNs;
+      e.step = r.lineNo;
+      e.tid = tid;
+      e.sched = p.ring;
+      e.job = job.id;
+      e.fence = job.fence;
+      e.dev = p.dev;
+      e.jobCount = p.jobCount;
+      e.hwJobCount = p.hwJobCount;
+      e.clientId = p.clientId;
+      this.emit(e);
+      for (const d of p.deps)
+        this.emit({
+          type: 'sched-job-add-dep',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          sched: p.ring,
+          job: job.id,
+          fence: job.fence,
+          depContext: d.context,
+          depSeqno: d.seqno,
+        });
+    } else {
+      if (job.runNs < 0) job.runNs = r.tNs;
+      const e = this.scratch ? this.scratch.run : newJobRun();
+      e.tNs = r.tNs;
+      e.step = r.lineNo;
+      e.tid = tid;
+      e.sched = p.ring;
+      e.job = job.id;
+      e.fence = job.fence;
+      e.dev = p.dev;
+      e.jobCount = p.jobCount;
+      e.hwJobCount = p.hwJobCount;
+      e.clientId = p.clientId;
+      this.emit(e);
+    }
+  }
+
+  /** A done event of the job whose fence is `f`. */
+  private jobDone(r: RawRecord, tid: number, f: SchedFence): void {
+    let job: JobRecord | undefined;
+    if (f.numeric) job = this.jobs.get(f.fence);
+    else {
+      job = this.legacyByPtr.get(f.fence);
+      this.legacyByPtr.delete(f.fence);
+    }
+    if (!job) {
+      this.stats.unknownJobs++;
+      job = this.newJob('?', f.fence);
+      if (f.numeric) this.jobs.set(f.fence, job);
+    }
+    this.latency?.job(
+      job.ring,
+      job.queueNs >= 0 && job.runNs >= 0 ? job.runNs - job.queueNs : null,
+      job.runNs >= 0 ? r.tNs - job.runNs : null,
+    );
+    const e = this.scratch ? this.scratch.done : newJobDone();
+    e.tNs = r.tNs;
+    e.step = r.lineNo;
+    e.tid = tid;
+    e.sched = job.ring;
+    e.job = job.id;
+    e.fence = job.fence;
+    this.emit(e);
+    if (f.numeric) this.retireJob(job);
+  }
+
+  /** A dependency event (add_dep, unschedulable, legacy wait_dep). */
+  private jobDep(r: RawRecord, kind: number, tid: number, d: DepPayload): void {
     let job: JobRecord | undefined;
     if (d.job) job = this.jobs.get(d.job.fence);
     else job = this.legacyById.get(`${d.ring}/${d.id}`);

@@ -12,6 +12,7 @@
  * @kernel include/trace/events/dma_fence.h, drivers/gpu/drm/scheduler/gpu_scheduler_trace.h,
  *         drivers/gpu/drm/amd/amdgpu/amdgpu_trace.h
  */
+import { startsAt } from './chars.ts';
 
 /** A `dma_fence_*` payload. `driver` / `timeline` only when asked for. */
 export interface FencePayload {
@@ -38,6 +39,21 @@ function uintAt(line: string, at: number): [number, number] | null {
   }
   if (i === at) return null;
   return [v, i];
+}
+
+/** End of the decimal digits at `at`, or -1 when there are none. */
+function digitsEnd(line: string, at: number): number {
+  let i = at;
+  const len = line.length;
+  while (i < len && isDigit(line.charCodeAt(i))) i++;
+  return i === at ? -1 : i;
+}
+
+/** Value of the decimal digits in `[start, end)` (as `uintAt` reads them). */
+function digitsValue(line: string, start: number, end: number): number {
+  let v = 0;
+  for (let i = start; i < end; i++) v = v * 10 + (line.charCodeAt(i) - 48);
+  return v;
 }
 
 /** Signed decimal at `at` → [value, end], or null. */
@@ -87,7 +103,7 @@ export function readFence(
   names: boolean,
   out: FencePayload,
 ): string | null {
-  if (!line.startsWith('driver=', from)) {
+  if (!startsAt(line, from, 'driver=')) {
     const m = keyValues(line, from);
     const context = num(m, 'context');
     const seqno = num(m, 'seqno');
@@ -98,14 +114,32 @@ export function readFence(
     out.timeline = m.get('timeline') ?? '';
     return null;
   }
-  const s = line.lastIndexOf(' seqno=');
-  const c = s > from ? line.lastIndexOf(' context=', s) : -1;
-  if (s < 0 || c < from) return 'dma_fence payload without " context=" and " seqno="';
-  const cv = uintAt(line, c + 9);
-  const sv = uintAt(line, s + 7);
-  if (!cv || cv[1] !== s || !sv) return 'dma_fence context or seqno is not a decimal number';
-  out.context = cv[0];
-  out.seqno = sv[0];
+  // The kernel's layout ends in "context=C seqno=S": find the two numbers from the end of the line.
+  let c = -1;
+  let i = line.length;
+  while (i > from && isDigit(line.charCodeAt(i - 1))) i--;
+  if (i < line.length && i - 7 > from && startsAt(line, i - 7, ' seqno=')) {
+    const seqnoAt = i;
+    const s = i - 7;
+    let j = s;
+    while (j > from && isDigit(line.charCodeAt(j - 1))) j--;
+    if (j < s && j - 9 >= from && startsAt(line, j - 9, ' context=')) {
+      c = j - 9;
+      out.context = digitsValue(line, j, s);
+      out.seqno = digitsValue(line, seqnoAt, line.length);
+    }
+  }
+  if (c < 0) {
+    // Anything after the seqno, or an unusual payload: search for the fields.
+    const s = line.lastIndexOf(' seqno=');
+    c = s > from ? line.lastIndexOf(' context=', s) : -1;
+    if (s < 0 || c < from) return 'dma_fence payload without " context=" and " seqno="';
+    const cv = uintAt(line, c + 9);
+    const sv = uintAt(line, s + 7);
+    if (!cv || cv[1] !== s || !sv) return 'dma_fence context or seqno is not a decimal number';
+    out.context = cv[0];
+    out.seqno = sv[0];
+  }
   if (names) {
     const t = line.lastIndexOf(' timeline=', c);
     if (t < from) return 'dma_fence payload without " timeline="';
@@ -130,9 +164,9 @@ export interface SchedFence {
 export function fenceAt(line: string, at: number): SchedFence | null {
   if (line.charCodeAt(at) === 40 /* ( */) {
     // (context:A, seqno:B)
-    if (!line.startsWith('context:', at + 1)) return null;
+    if (!startsAt(line, at + 1, 'context:')) return null;
     const a = uintAt(line, at + 9);
-    if (!a || !line.startsWith(', seqno:', a[1])) return null;
+    if (!a || !startsAt(line, a[1], ', seqno:')) return null;
     const b = intAt(line, a[1] + 8);
     if (!b || line.charCodeAt(b[1]) !== 41) return null;
     return { fence: `${a[0]}:${b[0]}`, context: a[0], seqno: b[0], numeric: true, end: b[1] + 1 };
@@ -212,7 +246,7 @@ export function readJob(line: string, from: number): JobPayload | string {
   if (!fence) return 'drm_sched job event with an unreadable fence=';
   const r = fieldAt(line, 'ring=', from);
   if (r < 0) return 'drm_sched job event without ring=';
-  const d = line.startsWith('dev=', from) ? from + 4 : -1;
+  const d = startsAt(line, from, 'dev=') ? from + 4 : -1;
   const idAt = fieldAt(line, 'id=', from);
   const jc = fieldAt(line, 'job count:', from);
   const hw = fieldAt(line, 'hw job count:', from);
@@ -278,7 +312,7 @@ export interface DepPayload {
  * or key=value (`fence_context fence_seqno ctx seqno`).
  */
 export function readDep(line: string, from: number): DepPayload | string {
-  if (line.startsWith('job ring=', from)) {
+  if (startsAt(line, from, 'job ring=')) {
     const ring = textTo(line, from + 9);
     const idAt = fieldAt(line, ', id=', from);
     const c = fieldAt(line, 'context=', from);
@@ -367,45 +401,66 @@ export interface NameCache {
 }
 
 function reuse(line: string, at: number, end: number, cached: string): string {
-  return end - at === cached.length && line.startsWith(cached, at) ? cached : line.slice(at, end);
+  return end - at === cached.length && startsAt(line, at, cached) ? cached : line.slice(at, end);
 }
 
 /**
  * Fast path for the 6.17 `drm_sched_job_queue` / `_run` layout, read left to
  * right in one pass (`dev=%s, fence=%llu:%llu, ring=%s, job count:%u, hw job
- * count:%d, client_id:%llu`), reusing the ring and device strings while they
- * repeat. Null when the line has another layout (the general reader then
- * takes it).
+ * count:%d, client_id:%llu`) into `out` (reused: the caller copies what it
+ * keeps), reusing the ring and device strings while they repeat. False when
+ * the line has another layout (the general reader then takes it).
  */
-export function readJob617(line: string, from: number, names: NameCache): JobPayload | null {
-  if (!line.startsWith('dev=', from)) return null;
+export function readJob617(line: string, from: number, names: NameCache, out: JobPayload): boolean {
+  if (!startsAt(line, from, 'dev=')) return false;
   const devEnd = line.indexOf(', fence=', from + 4);
-  if (devEnd < 0) return null;
+  if (devEnd < 0) return false;
   const fAt = devEnd + 8;
-  const a = uintAt(line, fAt);
-  if (!a || line.charCodeAt(a[1]) !== 58) return null;
-  const b = uintAt(line, a[1] + 1);
-  if (!b || !line.startsWith(', ring=', b[1])) return null;
-  const ringAt = b[1] + 7;
+  const aEnd = digitsEnd(line, fAt);
+  if (aEnd < 0 || line.charCodeAt(aEnd) !== 58) return false;
+  const bEnd = digitsEnd(line, aEnd + 1);
+  if (bEnd < 0 || !startsAt(line, bEnd, ', ring=')) return false;
+  const ringAt = bEnd + 7;
   const ringEnd = line.indexOf(', job count:', ringAt);
-  if (ringEnd < 0) return null;
-  const jc = uintAt(line, ringEnd + 12);
-  if (!jc || !line.startsWith(', hw job count:', jc[1])) return null;
-  const hw = intAt(line, jc[1] + 15);
-  if (!hw) return null;
-  const cl = line.startsWith(', client_id:', hw[1]) ? uintAt(line, hw[1] + 12) : null;
+  if (ringEnd < 0) return false;
+  const jcEnd = digitsEnd(line, ringEnd + 12);
+  if (jcEnd < 0 || !startsAt(line, jcEnd, ', hw job count:')) return false;
+  const neg = line.charCodeAt(jcEnd + 15) === 45;
+  const hwEnd = digitsEnd(line, jcEnd + 15 + (neg ? 1 : 0));
+  if (hwEnd < 0) return false;
+  const clAt = startsAt(line, hwEnd, ', client_id:') ? hwEnd + 12 : -1;
+  const clEnd = clAt >= 0 ? digitsEnd(line, clAt) : -1;
   const dev = reuse(line, from + 4, devEnd, names.dev);
   const ring = reuse(line, ringAt, ringEnd, names.ring);
   names.dev = dev;
   names.ring = ring;
+  out.ring = ring;
+  out.dev = dev;
+  const f = out.fence;
+  f.fence = line.slice(fAt, bEnd);
+  f.context = digitsValue(line, fAt, aEnd);
+  f.seqno = digitsValue(line, aEnd + 1, bEnd);
+  f.numeric = true;
+  f.end = bEnd;
+  out.id = -1;
+  out.jobCount = digitsValue(line, ringEnd + 12, jcEnd);
+  const hw = digitsValue(line, jcEnd + 15 + (neg ? 1 : 0), hwEnd);
+  out.hwJobCount = neg ? -hw : hw;
+  out.clientId = clEnd >= 0 ? digitsValue(line, clAt, clEnd) : 0;
+  if (out.deps.length > 0) out.deps = [];
+  return true;
+}
+
+/** A `JobPayload` for `readJob617` to fill (one per reader, reused from record to record). */
+export function newJobPayload(): JobPayload {
   return {
-    ring,
-    dev,
-    fence: { fence: line.slice(fAt, b[1]), context: a[0], seqno: b[0], numeric: true, end: b[1] },
+    ring: '',
+    dev: '',
+    fence: { fence: '', context: 0, seqno: 0, numeric: true, end: 0 },
     id: -1,
-    jobCount: jc[0],
-    hwJobCount: hw[0],
-    clientId: cl ? cl[0] : 0,
+    jobCount: 0,
+    hwJobCount: 0,
+    clientId: 0,
     deps: [],
   };
 }

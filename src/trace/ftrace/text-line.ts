@@ -17,6 +17,7 @@
  *
  * @kernel kernel/trace/trace_output.c (trace_print_context, lat_print_generic)
  */
+import { startsAt } from './chars.ts';
 import type { RawRecord, TextLayout } from './record.ts';
 
 /** What `parseTextLine` found. */
@@ -72,27 +73,13 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-/** A flags column character (`d.h3.`, `....`, `dNs1`, ...). */
+/** Flags column characters (`d.h3.`, `....`, `dNs1`, ...), by char code. */
+const FLAG_CHARS = new Uint8Array(128);
+for (const ch of '.0123456789dDhHsSnNpPbzZXx') FLAG_CHARS[ch.charCodeAt(0)] = 1;
+
+/** A flags column character. */
 function isFlag(c: number): boolean {
-  return (
-    c === DOT ||
-    isDigit(c) ||
-    c === 100 /* d */ ||
-    c === 68 /* D */ ||
-    c === 104 /* h */ ||
-    c === 72 /* H */ ||
-    c === 115 /* s */ ||
-    c === 83 /* S */ ||
-    c === 110 /* n */ ||
-    c === 78 /* N */ ||
-    c === 112 /* p */ ||
-    c === 80 /* P */ ||
-    c === 98 /* b */ ||
-    c === 122 /* z */ ||
-    c === 90 /* Z */ ||
-    c === 88 /* X */ ||
-    c === 120 /* x */
-  );
+  return c < 128 && FLAG_CHARS[c] === 1;
 }
 
 /**
@@ -154,7 +141,7 @@ function lostLine(line: string, i: number, r: TextRecord): number {
   const b = line.indexOf('[', p);
   if (b < 0) return LINE_SKIP;
   let q = b + 1;
-  if (line.startsWith('LOST ', q)) q += 5;
+  if (startsAt(line, q, 'LOST ')) q += 5;
   let lost = 0;
   let any = false;
   while (q < line.length && isDigit(line.charCodeAt(q))) {
@@ -181,11 +168,12 @@ export function parseTextLine(line: string, lineNo: number, r: TextRecord): numb
   if (i >= len) return LINE_SKIP;
   const c0 = line.charCodeAt(i);
   if (c0 === 35 /* # */ || c0 === 13 /* \r */) return LINE_SKIP;
-  if (line.startsWith('CPU:', i) && line.indexOf('EVENTS', i) > 0) return lostLine(line, i, r);
+  // Only a line starting with C, c or v can be an overflow marker or a trace-cmd header.
+  if (c0 === 67 /* C */ && startsAt(line, i, 'CPU:') && line.indexOf('EVENTS', i) > 0)
+    return lostLine(line, i, r);
   if (
-    line.startsWith('cpus=', i) ||
-    line.startsWith('version =', i) ||
-    line.startsWith('version=', i)
+    (c0 === 99 /* c */ && startsAt(line, i, 'cpus=')) ||
+    (c0 === 118 /* v */ && (startsAt(line, i, 'version =') || startsAt(line, i, 'version=')))
   )
     return LINE_SKIP;
 
@@ -322,7 +310,7 @@ export function parseTextLine(line: string, lineNo: number, r: TextRecord): numb
   }
   if (perf) layout = 'perf';
   else if (tgid)
-    layout = r.flagsLen === 4 && line.startsWith('....', flagsAt) ? 'systrace' : 'ftrace-tgid';
+    layout = r.flagsLen === 4 && startsAt(line, flagsAt, '....') ? 'systrace' : 'ftrace-tgid';
   r.layout = layout;
   return LINE_RECORD;
 }

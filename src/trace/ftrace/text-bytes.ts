@@ -1,0 +1,303 @@
+/**
+ * `parseTextLine` over the bytes of an ASCII line, for trace-check's
+ * stream path: the file is read as bytes and never decoded, split into
+ * lines or cut into per-line strings; only the strings the checker keeps
+ * (a new thread's comm, an unknown event's name, a context's names) are
+ * made. Same grammar, same results as `parseTextLine` (a differential
+ * test holds the two together); positions in the record are offsets in
+ * the byte array.
+ *
+ * Only for ASCII input (the caller checks each chunk): a byte is then a
+ * character, so offsets and lengths mean what they mean in the text.
+ *
+ * @kernel kernel/trace/trace_output.c (trace_print_context, lat_print_generic)
+ */
+import type { TextLayout } from './record.ts';
+import { LINE_MALFORMED, LINE_RECORD, LINE_SKIP } from './text-line.ts';
+import type { TextRecord } from './text-line.ts';
+
+/** A text record read from bytes: `TextRecord` positions are offsets in `bytes`. */
+export interface ByteRecord extends TextRecord {
+  bytes: Uint8Array;
+  /** Offsets of the line in `bytes` (without the newline). */
+  start: number;
+  end: number;
+}
+
+/** A fresh record for `parseTextBytes`. */
+export function newByteRecord(): ByteRecord {
+  return {
+    line: '',
+    lineNo: 0,
+    comm: '',
+    pid: -1,
+    cpu: -1,
+    tNs: 0.5,
+    nameStart: 0,
+    nameEnd: 0,
+    payload: 0,
+    layout: 'ftrace',
+    flagsLen: 0,
+    lost: 0,
+    reason: '',
+    commStart: 0,
+    commEnd: 0,
+    bytes: new Uint8Array(0),
+    start: 0,
+    end: 0,
+  };
+}
+
+const SPACE = 32;
+const DOT = 46;
+const DASH = 45;
+const COLON = 58;
+const LBRACKET = 91;
+const RBRACKET = 93;
+const LPAREN = 40;
+const RPAREN = 41;
+const SLASH = 47;
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Flags column characters (`d.h3.`, `....`, `dNs1`, ...), as `parseTextLine` takes them. */
+const FLAG_CHARS = new Uint8Array(256);
+for (const ch of '.0123456789dDhHsSnNpPbzZXx') FLAG_CHARS[ch.charCodeAt(0)] = 1;
+
+/** The ASCII bytes `[s, e)` as a string (short spans: names, numbers). */
+export function asciiString(b: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let i = s; i < e; i++) out += String.fromCharCode(b[i]!);
+  return out;
+}
+
+/** `b` holds the ASCII string `lit` at `pos` (within `end`). */
+export function bytesAt(b: Uint8Array, pos: number, end: number, lit: string): boolean {
+  const n = lit.length;
+  if (pos < 0 || pos + n > end) return false;
+  for (let i = 0; i < n; i++) if (b[pos + i] !== lit.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The bytes of an ASCII literal, for `matchAt`. */
+export function ascii(lit: string): Uint8Array {
+  const out = new Uint8Array(lit.length);
+  for (let i = 0; i < lit.length; i++) out[i] = lit.charCodeAt(i);
+  return out;
+}
+
+/** `b` holds the bytes `lit` at `pos` (within `end`): `bytesAt` for a literal made once. */
+export function matchAt(b: Uint8Array, pos: number, end: number, lit: Uint8Array): boolean {
+  const n = lit.length;
+  if (pos < 0 || pos + n > end) return false;
+  for (let i = 0; i < n; i++) if (b[pos + i] !== lit[i]) return false;
+  return true;
+}
+
+function timestampStart(b: Uint8Array, colon: number, from: number): number {
+  let i = colon - 1;
+  let dots = 0;
+  let digits = 0;
+  while (i >= from) {
+    const c = b[i]!;
+    if (isDigit(c)) digits++;
+    else if (c === DOT) dots++;
+    else break;
+    i--;
+  }
+  if (dots !== 1 || digits < 2) return -1;
+  if (i >= from && b[i] !== SPACE) return -1;
+  const start = i + 1;
+  if (b[start] === DOT || b[colon - 1] === DOT) return -1;
+  return start;
+}
+
+function parseNs(b: Uint8Array, start: number, end: number): number {
+  let secs = 0;
+  let i = start;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c === DOT) break;
+    secs = secs * 10 + (c - 48);
+  }
+  let frac = 0;
+  let n = 0;
+  for (i++; i < end && n < 9; i++, n++) frac = frac * 10 + (b[i]! - 48);
+  for (; n < 9; n++) frac *= 10;
+  return secs * 1e9 + frac;
+}
+
+function readUint(b: Uint8Array, start: number, end: number): number {
+  let v = 0;
+  for (let i = start; i < end; i++) v = v * 10 + (b[i]! - 48);
+  return v;
+}
+
+function allDigits(b: Uint8Array, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) if (!isDigit(b[i]!)) return false;
+  return true;
+}
+
+/**
+ * `parseTextLine` for the ASCII line `b[s, e)`. Returns LINE_RECORD with the
+ * fields set, or LINE_SKIP for any other line (blank, header, overflow
+ * marker, malformed): the caller reads those as text, where they are
+ * counted and reported.
+ */
+export function parseTextBytes(
+  b: Uint8Array,
+  s: number,
+  len: number,
+  lineNo: number,
+  r: ByteRecord,
+): number {
+  r.bytes = b;
+  r.start = s;
+  r.end = len;
+  r.lineNo = lineNo;
+  let i = s;
+  while (i < len && b[i] === SPACE) i++;
+  if (i >= len) return LINE_SKIP;
+  const c0 = b[i]!;
+  // Comments, overflow markers and trace-cmd headers: read as text.
+  if (
+    c0 === 35 /* # */ ||
+    c0 === 13 ||
+    (c0 === 67 /* C */ && bytesAt(b, i, len, 'CPU:')) ||
+    (c0 === 99 /* c */ && bytesAt(b, i, len, 'cpus=')) ||
+    (c0 === 118 /* v */ && bytesAt(b, i, len, 'version'))
+  )
+    return LINE_SKIP;
+
+  // The timestamp: the first "digits.digits: " after the task.
+  let colon = i;
+  let ts: number;
+  const last = len - 1;
+  for (;;) {
+    // The next ':' (native search: the comm, pid, CPU and flags come first, some 40 bytes).
+    colon = b.indexOf(COLON, colon);
+    if (colon < 0 || colon > last) colon = last;
+    if (colon >= last) return LINE_MALFORMED;
+    if (b[colon + 1] === SPACE) {
+      ts = timestampStart(b, colon, i);
+      if (ts >= 0) break;
+    }
+    colon++;
+  }
+  r.tNs = parseNs(b, ts, colon);
+
+  let p = colon + 2;
+  while (p < len && b[p] === SPACE) p++;
+  let nameEnd = p;
+  while (nameEnd < len && b[nameEnd] !== COLON) nameEnd++;
+  if (nameEnd >= len || nameEnd === p) return LINE_MALFORMED;
+  let perf = false;
+  if (nameEnd + 1 < len && b[nameEnd + 1] !== SPACE) {
+    let second = nameEnd + 1;
+    while (second < len && b[second] !== COLON) second++;
+    if (second < len && second > nameEnd + 1) {
+      p = nameEnd + 1;
+      nameEnd = second;
+      perf = true;
+    }
+  }
+  r.nameStart = p;
+  r.nameEnd = nameEnd;
+  let q = nameEnd + 1;
+  while (q < len && b[q] === SPACE) q++;
+  r.payload = q;
+
+  // The task, CPU and flags, read from the right.
+  let e = ts - 1;
+  while (e > i && b[e - 1] === SPACE) e--;
+  r.cpu = -1;
+  r.flagsLen = 0;
+  r.commStart = r.commEnd = 0;
+  let flagsAt = -1;
+  let layout: TextLayout = 'ftrace';
+  let t = e;
+  while (t > i && b[t - 1] !== SPACE) t--;
+  if (b[t] !== LBRACKET) {
+    let flags = true;
+    for (let k = t; k < e; k++) if (FLAG_CHARS[b[k]!] !== 1) flags = false;
+    const n = e - t;
+    if (flags && n >= 4 && n <= 5 && t > i) {
+      r.flagsLen = n;
+      flagsAt = t;
+      e = t;
+      while (e > i && b[e - 1] === SPACE) e--;
+      t = e;
+      while (t > i && b[t - 1] !== SPACE) t--;
+    } else if (flags && n >= 6 && isDigit(b[t]!)) {
+      r.cpu = readUint(b, t, e - 5);
+      r.flagsLen = 5;
+      layout = 'trace-cmd-latency';
+      e = t;
+      while (e > i && b[e - 1] === SPACE) e--;
+      t = e;
+    }
+  }
+  if (r.cpu < 0 && b[t] === LBRACKET && b[e - 1] === RBRACKET) {
+    if (!allDigits(b, t + 1, e - 1)) return LINE_MALFORMED;
+    r.cpu = readUint(b, t + 1, e - 1);
+    if (r.flagsLen === 0) layout = 'trace-cmd';
+    e = t;
+    while (e > i && b[e - 1] === SPACE) e--;
+  }
+  let tgid = false;
+  if (e > i && b[e - 1] === RPAREN) {
+    let open = e - 2;
+    while (open >= s && b[open] !== LPAREN) open--;
+    if (open >= i) {
+      tgid = true;
+      e = open;
+      while (e > i && b[e - 1] === SPACE) e--;
+    }
+  }
+  let d = e;
+  while (d > i && isDigit(b[d - 1]!)) d--;
+  r.comm = '';
+  if (d === e) {
+    if (perf && e === i) r.pid = -1;
+    else return LINE_MALFORMED;
+  } else {
+    r.pid = readUint(b, d, e);
+    let sep = d - 1;
+    if (sep >= i && b[sep] === SLASH) {
+      let s2 = sep;
+      while (s2 > i && isDigit(b[s2 - 1]!)) s2--;
+      sep = s2 - 1;
+    }
+    if (sep >= i) {
+      const sc = b[sep];
+      if (sc === SPACE) perf = true;
+      else if (sc !== DASH) return LINE_MALFORMED;
+      let cs = i;
+      let ce = sep;
+      while (ce > cs && b[ce - 1] === SPACE) ce--;
+      while (cs < ce && b[cs] === SPACE) cs++;
+      r.commStart = cs;
+      r.commEnd = ce;
+    }
+  }
+  if (perf) layout = 'perf';
+  else if (tgid)
+    layout =
+      r.flagsLen === 4 &&
+      b[flagsAt] === DOT &&
+      b[flagsAt + 1] === DOT &&
+      b[flagsAt + 2] === DOT &&
+      b[flagsAt + 3] === DOT
+        ? 'systrace'
+        : 'ftrace-tgid';
+  r.layout = layout;
+  return LINE_RECORD;
+}
+
+/** The comm of the record `parseTextBytes` just read (a new string: call only when needed). */
+export function commOfBytes(r: ByteRecord): string {
+  return r.commEnd > r.commStart ? asciiString(r.bytes, r.commStart, r.commEnd) : '';
+}

@@ -1,0 +1,118 @@
+/**
+ * `checkTraceStream` reads the file as bytes and takes the frequent lines
+ * without decoding them (`parseTextBytes`, `TraceNormaliser.recordBytes`);
+ * every other line goes through the text path. Both paths must give the
+ * very same verdict: the stream result equals `checkTraceText` on the
+ * decoded text, for the real captures and fixtures, for mutated copies,
+ * for random trace-like lines and random bytes, whatever the chunking.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { syntheticTrace } from '../../bench/trace-check.ts';
+import { checkTraceStream, checkTraceText } from '../../src/trace/index.ts';
+import type { TraceCheckOptions } from '../../src/trace/index.ts';
+
+// As real-captures.test.ts finds them (beside the repository, or the shared checkout).
+const CAPTURES_DIR = fileURLToPath(new URL('../../../../shared/data/traces/', import.meta.url));
+const CAPTURES = pathToFileURL(
+  existsSync(CAPTURES_DIR) ? CAPTURES_DIR : '/work/shared/data/traces/',
+);
+const FIXTURES = new URL('./fixtures/', import.meta.url);
+
+function files(dir: URL): Buffer[] {
+  return readdirSync(dir)
+    .filter((f) => !f.endsWith('.md'))
+    .map((f) => readFileSync(new URL(f, dir)));
+}
+
+async function viaStream(
+  bytes: Uint8Array,
+  chunk: number,
+  opts: TraceCheckOptions,
+): Promise<unknown> {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.subarray(i, i + chunk));
+  return await checkTraceStream(Readable.from(parts), opts);
+}
+
+async function same(
+  bytes: Uint8Array,
+  chunks: readonly number[],
+  opts: TraceCheckOptions = {},
+): Promise<void> {
+  const text = checkTraceText(new TextDecoder().decode(bytes), opts);
+  for (const c of chunks) expect(await viaStream(bytes, c, opts)).toEqual(text);
+}
+
+const enc = new TextEncoder();
+
+describe('trace-check reads bytes and text alike', () => {
+  it('every real capture and fixture, in chunks of any size', async () => {
+    for (const b of [...files(CAPTURES), ...files(FIXTURES)]) await same(b, [1, 7, 64, 1 << 16]);
+  });
+
+  it('the synthetic benchmark trace with lines swapped, duplicated and dropped', async () => {
+    const lines = syntheticTrace(3000).split('\n');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(lines.length - 2), fc.constantFrom('swap', 'dup', 'drop')), {
+          maxLength: 20,
+        }),
+        async (edits) => {
+          const l = [...lines];
+          for (const [i, op] of edits) {
+            if (op === 'swap') [l[i], l[i + 1]] = [l[i + 1]!, l[i]!];
+            else if (op === 'dup') l.splice(i, 0, l[i]!);
+            else l.splice(i, 1);
+          }
+          await same(enc.encode(l.join('\n')), [4093], { slowWaitNs: 5000 });
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('real lines cut, glued and spaced at random', async () => {
+    const real = [...files(CAPTURES), ...files(FIXTURES)].flatMap((b) =>
+      new TextDecoder().decode(b).split('\n'),
+    );
+    const bench = syntheticTrace(200).split('\n');
+    const pool = [...real, ...bench];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.nat(pool.length - 1),
+            fc.nat(220),
+            fc.constantFrom('', ' ', '\r', '0', ':', ' x'),
+          ),
+          { maxLength: 40 },
+        ),
+        fc.integer({ min: 1, max: 300 }),
+        async (picks, chunk) => {
+          const text = picks.map(([i, cut, add]) => pool[i]!.slice(0, cut) + add).join('\n');
+          await same(enc.encode(text), [chunk]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('random bytes (invalid UTF-8 and a byte order mark included)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 1500 }),
+        fc.integer({ min: 1, max: 200 }),
+        async (bom, bytes, chunk) => {
+          const b = bom ? new Uint8Array([0xef, 0xbb, 0xbf, ...bytes]) : bytes;
+          await same(b, [chunk]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
