@@ -84,8 +84,12 @@ type Ended =
  * gets the worker terminated.
  */
 function runWatched(job: ExploreJob, counters: ExploreCounters, stuckMs: number, onBug: (b: Bug) => void): { ended: Promise<Ended>; stop: () => void; kill: () => void } {
-  const start = workerStart('./explore-worker.ts', import.meta.url, job as unknown as Record<string, unknown>);
-  const w = new Worker(start.filename, { workerData: start.workerData, stdout: true });
+  const start = workerStart('./explore-worker.ts', import.meta.url, { data: job as unknown as Record<string, unknown> });
+  const w = new Worker(start.filename, {
+    workerData: start.workerData,
+    ...(start.execArgv ? { execArgv: start.execArgv } : {}),
+    stdout: true,
+  });
   // A scenario's console output must not mix into --json on stdout.
   w.stdout.pipe(process.stderr);
   const beat = new Int32Array(job.watch, 0, 2);
