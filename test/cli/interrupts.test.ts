@@ -125,6 +125,14 @@ describe('Ctrl-C and SIGTERM keep what was found', () => {
     expect(r.stderr).toMatch(/^limit: a schedule \(kernel seed \d+\) made no scheduling step for \d+ s \(--schedule-timeout 2\): thread "looper" is stuck in host code/m);
   }, 180_000);
 
+  test('run --seeds: the summary of the seeds run so far, exit 130', async () => {
+    const file = scenario('short-seeds', 'seeds.mark', 'for (let i = 0; i < 3; i++) await condResched(k);');
+    const r = await interrupted(['run', file, '--seeds', '1..100000000'], marked('seeds.mark'), ['SIGINT']);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).toMatch(/^short-seeds: seeds 1\.\.\d+ of 1\.\.100000000, interrupted \([\d,]+ runs?,/m);
+    expect(r.stdout).toMatch(/clean +[\d,]+ seeds/);
+  }, 180_000);
+
   test('check: the scenarios checked so far, exit 130', async () => {
     const r = await interrupted(['check', '--seeds', '1', '--trace-dir', 'check-out'], (out) => /^(ok|FAIL) /m.test(out), ['SIGINT']);
     expect(r.code, r.stderr).toBe(130);
