@@ -18,21 +18,12 @@
  */
 import ts from 'typescript';
 import { relative } from 'node:path';
+import { LAYER_ORDER } from '../style/imports.ts';
 
-/** Folders under src/ that model the kernel. */
-export const MODEL_LAYERS = [
-  'kernel',
-  'check',
-  'fence',
-  'resv',
-  'pci',
-  'buf',
-  'gem',
-  'sched',
-  'hw',
-];
-/** Every folder with a package entry point (`dmabuf-lab/<folder>`). */
-export const ENTRY_LAYERS = [...MODEL_LAYERS, 'scenario', 'explore', 'trace', 'vitest'];
+/** Folders under src/ that model the kernel: the layers below `scenario` in DESIGN.md's order. */
+export const MODEL_LAYERS: readonly string[] = LAYER_ORDER.slice(0, LAYER_ORDER.indexOf('scenario'));
+/** Every folder with a package entry point (`dmabuf-lab/<folder>`): every layer but the CLI. */
+export const ENTRY_LAYERS: readonly string[] = LAYER_ORDER.filter((l) => l !== 'cli');
 
 /** One exported symbol that breaks a rule. */
 export interface DocGap {
