@@ -8,10 +8,13 @@
  * The CLI measured is the compiled one (dist/, what an installed package
  * runs): this builds it first when it is not current. The user scenario is
  * the file `dmabuf-lab new` writes, outside the checkout, importing
- * `dmabuf-lab/explore` and `dmabuf-lab/kernel`; `user-scenario-root.ts` is
- * the same importing everything from `dmabuf-lab` (the whole library loads). Extra rows show where the time goes (worker start, the
- * model's modules, the TypeScript loader) and the same `run` from the
- * TypeScript sources, as a checkout without a build runs it.
+ * `dmabuf-lab/scenario` and `dmabuf-lab/kernel`; `user-scenario-explore.ts`
+ * is the same importing `defineScenario` from `dmabuf-lab/explore` (the
+ * explorer loads too; zod only when a result file is read), `user-scenario-root.ts` the same importing
+ * everything from `dmabuf-lab` (the whole library loads). Extra rows show
+ * where the time goes (worker start, the model's modules, the explorer, zod,
+ * the TypeScript loader) and the same `run` from the TypeScript sources, as a
+ * checkout without a build runs it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -101,6 +104,11 @@ export function benchStartup(): BenchResult[] {
     join(dir, 'user-scenario.ts'),
     scenarioSource('user-scenario', (layer) => `dmabuf-lab/${layer}`, './user-scenario.ts'),
   );
+  // The same scenario importing defineScenario from the explorer's entry.
+  writeFileSync(
+    join(dir, 'user-scenario-explore.ts'),
+    scenarioSource('user-scenario', (layer) => `dmabuf-lab/${layer === 'scenario' ? 'explore' : layer}`, './user-scenario-explore.ts'),
+  );
   // The same scenario importing the whole library by its root.
   writeFileSync(
     join(dir, 'user-scenario-root.ts'),
@@ -113,6 +121,7 @@ export function benchStartup(): BenchResult[] {
     ['dmabuf-lab --help', [bin, '--help'], 2],
     ['dmabuf-lab run mutex-abba', [bin, 'run', 'mutex-abba'], 4],
     ['dmabuf-lab run ./user-scenario.ts', [bin, 'run', './user-scenario.ts'], 6],
+    ['dmabuf-lab run ./user-scenario-explore.ts', [bin, 'run', './user-scenario-explore.ts'], 6],
     ['dmabuf-lab run ./user-scenario-root.ts', [bin, 'run', './user-scenario-root.ts'], 6],
   ];
   const out: BenchResult[] = [];
@@ -138,7 +147,8 @@ export function benchStartup(): BenchResult[] {
   });
 
   // Where the time goes: pieces measured inside fresh processes.
-  const model = new URL('../dist/src/explore/index.js', import.meta.url).href;
+  const model = new URL('../dist/src/scenario/index.js', import.meta.url).href;
+  const explorer = new URL('../dist/src/explore/index.js', import.meta.url).href;
   const all = new URL('../dist/src/index.js', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm');
   const pieces: [string, string][] = [
@@ -151,8 +161,16 @@ export function benchStartup(): BenchResult[] {
       `const t = performance.now(); await import('@commander-js/extra-typings'); await import('picocolors'); console.log(performance.now() - t);`,
     ],
     [
-      'import the model a run needs (dist/src/explore)',
+      'import the model a run needs (dist/src/scenario: kernel, checkers, runner)',
       `const t = performance.now(); await import(${JSON.stringify(model)}); console.log(performance.now() - t);`,
+    ],
+    [
+      'import the explorer on top of it (dist/src/explore; zod waits for a result file to read)',
+      `await import(${JSON.stringify(model)}); const t = performance.now(); await import(${JSON.stringify(explorer)}); console.log(performance.now() - t);`,
+    ],
+    [
+      'import zod alone',
+      `const t = performance.now(); await import('zod'); console.log(performance.now() - t);`,
     ],
     [
       'import the whole library (dist/src/index.js)',

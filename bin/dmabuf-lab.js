@@ -19,7 +19,10 @@ if (existsSync(new URL('src/cli/main.ts', root))) {
 if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();
+  // The run worker starts before main loads commander (src/cli/prestart.ts).
+  await (await import('../src/cli/prestart.ts')).prestart(process.argv.slice(2));
   await import('../src/cli/main.ts');
 } else {
+  await (await import('../dist/src/cli/prestart.js')).prestart(process.argv.slice(2));
   await import('../dist/src/cli/main.js');
 }

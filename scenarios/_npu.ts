@@ -5,7 +5,7 @@
  * device autosuspend. The variants differ only in the driver: each passes
  * the `EthosuDevice` (or a subclass overriding its job callbacks) to use.
  */
-import type { ScenarioContext } from '../src/explore/index.ts';
+import type { ScenarioContext } from '../src/scenario/index.ts';
 import { DrmDevice, DrmGemObject } from '../src/gem/index.ts';
 import { EthosuDevice, npuSubmit } from '../src/hw/index.ts';
 import { msleep } from '../src/kernel/index.ts';

@@ -7,7 +7,7 @@
  * Expectation: clean.
  */
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling } from '../src/check/index.ts';
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { GFP_KERNEL, GFP_NOWAIT, kfree, kmalloc, msleep } from '../src/kernel/index.ts';
 
 export default defineScenario({

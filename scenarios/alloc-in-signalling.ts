@@ -9,7 +9,7 @@
  * Expectation: `lockdep.circular` on every seed.
  */
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling } from '../src/check/index.ts';
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { GFP_KERNEL, kfree, kmalloc, msleep } from '../src/kernel/index.ts';
 
 export default defineScenario({

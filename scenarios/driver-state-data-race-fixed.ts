@@ -7,7 +7,7 @@
  *
  * Expectation: clean on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Engine } from '../src/hw/index.ts';
 import { IRQ_HANDLED, kstruct, msleep, requestIrq, smpLoadAcquire, smpStoreRelease } from '../src/kernel/index.ts';
 

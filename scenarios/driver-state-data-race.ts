@@ -15,7 +15,7 @@
  *
  * Expectation: `kcsan.data_race` on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Engine } from '../src/hw/index.ts';
 import { IRQ_HANDLED, kstruct, msleep, requestIrq } from '../src/kernel/index.ts';
 

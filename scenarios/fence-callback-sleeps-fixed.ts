@@ -4,7 +4,7 @@
  *
  * Expectation: clean on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { DmaFence, DmaFenceCb } from '../src/fence/index.ts';
 import type { DmaFenceOps } from '../src/fence/index.ts';
 import { flushWork, kstruct, msleep, Mutex, scheduleWork, SpinLock, WorkStruct } from '../src/kernel/index.ts';

@@ -11,7 +11,7 @@
  *
  * Expectation: `sched.might_sleep` and `lockdep.invalid_wait_context` on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { DmaFence, DmaFenceCb } from '../src/fence/index.ts';
 import type { DmaFenceOps } from '../src/fence/index.ts';
 import { kstruct, msleep, Mutex, SpinLock } from '../src/kernel/index.ts';

@@ -7,7 +7,7 @@
  *
  * Expectation: clean (the hung job's finished fence carries -ETIMEDOUT).
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Errno, msleep } from '../src/kernel/index.ts';
 import { GpuDevice } from '../src/hw/index.ts';
 import type { DmaFence } from '../src/fence/index.ts';

@@ -8,7 +8,7 @@
  *
  * Expectation: clean.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { GpuDevice } from '../src/hw/index.ts';
 import type { DmaFence } from '../src/fence/index.ts';
 

@@ -11,7 +11,7 @@
  */
 import { dmaHeapBufferAlloc } from '../src/buf/index.ts';
 import type { DmaBuf } from '../src/buf/index.ts';
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import type { DmaFence } from '../src/fence/index.ts';
 import { GpuDevice } from '../src/hw/index.ts';
 import type { DrmSchedEntity } from '../src/sched/index.ts';

@@ -7,7 +7,7 @@
  *
  * Expectation: `lockdep.inconsistent` on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { msleep, SpinLock } from '../src/kernel/index.ts';
 
 export default defineScenario({

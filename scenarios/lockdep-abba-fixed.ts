@@ -4,7 +4,7 @@
  *
  * Expectation: clean.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Mutex } from '../src/kernel/index.ts';
 
 export default defineScenario({

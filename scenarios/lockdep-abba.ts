@@ -6,7 +6,7 @@
  *
  * Expectation: `lockdep.circular` on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Completion, Mutex } from '../src/kernel/index.ts';
 
 export default defineScenario({

@@ -9,7 +9,7 @@
  * the lock history alone); a splat expectation lists the rules that must
  * appear, and others may appear too, so this expectation stays right.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Mutex, msleep } from '../src/kernel/index.ts';
 
 export default defineScenario({

@@ -10,7 +10,7 @@
  *
  * Expectation: `lockdep.circular` (through fs_reclaim and dma_fence_map).
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import type { DmaFence } from '../src/fence/index.ts';
 import { EthosuDevice } from '../src/hw/index.ts';
 import type { NpuJob } from '../src/hw/index.ts';

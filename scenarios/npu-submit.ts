@@ -7,7 +7,7 @@
  *
  * Expectation: clean.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { npuScenario } from './_npu.ts';
 
 export default defineScenario({

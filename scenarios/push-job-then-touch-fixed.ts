@@ -7,7 +7,7 @@
  *
  * Expectation: clean on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { GpuDevice } from '../src/hw/index.ts';
 import { msleep } from '../src/kernel/index.ts';
 import { drmSchedEntityPushJob } from '../src/sched/index.ts';

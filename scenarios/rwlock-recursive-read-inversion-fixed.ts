@@ -6,7 +6,7 @@
  *
  * Expectation: clean.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { IRQ_HANDLED, localIrqRestore, localIrqSave, msleep, raiseIrq, requestIrq, RwLock, SpinLock } from '../src/kernel/index.ts';
 
 const VBLANK_IRQ = 44;

@@ -20,7 +20,7 @@
  *
  * Expectation: `lockdep.circular` on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { IRQ_HANDLED, msleep, raiseIrq, requestIrq, RwLock, SpinLock } from '../src/kernel/index.ts';
 
 const VBLANK_IRQ = 44;

@@ -17,8 +17,8 @@
  * The simulated engine knows which jobs completed, so the model reports
  * `fence.signalled_early`.
  */
-import { defineScenario } from '../src/explore/index.ts';
-import type { Scenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
+import type { Scenario } from '../src/scenario/index.ts';
 import {
   DmaFence,
   dmaFenceContextAlloc,

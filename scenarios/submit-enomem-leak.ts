@@ -11,7 +11,7 @@
  *
  * Expectation: `lifetime.leak` on some seeds.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { DmaFence, dmaFenceContextAlloc } from '../src/fence/index.ts';
 import type { DmaFenceOps } from '../src/fence/index.ts';
 import { Errno, GFP_KERNEL, kfree, kmalloc, msleep, SpinLock } from '../src/kernel/index.ts';

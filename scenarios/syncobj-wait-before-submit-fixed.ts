@@ -7,7 +7,7 @@
  *
  * Expectation: clean.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { dmaFenceChainAlloc } from '../src/fence/index.ts';
 import type { DmaFence } from '../src/fence/index.ts';
 import {

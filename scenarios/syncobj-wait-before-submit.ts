@@ -16,7 +16,7 @@
  *
  * Expectation: `lockdep.assert_none_held` on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { dmaFenceChainAlloc } from '../src/fence/index.ts';
 import type { DmaFence } from '../src/fence/index.ts';
 import {

@@ -7,7 +7,7 @@
  *
  * Expectation: clean on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import type { DmaFenceOps } from '../src/fence/index.ts';
 import { kfree, msleep } from '../src/kernel/index.ts';
 import type { SyncPt } from './_timeline.ts';

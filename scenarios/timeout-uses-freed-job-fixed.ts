@@ -6,7 +6,7 @@
  *
  * Expectation: clean on every seed.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Errno } from '../src/kernel/index.ts';
 import { DrmSchedEntity } from '../src/sched/index.ts';
 import { DrmGpuSchedStat, toyForceComplete, toyJobRelease, toyRing, toySubmit } from './_toy-ring.ts';

@@ -9,7 +9,7 @@
  * Expectation: `kasan.slab_use_after_free` on every seed, naming the
  * allocation, the free in `free_job` and the access in the timeout handler.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Errno } from '../src/kernel/index.ts';
 import { DrmSchedEntity } from '../src/sched/index.ts';
 import { DrmGpuSchedStat, toyForceComplete, toyJobRelease, toyRing, toySubmit } from './_toy-ring.ts';

@@ -22,7 +22,7 @@
  * Expectation: clean.
  */
 import type { DmaBuf } from '../src/buf/index.ts';
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import {
   IommufdImporter,
   legacyStaticImport,

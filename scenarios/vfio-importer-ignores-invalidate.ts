@@ -7,7 +7,7 @@
  *
  * Expectation: `dma_buf.use_after_revoke`.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { RdmaPeerImporter, VfioPciDevice } from '../src/hw/index.ts';
 import { msleep } from '../src/kernel/index.ts';
 import { MiB, VF_BAR, vfioMachine } from './_vfio.ts';

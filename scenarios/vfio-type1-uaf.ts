@@ -9,7 +9,7 @@
  *
  * Expectation: `vfio.mmio_use_after_free`.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { VfioPciDevice, VfioType1Container } from '../src/hw/index.ts';
 import { MiB, VF_BAR, vfioMachine } from './_vfio.ts';
 

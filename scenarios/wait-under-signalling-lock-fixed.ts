@@ -6,7 +6,7 @@
  * Expectation: clean.
  */
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling, dmaFenceMightWait } from '../src/check/index.ts';
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Completion, Mutex } from '../src/kernel/index.ts';
 
 export default defineScenario({

@@ -11,7 +11,7 @@
  * Expectation: `lockdep.circular` on every seed.
  */
 import { dmaFenceBeginSignalling, dmaFenceEndSignalling, dmaFenceMightWait } from '../src/check/index.ts';
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Completion, Mutex } from '../src/kernel/index.ts';
 
 export default defineScenario({

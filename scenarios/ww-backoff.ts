@@ -1,4 +1,4 @@
-import { defineScenario } from '../src/explore/scenario.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { Errno, WwAcquireCtx, WwMutex, condResched, defineWdClass, defineWwClass, msleep } from '../src/kernel/index.ts';
 import type { Kernel, WwClass } from '../src/kernel/index.ts';
 

@@ -8,7 +8,7 @@
  *
  * Expectation: clean; the notes show the slot and dependency counts.
  */
-import { defineScenario } from '../src/explore/index.ts';
+import { defineScenario } from '../src/scenario/index.ts';
 import { DrmDevice, DrmGemObject } from '../src/gem/index.ts';
 import { GpuDevice, xeBoEvictPinned, xeBoRestorePinned } from '../src/hw/index.ts';
 import type { XeMigrateStats } from '../src/hw/index.ts';

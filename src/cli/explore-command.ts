@@ -26,11 +26,11 @@ import {
   workerStart,
 } from '../explore/index.ts';
 import type { Bug, ExploreOptions, ExploreResult, FaultKind, ShardFile } from '../explore/index.ts';
-import { registerScenarioHook, scenarioHookPreload } from './esm-hook.ts';
+import { registerScenarioHook, scenarioHookPreload } from '../scenario/module-loading.ts';
 import { showExploreProgress } from './explore-progress.ts';
 import { displayPath, formatCount, formatNs, indent, plural, printError, printWarning, safe, safeLine, shellWord } from './format.ts';
 import { Exit } from './exit.ts';
-import { writeReport, writeTrace } from './outputs.ts';
+import { writeFtrace, writeReport, writeTrace } from './outputs.ts';
 import { RunWorker } from './supervisor.ts';
 
 /** Options of `explore` as commander parses them. */
@@ -84,8 +84,12 @@ type Ended =
  * gets the worker terminated.
  */
 function runWatched(job: ExploreJob, counters: ExploreCounters, stuckMs: number, onBug: (b: Bug) => void): { ended: Promise<Ended>; stop: () => void; kill: () => void } {
-  const start = workerStart('./explore-worker.ts', import.meta.url, job as unknown as Record<string, unknown>);
-  const w = new Worker(start.filename, { workerData: start.workerData, stdout: true });
+  const start = workerStart('./explore-worker.ts', import.meta.url, { data: job as unknown as Record<string, unknown> });
+  const w = new Worker(start.filename, {
+    workerData: start.workerData,
+    ...(start.execArgv ? { execArgv: start.execArgv } : {}),
+    stdout: true,
+  });
   // A scenario's console output must not mix into --json on stdout.
   w.stdout.pipe(process.stderr);
   const beat = new Int32Array(job.watch, 0, 2);
@@ -371,6 +375,8 @@ interface BugFiles {
   readonly schedule: string;
   readonly trace: string | null;
   readonly report: string | null;
+  /** The schedule's run as kernel trace text (`run --ftrace`), for `trace-check`. */
+  readonly ftrace: string | null;
   readonly replays: boolean;
   /** The bug's splat as the replay with stack capture reported it (with source sites). */
   readonly splat: Bug['splat'] | null;
@@ -412,7 +418,7 @@ async function saveBugs(result: ExploreResult, dir: string, files: Artefacts): P
       );
       if (!wrote) break;
       if (stop) {
-        out.set(bug.key, { schedule: schedulePath, trace: null, report: null, replays: true, splat: null });
+        out.set(bug.key, { schedule: schedulePath, trace: null, report: null, ftrace: null, replays: true, splat: null });
         continue;
       }
       const replay = `dmabuf-lab replay ${shellWord(displayPath(schedulePath))}`;
@@ -428,14 +434,18 @@ async function saveBugs(result: ExploreResult, dir: string, files: Artefacts): P
       });
       let trace: string | null = null;
       let report: string | null = null;
+      let ftrace: string | null = null;
       if (o.status === 'done') {
         const t = `${base}.trace.json`;
         const r = `${base}.report.html`;
+        const f = `${base}.ftrace.txt`;
         if (files.write('trace', t, () => { writeTrace(t, o, replay); })) trace = t;
         if (files.write('report', r, () => { writeReport(r, o, replay); })) report = r;
+        const events = o.events;
+        if (events && files.write('ftrace', f, () => { writeFtrace(f, events, replay); })) ftrace = f;
       }
       const replayed = o.status === 'done' ? (o.splats.find((x) => bugKey(x) === bug.key) ?? null) : null;
-      out.set(bug.key, { schedule: schedulePath, trace, report, replays: stop || replayed !== null, splat: replayed });
+      out.set(bug.key, { schedule: schedulePath, trace, report, ftrace, replays: stop || replayed !== null, splat: replayed });
     }
   } finally {
     unhook();
@@ -468,6 +478,7 @@ export function formatExplore(r: ExploreResult, shown: string, files: ReadonlyMa
     if (f) {
       lines.push(`    replay: dmabuf-lab replay ${shellWord(displayPath(f.schedule))}${f.replays ? '' : pc.yellow('  (warning: the replay did not show this bug)')}`);
       if (f.report) lines.push(`    report: ${displayPath(f.report)}, trace: ${displayPath(f.trace!)}`);
+      if (f.ftrace) lines.push(`    kernel trace text: ${displayPath(f.ftrace)} (dmabuf-lab trace-check ${shellWord(displayPath(f.ftrace))})`);
     } else if (b.shrunk) {
       lines.push(`    replay: add --trace-dir DIR to save the shrunk schedule, its trace and report: dmabuf-lab explore ${shellWord(shown)} ${flags(r)}`);
     }

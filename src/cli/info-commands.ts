@@ -1,6 +1,6 @@
 /** `dmabuf-lab list` and `dmabuf-lab explain <rule-id>`. */
 import { pc } from './colors.ts';
-import { describeExpectation, listBuiltinScenarios } from '../explore/index.ts';
+import { describeExpectation, listBuiltinScenarios } from '../scenario/index.ts';
 import { indent, printError, safeLine, wrap } from './format.ts';
 import { allRules, explainRuleText } from './rules.ts';
 import { LOCKDEP_NOTATION, notationText } from '../check/index.ts';

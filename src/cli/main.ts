@@ -57,7 +57,7 @@ function oneOf<T extends string>(values: readonly T[]): (v: string) => T {
   };
 }
 
-const FAULT_NAMES = ['alloc', 'ww', 'hang', 'timer', 'irq'] as const;
+const FAULT_NAMES = ['alloc', 'ww', 'hang', 'timer', 'irq', 'signal'] as const;
 
 function faultList(v: string): (typeof FAULT_NAMES)[number][] {
   const parts = v.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
@@ -247,7 +247,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--depth <d>', 'pct: bug depth (d - 1 priority change points per schedule)', integer(1), 3)
     .option('--preemptions <p>', "dfs: preemption bound, or 'none'", preemptionBound, 2)
     .option('--reduction <kind>', 'dfs: partial-order reduction, sleep (sleep sets) or none', oneOf(['sleep', 'none'] as const), 'sleep')
-    .option('--faults <kinds>', 'choice kinds to explore besides thread order: alloc,ww,hang,timer,irq', faultList, [])
+    .option('--faults <kinds>', 'choice kinds to explore besides thread order: alloc,ww,hang,timer,irq,signal', faultList, [])
     .option('--max-faults <n>', 'injected faults per schedule', integer(0), 1)
     .option('--workers <n>', 'worker threads (results are the same for any number)', integer(1), 1)
     .option('--shard <i/n>', 'run part i of n of the exploration and write a shard file (combine with `dmabuf-lab merge`)', shardSpec)

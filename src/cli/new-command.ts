@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PACKAGE_NAME, packageRoot } from '../explore/module-loading.ts';
+import { PACKAGE_NAME, packageRoot } from '../scenario/module-loading.ts';
 import { displayPath, printError } from './format.ts';
 import { Exit } from './exit.ts';
 
@@ -86,7 +86,7 @@ export function scenarioSource(
  * Run it with: dmabuf-lab run ${shownPath}
  * Each --seed N gives another interleaving: dmabuf-lab run ${shownPath} --seed 2
  */
-import { defineScenario } from '${from('explore')}';
+import { defineScenario } from '${from('scenario')}';
 import { msleep, Mutex } from '${from('kernel')}';
 
 export default defineScenario({
@@ -133,7 +133,7 @@ export function newCommand(arg: string, opts: NewOptions): number {
   mkdirSync(dirname(target.file), { recursive: true });
   writeFileSync(target.file, scenarioSource(target.name, from, shownPath));
   process.stdout.write(
-    `wrote ${shownPath} (scenario ${target.name}, imports '${from('explore')}' and '${from('kernel')}')\n`,
+    `wrote ${shownPath} (scenario ${target.name}, imports '${from('scenario')}' and '${from('kernel')}')\n`,
   );
   process.stdout.write(`run it with: dmabuf-lab run ${shownPath}\n`);
   const packaged = from('kernel').startsWith(`${PACKAGE_NAME}/`);

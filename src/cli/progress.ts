@@ -4,7 +4,7 @@
  * `PLAIN_EVERY_MS`. Nothing is printed for runs shorter than `QUIET_MS`.
  */
 import type { ProgressSink, RunProgress } from './supervisor.ts';
-import { formatNs } from './format.ts';
+import { formatCount, formatNs } from './format.ts';
 
 const QUIET_MS = 2000;
 const PLAIN_EVERY_MS = 10_000;
@@ -19,7 +19,7 @@ export function progressSink(stream: NodeJS.WriteStream = process.stderr): Progr
       if (elapsedMs < QUIET_MS) return;
       const where =
         p.phase === 'run'
-          ? `${p.steps.toLocaleString('en-US')} steps, virtual time ${formatNs(p.timeNs)}${p.thread ? `, running ${p.thread}` : ''}`
+          ? `${formatCount(p.steps)} steps, virtual time ${formatNs(p.timeNs)}${p.thread ? `, running ${p.thread}` : ''}`
           : `in ${p.phase}`;
       const line = `${scenario}: ${where} (${(elapsedMs / 1000).toFixed(0)} s)`;
       if (live) {

@@ -12,7 +12,7 @@ import type {
   RunEnd,
   Splat,
 } from '../kernel/index.ts';
-import type { Expectation, Verdict } from '../explore/index.ts';
+import type { Expectation, Verdict } from '../scenario/index.ts';
 
 /** One run asked of the worker. */
 export interface RunRequest {

@@ -7,16 +7,13 @@
  */
 import { resolve } from 'node:path';
 import type { Decision, KernelLimits } from '../kernel/index.ts';
-import { eventStreamHash } from '../trace/index.ts';
 import { pcErr } from './colors.ts';
 import { Artefacts } from './artefacts.ts';
 import { displayPath, forTerminal, printError, safe, shellWord } from './format.ts';
 import { onInterrupt } from './interrupts.ts';
-import { writeFtrace, writeReport, writeTrace } from './outputs.ts';
 import { progressSink } from './progress.ts';
 import { Exit } from './exit.ts';
 import { saveSchedule, scheduleScenario } from './schedule-file.ts';
-import { exitCodeOf, formatQuiet, formatSummary, problemOf, summaryJson } from './summary.ts';
 import type { SummaryExtras } from './summary.ts';
 import { RunWorker } from './supervisor.ts';
 
@@ -141,8 +138,10 @@ async function execute(x: Execution): Promise<number> {
     worker.interrupt(`interrupted by ${signal}`);
   });
   let outcome;
+  let summary: typeof import('./summary.ts');
+  let outputs: typeof import('./outputs.ts') | null = null;
   try {
-    outcome = await worker.run({
+    const running = worker.run({
       scenario: x.scenario,
       seed: x.seed,
       trace: opts.trace !== undefined || opts.report !== undefined || opts.ftrace !== undefined,
@@ -158,6 +157,12 @@ async function execute(x: Execution): Promise<number> {
       ...(x.partial ? { partial: true } : {}),
       ...(x.stopAtStep !== undefined ? { stopAtStep: x.stopAtStep } : {}),
     });
+    // Start-up: the worker is started first; what the summary and the output
+    // files need (the kernel's stack formatting, the trace writers and with
+    // them every layer) loads here while it runs, the writers only when asked for.
+    const wantsOutputs = opts.trace !== undefined || opts.report !== undefined || opts.ftrace !== undefined;
+    [summary, outputs] = await Promise.all([import('./summary.ts'), wantsOutputs ? import('./outputs.ts') : null]);
+    outcome = await running;
   } finally {
     unhook();
     await worker.close();
@@ -165,6 +170,7 @@ async function execute(x: Execution): Promise<number> {
   const info = outcome.info;
   const replay = x.replay(info ? (info.builtin ? info.ref : displayPath(info.ref)) : x.scenario);
 
+  const { exitCodeOf, formatQuiet, formatSummary, problemOf, summaryJson } = summary;
   const runCode = exitCodeOf(outcome);
   let code = runCode;
   const problem = problemOf(outcome);
@@ -183,18 +189,18 @@ async function execute(x: Execution): Promise<number> {
   let tracePath: string | null = null;
   if (opts.trace !== undefined && outcome.events) {
     const p = resolve(opts.trace);
-    if (files.write('trace', p, () => { writeTrace(p, outcome, replay); })) tracePath = p;
+    if (files.write('trace', p, () => { outputs!.writeTrace(p, outcome, replay); })) tracePath = p;
   }
   let reportPath: string | null = null;
   if (opts.report !== undefined) {
     const p = resolve(opts.report);
-    if (files.write('report', p, () => { writeReport(p, outcome, replay); })) reportPath = p;
+    if (files.write('report', p, () => { outputs!.writeReport(p, outcome, replay); })) reportPath = p;
   }
   let ftracePath: string | null = null;
   if (opts.ftrace !== undefined && outcome.events) {
     const p = resolve(opts.ftrace);
     const events = outcome.events;
-    if (files.write('kernel trace', p, () => { writeFtrace(p, events, replay); })) ftracePath = p;
+    if (files.write('kernel trace', p, () => { outputs!.writeFtrace(p, events, replay); })) ftracePath = p;
   }
   let schedulePath: string | null = null;
   const partial = outcome.result?.failure?.kind === 'interrupted';
@@ -228,7 +234,9 @@ async function execute(x: Execution): Promise<number> {
     schedulePartial: partial,
     eventHash:
       outcome.result?.eventHash ??
-      (outcome.events && outcome.status === 'done' ? eventStreamHash(outcome.events) : null),
+      (outcome.events && outcome.status === 'done'
+        ? (await import('../trace/hash.ts')).eventStreamHash(outcome.events)
+        : null),
   };
   if (!files.ok && code !== Exit.INTERRUPTED) code = Exit.ERROR;
   if (opts.json) {

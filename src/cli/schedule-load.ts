@@ -17,7 +17,7 @@ import { z } from 'zod';
 // The leaf modules, not the indexes: replay's main thread does not load the model.
 import { describeValue, LIMIT_BOUNDS } from '../kernel/run-types.ts';
 import type { Decision, KernelLimits } from '../kernel/index.ts';
-import { DecisionSchema } from '../explore/result.ts';
+import { DECISION_KINDS } from '../explore/result.ts';
 import { displayPath, shellWord } from './format.ts';
 import { fileSha256, isScenarioFileRef, SCHEDULE_FORMAT, SCHEDULE_VERSION } from './schedule-file.ts';
 import type { ScheduleCheckers } from './schedule-file.ts';
@@ -62,6 +62,8 @@ const Limits = z.strictObject(
   },
   { error: 'expected { maxSteps?, maxVirtualTimeNs? } (no other fields)' },
 );
+// The result files' decision shape, built with this module's zod (result.ts builds its schemas lazily).
+const DecisionSchema = z.object({ kind: z.enum(DECISION_KINDS), label: z.string() });
 const Decisions = z.array(DecisionSchema, { error: 'expected an array of { kind, label } decisions' });
 const BUILTIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const Builtin = z.strictObject({

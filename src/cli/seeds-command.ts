@@ -7,9 +7,10 @@
 import { pc } from './colors.ts';
 import { loadScenario, runSeeds } from '../explore/index.ts';
 import type { SeedOutcome } from '../explore/index.ts';
-import { registerScenarioHook } from './esm-hook.ts';
-import { displayPath, formatCount, plural, printError, shellWord } from './format.ts';
+import { registerScenarioHook } from '../scenario/module-loading.ts';
+import { displayPath, formatCount, plural, printError, safeLine, shellWord } from './format.ts';
 import { Exit } from './exit.ts';
+import { onInterrupt } from './interrupts.ts';
 import type { RunOptions } from './run-command.ts';
 
 /** `run --seeds`. Returns the exit code. */
@@ -34,17 +35,26 @@ export async function seedsCommand(ref: string, o: RunOptions & { seeds: { from:
   const { from, to } = o.seeds;
   let summary;
   const started = performance.now();
+  // Ctrl-C: finish the seed in flight, then summarise the seeds run so far (exit 130).
+  const stop = new AbortController();
+  const unhook = onInterrupt(() => { stop.abort(); });
   try {
     summary = await runSeeds(loaded.scenario, from, to, {
       limits: {
         ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
         ...(o.maxTimeMs !== undefined ? { maxVirtualTimeNs: o.maxTimeMs * 1e6 } : {}),
       },
+      signal: stop.signal,
     });
   } catch (e) {
     printError((e as Error).message);
     return Exit.ERROR;
+  } finally {
+    unhook();
   }
+  const interrupted = stop.signal.aborted;
+  const ran = summary.seeds.length;
+  const last = ran ? summary.seeds[ran - 1]!.seed : from - 1;
   const ms = performance.now() - started;
   const findings = summary.seeds.filter((s) => s.rules.length > 0 || s.end === 'step-limit' || s.end === 'time-limit');
   if (o.json) {
@@ -54,9 +64,10 @@ export async function seedsCommand(ref: string, o: RunOptions & { seeds: { from:
           command: 'run',
           scenario: shown,
           seeds: { from, to },
+          ...(interrupted ? { stoppedBy: 'interrupted', lastSeed: last } : {}),
           bySeed: summary.seeds.map((s) => ({ seed: s.seed, end: s.end, rules: s.rules })),
           byRule: Object.fromEntries(summary.byRule),
-          exitCode: findings.length ? Exit.FINDINGS : Exit.OK,
+          exitCode: interrupted ? Exit.INTERRUPTED : findings.length ? Exit.FINDINGS : Exit.OK,
         },
         null,
         2,
@@ -64,7 +75,8 @@ export async function seedsCommand(ref: string, o: RunOptions & { seeds: { from:
     );
   } else {
     const lines: string[] = [];
-    lines.push(`${loaded.scenario.name}: seeds ${from}..${to} (${plural(summary.seeds.length, 'run')}, ${(ms / 1000).toFixed(2)} s)`);
+    const range = interrupted ? `${from}..${last} of ${from}..${to}, interrupted` : `${from}..${to}`;
+    lines.push(`${safeLine(loaded.scenario.name)}: seeds ${range} (${plural(ran, 'run')}, ${(ms / 1000).toFixed(2)} s)`);
     for (const [rule, seeds] of [...summary.byRule].sort((a, b) => b[1].length - a[1].length)) {
       lines.push(`  ${pc.red(rule.padEnd(32))} ${formatCount(seeds.length).padStart(5)} seeds: ${seedList(seeds)}`);
     }
@@ -76,6 +88,7 @@ export async function seedsCommand(ref: string, o: RunOptions & { seeds: { from:
     if (first) lines.push(`\nreplay the first: dmabuf-lab run ${shellWord(shown)} --seed ${first.seed}${describe(first)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
+  if (interrupted) return Exit.INTERRUPTED;
   return findings.length ? Exit.FINDINGS : Exit.OK;
 }
 

@@ -6,8 +6,9 @@ import { pc } from './colors.ts';
 import type { RunOutcome } from './supervisor.ts';
 import { displayPath, formatCount, formatNs, indent, plural, safe, safeLine } from './format.ts';
 import { Exit } from './exit.ts';
-import { formatFolded, formatReportStack } from '../kernel/index.ts';
-import type { FoldedFrame } from '../kernel/index.ts';
+// The leaf, not the kernel index: the main thread of `run` loads no model.
+import { formatFolded, formatReportStack } from '../kernel/stack.ts';
+import type { FoldedFrame } from '../kernel/stack.ts';
 
 /** Where a run's outputs went, for the summary. */
 export interface SummaryExtras {

@@ -8,9 +8,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { KernelEvent, KernelLimits, Splat } from '../kernel/index.ts';
-// The leaf module, not the explore index: the main thread of `run` must not load the model.
-import { workerStart } from '../explore/module-loading.ts';
-import type { Verdict } from '../explore/index.ts';
+// The leaf module, not the scenario index: the main thread of `run` must not load the model.
+import { workerStart } from '../scenario/module-loading.ts';
+import type { Verdict } from '../scenario/index.ts';
 import { SAB_BYTES, SLOT_STEPS, SLOT_STOP, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
 import type { InterruptRequest, RunRequest, RunSummaryData, ScenarioInfo, WorkerMessage } from './protocol.ts';
 
@@ -95,27 +95,90 @@ const STOP_GRACE_MS = 1500;
  */
 const LOAD_ALLOWANCE_MS = 60_000;
 
+/**
+ * Start a run worker on `sab`. Compiled, the worker starts on worker.js and
+ * loads a TypeScript loader only for a user's .ts scenario; from sources, on
+ * a bootstrap that registers tsx first (see module-loading.ts).
+ */
+function startWorker(sab: SharedArrayBuffer, pipedStdout: boolean): Worker {
+  const start = workerStart('./worker.ts', import.meta.url, { data: { sab } });
+  return new Worker(start.filename, {
+    workerData: start.workerData,
+    ...(start.execArgv ? { execArgv: start.execArgv } : {}),
+    stdout: pipedStdout,
+  });
+}
+
+/** A worker started before the command line was parsed, waiting for its `RunWorker`. */
+interface Prestarted {
+  readonly worker: Worker;
+  readonly sab: SharedArrayBuffer;
+  /** It failed or exited before it was adopted: the adopter starts another, which reports why. */
+  dead: boolean;
+  readonly onEarlyDeath: () => void;
+}
+
+let prestarted: Prestarted | null = null;
+
+/**
+ * Start the run worker now, before the command line is parsed, so that the
+ * worker's start and its loading of the model (most of a short run's
+ * start-up) overlap the main thread's loading of commander and the command.
+ * The first `RunWorker` created adopts it; if none is (a usage error), it
+ * does not keep the process alive. Its stdout is piped, to go to stdout or
+ * stderr once the options are known.
+ */
+export function prestartRunWorker(): void {
+  if (prestarted) return;
+  const sab = new SharedArrayBuffer(SAB_BYTES);
+  const worker = startWorker(sab, true);
+  const p: Prestarted = {
+    worker,
+    sab,
+    dead: false,
+    onEarlyDeath: () => {
+      p.dead = true;
+    },
+  };
+  // Listened to, an early error is not an uncaught exception of the main thread.
+  worker.on('error', p.onEarlyDeath);
+  worker.on('exit', p.onEarlyDeath);
+  worker.unref();
+  prestarted = p;
+}
+
 /** Runs scenarios one after another in a worker thread, restarting it after a timeout. */
 export class RunWorker {
   private worker: Worker | null = null;
-  private readonly sab = new SharedArrayBuffer(SAB_BYTES);
+  private readonly sab: SharedArrayBuffer;
+  /** The prestarted worker this one adopts on its first run, if any. */
+  private adopted: Prestarted | null;
   private nextId = 1;
   private onMessage: ((m: WorkerMessage) => void) | null = null;
   private onDeath: ((why: string) => void) | null = null;
   private onInterrupt: ((message: string) => void) | null = null;
 
-  constructor(private readonly opts: RunWorkerOptions) {}
+  constructor(private readonly opts: RunWorkerOptions) {
+    this.adopted = prestarted;
+    prestarted = null;
+    this.sab = this.adopted?.sab ?? new SharedArrayBuffer(SAB_BYTES);
+  }
 
   private spawn(): Worker {
-    // Compiled, the worker starts on worker.js and loads a TypeScript loader
-    // only for a user's .ts scenario; from sources, on a bootstrap that
-    // registers tsx first (see module-loading.ts).
-    const start = workerStart('./worker.ts', import.meta.url, { sab: this.sab });
-    const w = new Worker(start.filename, {
-      workerData: start.workerData,
-      stdout: this.opts.stdoutToStderr ?? false,
-    });
-    if (this.opts.stdoutToStderr) w.stdout.pipe(process.stderr);
+    const early = this.adopted;
+    this.adopted = null;
+    let w: Worker;
+    if (early !== null) {
+      early.worker.off('error', early.onEarlyDeath);
+      early.worker.off('exit', early.onEarlyDeath);
+    }
+    if (early !== null && !early.dead) {
+      w = early.worker;
+      w.stdout.pipe(this.opts.stdoutToStderr ? process.stderr : process.stdout, { end: false });
+    } else {
+      w = startWorker(this.sab, this.opts.stdoutToStderr ?? false);
+      if (this.opts.stdoutToStderr) w.stdout.pipe(process.stderr);
+    }
     w.on('message', (m: WorkerMessage) => this.onMessage?.(m));
     w.on('error', (e) => this.onDeath?.(e instanceof Error ? (e.stack ?? e.message) : String(e)));
     w.on('exit', (code) => {

@@ -6,9 +6,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ReplayChooser, userThrowSite } from '../kernel/index.ts';
 import type { ChoiceKind, ChoiceOption, Chooser, Kernel, KernelEvent, RunResult, Splat } from '../kernel/index.ts';
-import { describeExpectation, loadScenario, runScenario, ScenarioError } from '../explore/index.ts';
-import type { Scenario, ScenarioRun } from '../explore/index.ts';
-import { EventHasher } from '../trace/index.ts';
+import { describeExpectation, loadScenario, runScenario, ScenarioError } from '../scenario/index.ts';
+import type { Scenario, ScenarioRun } from '../scenario/index.ts';
+// The leaf, not the trace index: that index loads trace-check, and with it every layer's event rules.
+import { EventHasher } from '../trace/hash.ts';
 import { SLOT_STEPS, SLOT_STOP, SLOT_TID, SLOT_TIME_NS } from './protocol.ts';
 import type { RunRequest, WorkerMessage, WorkerRequest } from './protocol.ts';
 

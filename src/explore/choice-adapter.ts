@@ -185,7 +185,7 @@ export class ExploreChooser implements Chooser {
     private readonly config: ChooserConfig,
   ) {
     const on = new Set<ChoiceKind>();
-    for (const f of config.faults) if (f === 'alloc' || f === 'ww' || f === 'hang') on.add(INJECT_KIND[f]);
+    for (const f of config.faults) if (f !== 'timer' && f !== 'irq') on.add(INJECT_KIND[f]);
     this.injectOn = on;
     this.timerOn = config.faults.has('timer');
     this.irqOn = config.faults.has('irq');

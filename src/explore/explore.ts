@@ -22,7 +22,7 @@ import type { DfsTask } from './dfs.ts';
 import { ExploreChooser } from './choice-adapter.ts';
 import { AccumulatedGraph } from './cross-schedule.ts';
 import { foldTasks } from './fold.ts';
-import { ExploreResultSchema, RESULT_VERSION, ShardFileSchema } from './result.ts';
+import { RESULT_VERSION, resultSchemas } from './result.ts';
 import type { Bug, ExploreResult, ExploreSettings, Occurrence, ShardFile, TaskResult } from './result.ts';
 import { bugKey } from './bug-key.ts';
 import { ExploreSession } from './session.ts';
@@ -31,7 +31,7 @@ import { shrinkSchedule } from './shrink.ts';
 import { FAULT_KINDS } from './strategy.ts';
 import type { FaultKind } from './strategy.ts';
 import { HostPacer, probeScenario, runTask } from './task.ts';
-import type { Scenario } from './scenario.ts';
+import type { Scenario } from '../scenario/index.ts';
 
 /** Options of an exploration. Defaults: pct, 1000 schedules, until first, seed 1, depth 3, dfs bound 2 with sleep sets, no faults, 1 fault at most. */
 export interface ExploreOptions {
@@ -66,7 +66,7 @@ export interface ExploreOptions {
   readonly counters?: ExploreCounters;
   /** Called with each distinct bug (shrunk) as soon as it is known. */
   readonly onBug?: (bug: Bug) => void;
-  /** Extra modules worker threads import first (see worker-loader.ts). */
+  /** Extra modules worker threads import first (`workerStart`'s `preload`: e.g. `scenarioHookPreload()`). */
   readonly workerPreload?: readonly string[];
   /** false: run every schedule without the race detector and KASAN (`--no-races`). */
   readonly races?: boolean;
@@ -192,7 +192,7 @@ export async function exploreShard(
 export function mergeShards(files: readonly { readonly name: string; readonly data: unknown }[]): ExploreResult {
   if (files.length === 0) throw new Error('merge: give the shard files written by `explore --shard i/n`');
   const shards: ShardFile[] = files.map((f) => {
-    const r = ShardFileSchema.safeParse(f.data);
+    const r = resultSchemas().ShardFileSchema.safeParse(f.data);
     if (!r.success) {
       const wrongVersion = (f.data as { version?: unknown } | null)?.version;
       throw new Error(
@@ -221,7 +221,7 @@ export function mergeShards(files: readonly { readonly name: string; readonly da
     throw new Error(`merge: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${first.shard.count}`).join(', ')} missing; give every shard's file.`);
   }
   const tasks = shards.flatMap((s) => s.tasks);
-  return ExploreResultSchema.parse(foldTasks(first.scenario, first.settings, first.taskCount, tasks).result);
+  return resultSchemas().ExploreResultSchema.parse(foldTasks(first.scenario, first.settings, first.taskCount, tasks).result);
 }
 
 // ------------------------------------------------------------------ internals

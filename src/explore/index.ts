@@ -1,13 +1,10 @@
 /**
- * Running and exploring scenarios: the Scenario shape, loading (built-in
- * names and users' files), one run with its verdict, the kernel with its
- * checkers, and the explorer (strategies, shrinking, deduplication, workers
- * and shards).
+ * Exploring scenarios: the strategies, shrinking, deduplication, workers and
+ * shards, and the result files. Re-exports the scenario layer (the Scenario
+ * shape, loading, one run with its verdict: `dmabuf-lab/scenario`), so
+ * everything about scenarios is importable from here too.
  */
-export * from './scenario.ts';
-export * from './load.ts';
-export * from './checkers.ts';
-export * from './runner.ts';
+export * from '../scenario/index.ts';
 export * from './determinism.ts';
 export * from './strategy.ts';
 export * from './choice-adapter.ts';
@@ -25,4 +22,3 @@ export * from './result.ts';
 export * from './shrink.ts';
 export * from './explore.ts';
 export * from './seeds.ts';
-export * from './module-loading.ts';

@@ -10,8 +10,8 @@
 import { Piscina } from 'piscina';
 import type { ExplorePlan, TaskList } from './plan.ts';
 import type { TaskResult } from './result.ts';
-import type { PoolTask } from './pool-task.mts';
-import { moduleWorker } from './worker-loader.ts';
+import type { PoolTask } from './pool-task.ts';
+import { workerStart } from '../scenario/index.ts';
 
 /**
  * The part of the exploration's options (`ExploreOptions`, explore.ts,
@@ -41,10 +41,13 @@ export interface PoolRun {
 
 /** Run `specs` on a pool of `workers` threads. */
 export async function runOnPool(run: PoolRun): Promise<void> {
-  const start = moduleWorker('pool-task', run.options.workerPreload ?? []);
+  // The same start as the CLI's run worker: compiled, the task module itself;
+  // from sources, the bootstrap that registers tsx first.
+  const start = workerStart('./pool-task.ts', import.meta.url, { preload: run.options.workerPreload ?? [] });
   const pool = new Piscina<PoolTask, TaskResult>({
     filename: start.filename,
-    execArgv: start.execArgv,
+    workerData: start.workerData,
+    ...(start.execArgv ? { execArgv: start.execArgv } : {}),
     minThreads: run.workers,
     maxThreads: run.workers,
     idleTimeout: 1000,

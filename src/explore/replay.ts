@@ -7,9 +7,8 @@
  */
 import { ReplayChooser } from '../kernel/index.ts';
 import type { KernelLimits, Schedule } from '../kernel/index.ts';
-import { runScenario } from './runner.ts';
-import type { ScenarioRun } from './runner.ts';
-import type { Scenario } from './scenario.ts';
+import { runScenario } from '../scenario/index.ts';
+import type { ScenarioRun, Scenario } from '../scenario/index.ts';
 
 /** Options of a replay. */
 export interface ReplayOptions {

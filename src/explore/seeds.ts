@@ -9,10 +9,8 @@ import { installLifetimeTracker, Lockdep, LockdepGraph, RaceDetector } from '../
 import { CreationSiteMemo, hostTurn, Kernel, PrngChooser } from '../kernel/index.ts';
 import type { KernelLimits } from '../kernel/index.ts';
 import { bugKey } from './bug-key.ts';
-import { ScenarioError } from './load.ts';
-import { verdictOf } from './runner.ts';
-import type { Verdict } from './runner.ts';
-import type { Scenario, ScenarioContext } from './scenario.ts';
+import { ScenarioError, verdictOf } from '../scenario/index.ts';
+import type { Verdict, Scenario, ScenarioContext } from '../scenario/index.ts';
 import { findingsOf } from './task.ts';
 
 /** One seed's outcome. */

@@ -16,8 +16,8 @@ import { CreationSiteMemo, formatNs, Kernel } from '../kernel/index.ts';
 import type { KernelLimits, RunResult, RunWatch, StepObserver } from '../kernel/index.ts';
 import { ExploreChooser } from './choice-adapter.ts';
 import type { ChooserConfig, ScheduleTally } from './choice-adapter.ts';
-import { ScenarioError } from './load.ts';
-import type { Scenario, ScenarioContext } from './scenario.ts';
+import { ScenarioError } from '../scenario/index.ts';
+import type { Scenario, ScenarioContext } from '../scenario/index.ts';
 import type { Strategy } from './strategy.ts';
 
 /** A lockdep class as the accumulated graph needs it. */

@@ -15,20 +15,26 @@ import type { ChoiceKind, ChoiceOption, Thread } from '../kernel/index.ts';
 /**
  * What `--faults` switches on besides thread order: allocation failure,
  * forced ww_mutex back-off, device faults (engine hangs and resets), the
- * order of timers expiring at the same instant, and interrupt delivery
- * (when an IRQ or softirq context runs; off, it runs at the next scheduling
- * point after it is raised).
+ * order of timers expiring at the same instant, interrupt delivery (when an
+ * IRQ or softirq context runs; off, it runs at the next scheduling point
+ * after it is raised), and signals (one arriving during an interruptible
+ * sleep of a task that takes signals: a user process's thread, or a kthread
+ * after `allowSignal`; the wait then ends with -ERESTARTSYS / -EINTR).
  */
-export type FaultKind = 'alloc' | 'ww' | 'hang' | 'timer' | 'irq';
+export type FaultKind = 'alloc' | 'ww' | 'hang' | 'timer' | 'irq' | 'signal';
 
 /** Every fault kind, in the order `--faults` lists them. */
-export const FAULT_KINDS: readonly FaultKind[] = ['alloc', 'ww', 'hang', 'timer', 'irq'];
+export const FAULT_KINDS: readonly FaultKind[] = ['alloc', 'ww', 'hang', 'timer', 'irq', 'signal'];
+
+/** The fault kinds that are injections (a yes/no decision at a site, counted against `--max-faults`). */
+export type InjectedFaultKind = 'alloc' | 'ww' | 'hang' | 'signal';
 
 /** The kernel's injection kind behind each injected-fault kind. */
-export const INJECT_KIND: Readonly<Record<'alloc' | 'ww' | 'hang', ChoiceKind>> = {
+export const INJECT_KIND: Readonly<Record<InjectedFaultKind, ChoiceKind>> = {
   alloc: 'alloc',
   ww: 'ww-slowpath',
   hang: 'device',
+  signal: 'signal',
 };
 
 /** What taking an option costs against the schedule's budgets. */

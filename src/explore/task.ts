@@ -12,7 +12,7 @@ import { bugKey } from './bug-key.ts';
 import { ExploreChooser } from './choice-adapter.ts';
 import type { ScheduleTally } from './choice-adapter.ts';
 import { DfsStrategy } from './dfs.ts';
-import { ScenarioError } from './load.ts';
+import { ScenarioError } from '../scenario/index.ts';
 import { chooserConfig, strategyFor } from './plan.ts';
 import type { ExplorePlan, Probe, TaskSpec } from './plan.ts';
 import type { Occurrence, Sizes, TaskBug, TaskResult } from './result.ts';

@@ -12,7 +12,8 @@ export type ChoiceKind =
   | 'ww-slowpath' // whether a ww_mutex acquisition is forced to back off
   | 'device' // device faults: hangs, resets
   | 'reclaim' // whether a blocking allocation enters direct reclaim
-  | 'data'; // any other value a scenario asks the chooser for
+  | 'data' // any other value a scenario asks the chooser for
+  | 'signal'; // whether a signal arrives during an interruptible sleep of a task that takes signals
 
 /** One option offered to the chooser; its label names it in a recorded schedule. */
 export interface ChoiceOption {
@@ -51,6 +52,8 @@ export interface FaultRates {
   'ww-slowpath'?: number;
   device?: number;
   reclaim?: number;
+  /** Interruptible sleeps of tasks that take signals (`Thread.signalsAllowed`) broken by a signal. */
+  signal?: number;
 }
 
 /**

@@ -459,6 +459,21 @@ export class Kernel implements HostGuarded {
     this.current.signalPending = false;
   }
 
+  /**
+   * `allow_signal`: the current kthread takes signals from now on (kthreads
+   * ignore them otherwise), so an exploration with `--faults signal` may
+   * interrupt its interruptible waits. Threads of a `UserProcess` take
+   * signals from the start. The model has one kind of signal, so no number.
+   */
+  allowSignal(): void {
+    this.current.signalsAllowed = true;
+  }
+
+  /** `disallow_signal`: the current kthread ignores signals again (see `allowSignal`). */
+  disallowSignal(): void {
+    this.current.signalsAllowed = false;
+  }
+
   // ----------------------------------------------------------- scheduling
 
   /**
@@ -488,7 +503,13 @@ export class Kernel implements HostGuarded {
     op: string,
     opts?: { timeoutNs?: number; interruptible?: boolean },
   ): Promise<WakeReason> {
-    if (opts?.interruptible && t.signalPending) return Promise.resolve('signal');
+    if (opts?.interruptible) {
+      if (t.signalPending) return Promise.resolve('signal');
+      // A signal may arrive during any interruptible sleep of a task that
+      // takes signals: the chooser decides (`--faults signal`), by thread and
+      // operation, so a schedule names it and a replay delivers it again.
+      if (t.signalsAllowed && this.inject('signal', `${t.name}:${op}`)) return this.signalInSleep(t, blocker, op);
+    }
     t.state = 'blocked';
     t.blocker = blocker;
     t.parkObject = blocker.lockMap ?? blocker;
@@ -508,6 +529,28 @@ export class Kernel implements HostGuarded {
       );
     }
     if (this.events.active) this.emit('block', { thread: t.name, op, on: blocker.describe() });
+    return this.park(t, op);
+  }
+
+  /**
+   * An injected signal arrives while `t` sleeps in the interruptible wait
+   * `op` on `blocker` (`signal_wake_up`): the sleep ends with `signal`
+   * before any wake-up, and `t` is runnable again. When it runs is the
+   * scheduler's decision, so other threads may run first, as they could
+   * while it slept; a signal arriving later in the same sleep unwinds the
+   * same way. The events are those of a sleep broken by `sendSignal`.
+   */
+  private signalInSleep(t: Thread, blocker: Blocker, op: string): Promise<WakeReason> {
+    t.signalPending = true;
+    t.parkObject = blocker.lockMap ?? blocker;
+    if (this.observer !== null) this.observer.touch(t.parkObject);
+    if (this.events.active) {
+      this.emit('block', { thread: t.name, op, on: blocker.describe() });
+      this.emit('signal', { thread: t.name });
+      this.emit('wake', { thread: t.name, reason: 'signal' });
+    }
+    t.wakeReason = 'signal';
+    this.makeRunnable(t);
     return this.park(t, op);
   }
 

@@ -8,6 +8,7 @@ const KINDS: readonly ChoiceKind[] = [
   'device',
   'reclaim',
   'data',
+  'signal',
 ];
 const KIND_INDEX = new Map(KINDS.map((k, i) => [k, i]));
 

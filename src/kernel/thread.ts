@@ -94,6 +94,14 @@ export class Thread implements ChoiceOption {
   shouldStop = false;
   /** A signal is pending (interruptible waits return -ERESTARTSYS / -EINTR). */
   signalPending = false;
+  /**
+   * The task takes signals: a user process's thread (`UserProcess.spawn`),
+   * or a kthread after `Kernel.allowSignal` (kthreads ignore signals
+   * otherwise). The explorer delivers signals (`--faults signal`) only to
+   * such threads, at their interruptible waits. `Kernel.sendSignal` is the
+   * scenario's own act and reaches any thread.
+   */
+  signalsAllowed = false;
   /** What the thread waits on while blocked. */
   blocker: Blocker | null = null;
   /** Label of the kernel operation the thread last entered (scheduling decisions name it). */

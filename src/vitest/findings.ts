@@ -6,7 +6,7 @@
  * this entry, or another exploration result with a `bugs` list.
  */
 import type { Splat } from '../kernel/index.ts';
-import type { ScenarioRun } from '../explore/index.ts';
+import type { ScenarioRun } from '../scenario/index.ts';
 
 /** One splat and how to see it again. */
 export interface Finding {

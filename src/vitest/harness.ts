@@ -5,8 +5,8 @@
  */
 import { relative } from 'node:path';
 import type { KernelLimits, Splat } from '../kernel/index.ts';
-import { loadScenario, runScenario } from '../explore/index.ts';
-import type { RunScenarioOptions, Scenario, ScenarioRun } from '../explore/index.ts';
+import { loadScenario, runScenario } from '../scenario/index.ts';
+import type { RunScenarioOptions, Scenario, ScenarioRun } from '../scenario/index.ts';
 import { replayCall } from './findings.ts';
 import type { ExplorationBugLike, ExplorationLike } from './findings.ts';
 

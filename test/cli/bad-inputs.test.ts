@@ -93,7 +93,7 @@ const rows: Row[] = [
   },
   {
     name: 'a thread awaits a host promise',
-    args: ['run', thread('foreign', 'await new Promise((r) => setTimeout(r, 5));')],
+    args: ['run', thread('foreign', 'await new Promise((r) => setTimeout(r, 500));')],
     code: 2,
     first: /^error: .*(not a kernel operation|outside the kernel|foreign)/i,
   },

@@ -60,10 +60,12 @@ const files = {
       k.kthreadRun('spinner', async () => { let x = 0; for (;;) x++; });
     } }`,
   ),
+  // A long host timer: the kernel's hand-off message must arrive before it
+  // fires even when a loaded machine stalls the process for a few ms.
   foreign: scenarioFile(
     'foreign.ts',
     `{ name: 'foreign', description: '', expect: { verdict: 'clean' }, setup(k) {
-      k.kthreadRun('waiter', async () => { await new Promise((r) => setTimeout(r, 5)); });
+      k.kthreadRun('waiter', async () => { await new Promise((r) => setTimeout(r, 500)); });
     } }`,
   ),
   poll: scenarioFile(

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { ExploreResultSchema } from '../../src/explore/index.ts';
+import { resultSchemas } from '../../src/explore/index.ts';
 
 const root = process.cwd();
 const bin = join(root, 'bin/dmabuf-lab.js');
@@ -106,7 +106,7 @@ describe('dmabuf-lab explore', () => {
   test('--json prints the result object; a bug found exits 1', () => {
     const r = runs.json!;
     expect(r.code).toBe(1);
-    const result = ExploreResultSchema.parse(JSON.parse(r.stdout));
+    const result = resultSchemas().ExploreResultSchema.parse(JSON.parse(r.stdout));
     expect(result).toMatchObject({ schedules: 14, exhausted: true, settings: { strategy: 'dfs', preemptions: 2 } });
     expect(result.bugs.map((b) => b.rule)).toContain('refcount.addition_on_0');
   });
@@ -117,12 +117,15 @@ describe('dmabuf-lab explore', () => {
     expect(r.stdout).toContain('all 6 schedules with <= 1 preemption explored; no bug (bounded space exhausted)');
   });
 
-  test('--trace-dir saves the shrunk schedule, its trace and report; the schedule replays to the bug', () => {
+  test('--trace-dir saves the shrunk schedule, its trace, report and kernel trace text; the schedule replays to the bug', () => {
     const r = runs.traced!;
     expect(r.code).toBe(1);
     const base = join(dir, 'bugs', 'unbind-open-race.bug-1.refcount.addition_on_0');
-    for (const ext of ['schedule.json', 'trace.json', 'report.html']) expect(existsSync(`${base}.${ext}`), ext).toBe(true);
+    for (const ext of ['schedule.json', 'trace.json', 'report.html', 'ftrace.txt']) expect(existsSync(`${base}.${ext}`), ext).toBe(true);
     expect(r.stdout).toContain('replay: dmabuf-lab replay');
+    // The failing schedule as kernel trace text, in the format trace-check reads.
+    expect(readFileSync(`${base}.ftrace.txt`, 'utf8')).toMatch(/^# tracer: nop/m);
+    expect(r.stdout).toContain('kernel trace text: ');
     expect(r.stdout).not.toContain('did not show this bug');
     expect(r.stdout).toMatch(/shrunk from 2 deviations .*\n\s+to 2 deviations .*1-minimal/);
     // Replayed with stack capture: the report names source sites.

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ExploreResultSchema } from '../../src/explore/index.ts';
+import { resultSchemas } from '../../src/explore/index.ts';
 
 const root = process.cwd();
 const bin = join(root, 'bin/dmabuf-lab.js');
@@ -113,7 +113,7 @@ describe('Ctrl-C and SIGTERM keep what was found', () => {
     );
     expect(r.code, r.stderr).toBe(130);
     expect(r.stdout).toContain('interrupted: the result covers the schedules run so far');
-    const result = ExploreResultSchema.parse(JSON.parse(readFileSync(join(dir, 'explore.json'), 'utf8')));
+    const result = resultSchemas().ExploreResultSchema.parse(JSON.parse(readFileSync(join(dir, 'explore.json'), 'utf8')));
     expect(result.stoppedBy).toBe('stopped');
     expect(result.schedules).toBeGreaterThan(0);
   }, 180_000);
@@ -123,6 +123,14 @@ describe('Ctrl-C and SIGTERM keep what was found', () => {
     const r = await interrupted(['explore', file, '--schedule-timeout', '2'], () => false, []);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^limit: a schedule \(kernel seed \d+\) made no scheduling step for \d+ s \(--schedule-timeout 2\): thread "looper" is stuck in host code/m);
+  }, 180_000);
+
+  test('run --seeds: the summary of the seeds run so far, exit 130', async () => {
+    const file = scenario('short-seeds', 'seeds.mark', 'for (let i = 0; i < 3; i++) await condResched(k);');
+    const r = await interrupted(['run', file, '--seeds', '1..100000000'], marked('seeds.mark'), ['SIGINT']);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).toMatch(/^short-seeds: seeds 1\.\.\d+ of 1\.\.100000000, interrupted \([\d,]+ runs?,/m);
+    expect(r.stdout).toMatch(/clean +[\d,]+ seeds/);
   }, 180_000);
 
   test('check: the scenarios checked so far, exit 130', async () => {

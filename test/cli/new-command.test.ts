@@ -67,7 +67,7 @@ describe('the written scenario', () => {
     expect(r.code).toBe(0);
     const file = join(dir, 'fresh-idea.ts');
     const text = readFileSync(file, 'utf8');
-    expect(text).toContain("import { defineScenario } from '../../src/explore/index.ts';");
+    expect(text).toContain("import { defineScenario } from '../../src/scenario/index.ts';");
     expect(text).toContain("import { msleep, Mutex } from '../../src/kernel/index.ts';");
     expect(text).toContain('Rules for thread bodies');
     expect(text).toContain("expect: { verdict: 'clean' }");
@@ -84,7 +84,7 @@ describe('the written scenario', () => {
     const made = await cli(dir, 'new', 'my-driver');
     expect(made.code).toBe(0);
     expect(made.stdout).toContain(
-      "wrote ./my-driver.ts (scenario my-driver, imports 'dmabuf-lab/explore' and 'dmabuf-lab/kernel')",
+      "wrote ./my-driver.ts (scenario my-driver, imports 'dmabuf-lab/scenario' and 'dmabuf-lab/kernel')",
     );
     expect(made.stdout).toContain('npm install --save-dev dmabuf-lab');
     expect(readFileSync(join(dir, 'my-driver.ts'), 'utf8')).toContain("from 'dmabuf-lab/kernel'");

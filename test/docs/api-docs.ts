@@ -32,7 +32,7 @@ export const MODEL_LAYERS = [
   'hw',
 ];
 /** Every folder with a package entry point (`dmabuf-lab/<folder>`). */
-export const ENTRY_LAYERS = [...MODEL_LAYERS, 'explore', 'trace', 'vitest'];
+export const ENTRY_LAYERS = [...MODEL_LAYERS, 'scenario', 'explore', 'trace', 'vitest'];
 
 /** One exported symbol that breaks a rule. */
 export interface DocGap {

@@ -176,6 +176,11 @@ beforeAll(async () => {
       runs.made = await npx('dmabuf-lab', 'new', 'my-driver');
       runs.madeRun = await npx('dmabuf-lab', 'run', './my-driver.ts');
       runs.vitest = await npx('vitest', 'run', 'driver.test.ts');
+      // The explorer's worker pool, compiled: a user's .ts file and a built-in, 1 and 2 workers.
+      for (const workers of ['1', '2']) {
+        runs[`exploreTs${workers}`] = await npx('dmabuf-lab', 'explore', './user-fence.scenario.ts', '--strategy', 'random', '--schedules', '40', '--until', 'all', '--workers', workers, '--json');
+        runs[`exploreSignal${workers}`] = await npx('dmabuf-lab', 'explore', 'wait-ioctl-signal-leak', '--faults', 'signal', '--strategy', 'dfs', '--max-faults', '2', '--until', 'all', '--workers', workers, '--json');
+      }
     },
     async () => {
       runs.tscWrong = await npx('tsc', '-p', 'tsconfig.wrong.json');
@@ -241,10 +246,27 @@ describe('installed into an empty project', () => {
 
   test('new writes a scenario that imports the package and runs clean', () => {
     expect(runs.made!.code).toBe(0);
-    expect(runs.made!.stdout).toContain("imports 'dmabuf-lab/explore' and 'dmabuf-lab/kernel'");
+    expect(runs.made!.stdout).toContain("imports 'dmabuf-lab/scenario' and 'dmabuf-lab/kernel'");
     expect(runs.made!.stdout).not.toContain('note: no node_modules');
     expect(runs.madeRun!.code).toBe(0);
     expect(runs.madeRun!.stdout).toContain('expected: clean: this run matches');
+  });
+
+  test('explore --workers 2 gives the result --workers 1 gives (the pool runs compiled code)', () => {
+    // stderr: nothing but the progress lines a slow exploration prints (after 2 s, when not a terminal).
+    const notProgress = (stderr: string): string[] =>
+      stderr.split('\n').filter((l) => l !== '' && !/^explore \S+ \[[=-]+\] [\d,]+\/[\d,]+ schedules/.test(l));
+    for (const name of ['exploreTs', 'exploreSignal']) {
+      const one = runs[`${name}1`]!;
+      const two = runs[`${name}2`]!;
+      expect(notProgress(one.stderr), name).toEqual([]);
+      expect(notProgress(two.stderr), name).toEqual([]);
+      expect(two.stdout, name).toBe(one.stdout);
+    }
+    expect(runs.exploreTs1!.code).toBe(0);
+    expect(JSON.parse(runs.exploreTs1!.stdout)).toMatchObject({ schedules: 40, bugs: [] });
+    expect(runs.exploreSignal1!.code).toBe(1);
+    expect(JSON.parse(runs.exploreSignal1!.stdout)).toMatchObject({ exhausted: true, bugs: [{ rule: 'lifetime.leak' }] });
   });
 
   test("tsc --noEmit passes on the user's files, with the package's types (not any)", () => {

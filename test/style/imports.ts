@@ -8,7 +8,7 @@
  *    points on top. Subfolders are folders of their own.
  * 2. A layer imports only from the layers below it, in DESIGN.md's order
  *    (kernel < check < fence < resv < pci < buf < gem < sched < hw <
- *    explore < trace < cli), with the `vitest/` entry on top; the library's
+ *    scenario < explore < trace < cli), with the `vitest/` entry on top; the library's
  *    root `src/index.ts` re-exports them all. Outside `src/`, a layer may
  *    import only the built-in scenarios' registry (`scenarios/index.ts`,
  *    which lists the folder at run time and imports no scenario): the
@@ -31,6 +31,7 @@ export const LAYER_ORDER = [
   'gem',
   'sched',
   'hw',
+  'scenario',
   'explore',
   'trace',
   'cli',

@@ -24,6 +24,22 @@ export interface PollFd {
   revents?: number;
 }
 
+/**
+ * Return to user space with a signal pending (`exit_to_user_mode` →
+ * `arch_do_signal_or_restart`): the process's handler takes the signal (it
+ * is no longer pending), and a system call that the signal interrupted with
+ * -ERESTARTSYS returns -EINTR, as for a handler installed without
+ * `SA_RESTART` (userspace such as libdrm's `drmIoctl` then restarts the
+ * call itself). Without a pending signal, `ret` as it is.
+ *
+ * @kernel arch_do_signal_or_restart (the -ERESTARTSYS case), get_signal
+ */
+export function signalOnSyscallExit(t: Thread, ret: number): number {
+  if (!t.signalPending) return ret;
+  t.signalPending = false;
+  return ret === -Errno.ERESTARTSYS ? -Errno.EINTR : ret;
+}
+
 /** `RLIMIT_NOFILE` default. */
 export const DEFAULT_NOFILE = 1024;
 
@@ -49,9 +65,14 @@ export class UserProcess {
     readonly name: string,
   ) {}
 
-  /** Start a thread of this process (named `name`; its name is the task comm). */
+  /**
+   * Start a thread of this process (named `name`; its name is the task comm).
+   * A user task takes signals (`Thread.signalsAllowed`): an exploration with
+   * `--faults signal` may interrupt its interruptible sleeps in the kernel.
+   */
   spawn(name: string, fn: ThreadFn): Thread {
     const t = this.kernel.kthreadRun(name, fn);
+    t.signalsAllowed = true;
     this.threads.push(t);
     return t;
   }
@@ -149,14 +170,15 @@ export class UserProcess {
     await k.schedulePoint(`ioctl:${request}`);
     const of = this.fget(fd);
     if (!of) return -Errno.EBADF;
+    let ret: number = -Errno.ENOTTY;
     try {
       const f = of.file;
-      if (!f.ioctl) return -Errno.ENOTTY;
-      return await f.ioctl(this.ctx(), request, arg);
+      if (f.ioctl) ret = await f.ioctl(this.ctx(), request, arg);
     } finally {
       of.put();
       lockdepSysExit(k, t, depth, `ioctl(${request})`);
     }
+    return signalOnSyscallExit(t, ret);
   }
 
   /** `read(2)` of a text file (debugfs): the text, -EBADF, or -EINVAL if the file cannot be read. */
@@ -216,7 +238,7 @@ export class UserProcess {
         if (count > 0) return count;
         const leftNs = deadlineNs - k.nowNs;
         if (leftNs <= 0) return 0;
-        if (t.signalPending) return -Errno.EINTR;
+        if (t.signalPending) return signalOnSyscallExit(t, -Errno.EINTR);
         if (pt.triggered) continue;
         await k.block(t, pt, 'poll', { timeoutNs: leftNs, interruptible: true });
       }

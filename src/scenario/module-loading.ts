@@ -13,8 +13,9 @@
  *   `workerStart` starts it on a small JavaScript bootstrap
  *   (`scripts/source-worker.mjs`) that registers tsx before importing the entry.
  *
- * Anything that starts a worker thread on one of our modules (the CLI's run
- * worker, an explorer's worker pool) goes through `workerStart`.
+ * Every worker thread started on one of our modules goes through
+ * `workerStart`: the CLI's run worker (`new Worker`) and the explorer's pool
+ * (Piscina) alike.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
@@ -35,12 +36,39 @@ export function ownModuleUrl(sourcePath: string, base: string): URL {
   return new URL(path, base);
 }
 
-/** What to give `new Worker(filename, { workerData })` or `new Piscina({ filename, workerData })`. */
+/**
+ * What to give `new Worker(filename, { workerData, execArgv })` or
+ * `new Piscina({ filename, workerData, execArgv })`.
+ */
 export interface WorkerStart {
   /** Absolute path of the module the worker starts on. */
   readonly filename: string;
   /** The caller's data, plus, from sources, what the bootstrap needs under `dmabufLabBoot`. */
   readonly workerData: Record<string, unknown>;
+  /**
+   * Node options of the worker: compiled with preload modules, an `--import`
+   * of each (and then none of the parent's); otherwise absent, and the worker
+   * inherits the parent's.
+   */
+  readonly execArgv?: string[];
+}
+
+/** Options of `workerStart`. */
+export interface WorkerStartOptions {
+  /** The worker's `workerData`. */
+  readonly data?: Record<string, unknown>;
+  /**
+   * The entry's export that serves as Piscina's handler; from sources the
+   * bootstrap re-exports it as its own default. Default: `default`.
+   */
+  readonly name?: string;
+  /**
+   * Modules (URLs) the worker imports before the entry, e.g. a module that
+   * registers resolve hooks (`scenarioHookPreload`). Compiled, `--import`
+   * options; from sources, imported by the bootstrap once tsx is registered
+   * (so that hooks registered there run before tsx's, as in the main thread).
+   */
+  readonly preload?: readonly string[];
 }
 
 /** What `scripts/source-worker.mjs` reads from `workerData.dmabufLabBoot`. */
@@ -51,34 +79,45 @@ export interface SourceWorkerBoot {
   readonly tsx: string;
   /** URL of this module (its `registerScenarioHook` runs after tsx). */
   readonly hooks: string;
-  /** The entry's export the bootstrap re-exports as its default (Piscina's handler); default `default`. */
+  /** The entry's export the bootstrap re-exports as its default (Piscina's handler). */
   readonly name: string;
+  /** Modules imported after tsx, before the entry. */
+  readonly preload: readonly string[];
 }
 
 /**
  * How to start a worker thread on our module `entry` (its source path,
- * e.g. `'./pool-worker.ts'`, relative to `base`, the caller's
- * `import.meta.url`), handing it `data` as `workerData`.
+ * e.g. `'./pool-task.ts'`, relative to `base`, the caller's
+ * `import.meta.url`).
  *
- * Compiled, the worker starts on the entry itself. From sources it starts on
- * `scripts/source-worker.mjs`, which registers tsx, then imports the entry
- * and re-exports its `name` export (default: `default`) as its own default,
- * so the result works for Piscina as well as for `new Worker`.
+ * Compiled, the worker starts on the entry itself (the `.js` twin); Piscina
+ * loads it with `require()`, which on Node >= 20.19 loads an ES module into
+ * the same module map as `import()`, so the scenario the worker imports later
+ * shares its copy of the library. From sources it starts on
+ * `scripts/source-worker.mjs`, which registers tsx, imports the preload
+ * modules, registers the scenario hooks, then imports the entry and
+ * re-exports its `name` export as its own default. The bootstrap has a
+ * top-level await, so Piscina's `require()` of it fails and it falls back to
+ * `import()`: the entry is never compiled to CommonJS (which would give the
+ * worker a second copy of every module).
  */
-export function workerStart(
-  entry: string,
-  base: string,
-  data: Record<string, unknown> = {},
-  name = 'default',
-): WorkerStart {
+export function workerStart(entry: string, base: string, opts: WorkerStartOptions = {}): WorkerStart {
   const url = ownModuleUrl(entry, base);
-  if (!url.pathname.endsWith('.ts') && !url.pathname.endsWith('.mts'))
-    return { filename: fileURLToPath(url), workerData: data };
+  const data = opts.data ?? {};
+  const preload = opts.preload ?? [];
+  if (!isTypeScriptFile(url.pathname)) {
+    return {
+      filename: fileURLToPath(url),
+      workerData: data,
+      ...(preload.length > 0 ? { execArgv: preload.flatMap((p) => ['--import', p]) } : {}),
+    };
+  }
   const boot: SourceWorkerBoot = {
     entry: url.href,
     tsx: import.meta.resolve('tsx/esm/api'),
     hooks: import.meta.url,
-    name,
+    name: opts.name ?? 'default',
+    preload,
   };
   return {
     filename: fileURLToPath(new URL('../../scripts/source-worker.mjs', import.meta.url)),

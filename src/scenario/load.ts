@@ -174,7 +174,7 @@ async function importScenario(url: string, what: string): Promise<Scenario> {
       'no-export',
       `The ${what} exports no scenario${names.length ? ` (it exports ${names.join(', ')})` : ''}. ` +
         'Add `export default defineScenario({ name, description, expect, setup(k, ctx) { ... } })` ' +
-        '(defineScenario comes from src/explore/index.ts).',
+        '(defineScenario comes from dmabuf-lab/scenario, or src/scenario/index.ts in a checkout).',
     );
   }
   return validateScenario(candidate, what);

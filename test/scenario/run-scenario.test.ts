@@ -4,7 +4,7 @@ import {
   loadScenario,
   runScenario,
   ScenarioError,
-} from '../../src/explore/index.ts';
+} from '../../src/scenario/index.ts';
 import { Mutex, ReplayChooser } from '../../src/kernel/index.ts';
 import { eventStreamHash } from '../../src/trace/index.ts';
 

@@ -7,11 +7,11 @@ import {
   listBuiltinScenarios,
   loadScenario,
   ScenarioError,
-} from '../../src/explore/index.ts';
+} from '../../src/scenario/index.ts';
 import { builtinScenarioFiles } from '../../scenarios/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmabuf-lab-load-'));
-const lib = join(process.cwd(), 'src/explore/index.ts');
+const lib = join(process.cwd(), 'src/scenario/index.ts');
 function file(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);

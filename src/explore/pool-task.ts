@@ -4,7 +4,7 @@
  * the session (primed lockdep graph, creation-site memo) is kept for the
  * worker's later tasks of the same exploration.
  */
-import { loadScenario } from './load.ts';
+import { loadScenario } from '../scenario/index.ts';
 import type { ExplorePlan, TaskSpec } from './plan.ts';
 import { chooserConfig } from './plan.ts';
 import type { TaskResult } from './result.ts';

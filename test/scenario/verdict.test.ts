@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { combineVerdicts, describeExpectation, verdictOf } from '../../src/explore/index.ts';
-import type { Expectation } from '../../src/explore/index.ts';
+import { combineVerdicts, describeExpectation, verdictOf } from '../../src/scenario/index.ts';
+import type { Expectation } from '../../src/scenario/index.ts';
 import type { RunResult, Splat } from '../../src/kernel/index.ts';
 
 function splat(rule: string, severity: Splat['severity'] = 'bug'): Splat {
