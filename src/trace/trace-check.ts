@@ -491,7 +491,14 @@ export class ByteLineSplitter {
     this.onLine(b, s, end, ++this.n, ascii);
   }
 
-  push(chunk: Uint8Array): void {
+  push(input: Uint8Array): void {
+    // The lines go out as a plain Uint8Array view of a Buffer chunk: every
+    // byte reader then sees one array class (monomorphic loads). Newlines are
+    // still found by the chunk's own `indexOf` (Buffer's is a native memchr).
+    const chunk =
+      input.constructor === Uint8Array
+        ? input
+        : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     let start = 0;
     if (this.rest !== null) {
       const nl = chunk.indexOf(10);
@@ -509,7 +516,7 @@ export class ByteLineSplitter {
     }
     const ascii = isAscii(chunk);
     for (;;) {
-      const nl = chunk.indexOf(10, start);
+      const nl = input.indexOf(10, start);
       if (nl < 0) break;
       this.emit(chunk, start, nl, ascii);
       start = nl + 1;

@@ -101,6 +101,57 @@ describe('trace-check reads bytes and text alike', () => {
     );
   });
 
+  it('lines that repeat a task column of an earlier line, with any tail', async () => {
+    // parseTextBytes reuses the parsed task / CPU / flags columns of an
+    // earlier record when a line repeats them byte for byte: the tails here
+    // (odd timestamps, perf-style names, colons) must read as the text path reads them.
+    const records = [...files(CAPTURES), ...files(FIXTURES)]
+      .flatMap((b) => new TextDecoder().decode(b).split('\n'))
+      .concat(syntheticTrace(200).split('\n'));
+    const heads: string[] = [];
+    const tails: string[] = [];
+    for (const l of records) {
+      const m = /^(.*?\s)(\d+\.\d+: .*)$/.exec(l);
+      if (m) {
+        heads.push(m[1]!);
+        tails.push(m[2]!);
+      }
+    }
+    const odd = [
+      '12: dma_fence_init: x',
+      '.5: x: y',
+      '5.: x: y',
+      '1.2.3: x: y',
+      '1.5:x: y',
+      '1.5: sched:sched_switch: prev_comm=a',
+      '1.5: gpu_scheduler:drm_sched_job_run: dev=0, fence=1:2, ring=r, job count:0, hw job count:0',
+      '1.5',
+      '1.5:',
+      '1.5: ',
+      'x 1.5: dma_fence_signaled: driver=d timeline=t context=1 seqno=1',
+      '',
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.nat(7),
+            fc.oneof(fc.nat(tails.length - 1), fc.constantFrom(...odd.map((_, i) => -1 - i))),
+          ),
+          { maxLength: 60 },
+        ),
+        fc.nat(heads.length - 8),
+        async (picks, base) => {
+          const text = picks
+            .map(([h, t]) => heads[base + h]! + (t >= 0 ? tails[t]! : odd[-1 - t]!))
+            .join('\n');
+          await same(enc.encode(text), [1 << 16]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('random bytes (invalid UTF-8 and a byte order mark included)', async () => {
     await fc.assert(
       fc.asyncProperty(

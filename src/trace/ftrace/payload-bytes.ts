@@ -82,9 +82,25 @@ export function readFenceBytes(
   return true;
 }
 
-/** `cached` when `b[at, e)` spells it, else a new string. */
+/**
+ * Recent names (rings, devices), direct-mapped by their length and end
+ * bytes: jobs of a few rings interleave, and each ring's name is then one
+ * string (made once, hashed once as a map key downstream), not a new one
+ * whenever the ring changes from the line before.
+ */
+const NAME_SLOTS = 32;
+const recentNames: string[] = new Array<string>(NAME_SLOTS).fill('');
+
+/** `cached` when `b[at, e)` spells it, else a recent string that does, else a new string. */
 export function reuseBytes(b: Uint8Array, at: number, e: number, cached: string): string {
-  return e - at === cached.length && bytesAt(b, at, e, cached) ? cached : asciiString(b, at, e);
+  const n = e - at;
+  if (n === cached.length && bytesAt(b, at, e, cached)) return cached;
+  if (n <= 0) return '';
+  const slot =
+    (n * 7 + b[at]! * 3 + b[e - 1]! * 5 + b[e - 2 >= at ? e - 2 : at]!) & (NAME_SLOTS - 1);
+  const t = recentNames[slot]!;
+  if (t.length === n && bytesAt(b, at, e, t)) return t;
+  return (recentNames[slot] = asciiString(b, at, e));
 }
 
 /** `readJob617` over bytes (the 6.17 `drm_sched_job_queue` / `_run` layout). */

@@ -22,6 +22,43 @@ export interface ByteRecord extends TextRecord {
   /** Offsets of the line in `bytes` (without the newline). */
   start: number;
   end: number;
+  /**
+   * The task, CPU and flags columns of recent records read in full (see
+   * `parseTextBytes`), direct-mapped by a few of their bytes: records of one
+   * task repeat them byte for byte in the kernel's fixed-width layouts.
+   */
+  prefixes: ColumnsSeen[];
+}
+
+/** The columns of a record up to its timestamp, and what they read as. */
+class ColumnsSeen {
+  bytes = new Uint8Array(64);
+  len = 0;
+  pid = -1;
+  cpu = -1;
+  flagsLen = 0;
+  /** The comm's offsets from the line's start (both 0: none). */
+  commStart = 0;
+  commEnd = 0;
+  layout: TextLayout = 'ftrace';
+}
+
+/** Entries of `ByteRecord.prefixes` (a power of two). */
+const PREFIXES = 16;
+/** Bytes past the line's start the entry is picked by (the end of a 16-column comm and the pid after it). */
+const PICK_END = 21;
+
+/** The `prefixes` entry for the line starting at `s` (needs `s + PICK_END <= len`). */
+function pick(b: Uint8Array, s: number): number {
+  return (
+    (b[s + 14]! * 3 +
+      b[s + 15]! +
+      b[s + 17]! * 5 +
+      b[s + 18]! * 7 +
+      b[s + 19]! * 11 +
+      b[s + 20]! * 13) &
+    (PREFIXES - 1)
+  );
 }
 
 /** A fresh record for `parseTextBytes`. */
@@ -45,6 +82,7 @@ export function newByteRecord(): ByteRecord {
     bytes: new Uint8Array(0),
     start: 0,
     end: 0,
+    prefixes: Array.from({ length: PREFIXES }, () => new ColumnsSeen()),
   };
 }
 
@@ -174,19 +212,52 @@ export function parseTextBytes(
 
   // The timestamp: the first "digits.digits: " after the task.
   let colon = i;
-  let ts: number;
+  let ts = -1;
   const last = len - 1;
-  for (;;) {
-    // The next ':' (native search: the comm, pid, CPU and flags come first, some 40 bytes).
-    colon = b.indexOf(COLON, colon);
-    if (colon < 0 || colon > last) colon = last;
-    if (colon >= last) return LINE_MALFORMED;
-    if (b[colon + 1] === SPACE) {
-      ts = timestampStart(b, colon, i);
-      if (ts >= 0) break;
+  // The same task, CPU and flags columns as the latest record read in full
+  // (byte for byte), then a timestamp right after them: every ':' in the
+  // columns was turned down there as it would be here, so the timestamp is
+  // the one the search below would find, and the columns read the same.
+  const seen = s + PICK_END <= len ? r.prefixes[pick(b, s)]! : null;
+  const pl = seen === null ? 0 : seen.len;
+  let same = false;
+  if (pl > 0 && s + pl < last && samePrefix(b, s, seen!.bytes, pl)) {
+    const t0 = s + pl;
+    let k = t0;
+    let dots = 0;
+    let digits = 0;
+    for (; k < last; k++) {
+      const c = b[k]!;
+      if (isDigit(c)) digits++;
+      else if (c === DOT) dots++;
+      else break;
     }
-    colon++;
+    if (
+      k < last &&
+      b[k] === COLON &&
+      b[k + 1] === SPACE &&
+      dots === 1 &&
+      digits >= 2 &&
+      b[t0] !== DOT &&
+      b[k - 1] !== DOT
+    ) {
+      ts = t0;
+      colon = k;
+      same = true;
+    }
   }
+  if (!same)
+    for (;;) {
+      // The next ':' (native search: the comm, pid, CPU and flags come first, some 40 bytes).
+      colon = b.indexOf(COLON, colon);
+      if (colon < 0 || colon > last) colon = last;
+      if (colon >= last) return LINE_MALFORMED;
+      if (b[colon + 1] === SPACE) {
+        ts = timestampStart(b, colon, i);
+        if (ts >= 0) break;
+      }
+      colon++;
+    }
   r.tNs = parseNs(b, ts, colon);
 
   let p = colon + 2;
@@ -209,6 +280,20 @@ export function parseTextBytes(
   let q = nameEnd + 1;
   while (q < len && b[q] === SPACE) q++;
   r.payload = q;
+
+  if (same && !perf) {
+    // The columns of a record read in full (perf's layout is never kept).
+    const c = seen!;
+    r.cpu = c.cpu;
+    r.flagsLen = c.flagsLen;
+    r.pid = c.pid;
+    r.comm = '';
+    const noComm = c.commStart === 0 && c.commEnd === 0;
+    r.commStart = noComm ? 0 : s + c.commStart;
+    r.commEnd = noComm ? 0 : s + c.commEnd;
+    r.layout = c.layout;
+    return LINE_RECORD;
+  }
 
   // The task, CPU and flags, read from the right.
   let e = ts - 1;
@@ -294,7 +379,30 @@ export function parseTextBytes(
         ? 'systrace'
         : 'ftrace-tgid';
   r.layout = layout;
+  if (!perf && seen !== null) keepPrefix(b, s, ts, r, seen);
   return LINE_RECORD;
+}
+
+/** `b[s, s + n)` equals `prefix[0, n)`. */
+function samePrefix(b: Uint8Array, s: number, prefix: Uint8Array, n: number): boolean {
+  for (let k = n - 1; k >= 0; k--) if (b[s + k] !== prefix[k]) return false;
+  return true;
+}
+
+/** Remember the columns `b[s, ts)` of record `r` in `c` for the next lines (see `parseTextBytes`). */
+function keepPrefix(b: Uint8Array, s: number, ts: number, r: ByteRecord, c: ColumnsSeen): void {
+  const n = ts - s;
+  if (n > c.bytes.length) c.bytes = new Uint8Array(Math.max(n, 2 * c.bytes.length));
+  const to = c.bytes;
+  for (let k = 0; k < n; k++) to[k] = b[s + k]!;
+  c.len = n;
+  c.pid = r.pid;
+  c.cpu = r.cpu;
+  c.flagsLen = r.flagsLen;
+  const noComm = r.commStart === 0 && r.commEnd === 0;
+  c.commStart = noComm ? 0 : r.commStart - s;
+  c.commEnd = noComm ? 0 : r.commEnd - s;
+  c.layout = r.layout;
 }
 
 /** The comm of the record `parseTextBytes` just read (a new string: call only when needed). */
