@@ -33,7 +33,7 @@ import type {
   FindingSink,
 } from '../../check/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
-import { fenceTableFor } from './table.ts';
+import { fenceTableFor, indexAdd, indexRemove } from './table.ts';
 import type { FenceEntry, FenceTable } from './table.ts';
 import { advance, fenceLabel, later, newTimeline, sweep } from './timeline.ts';
 import type { TimelineState } from './timeline.ts';
@@ -289,21 +289,3 @@ class FenceOrderRule implements EventRule {
 /** `fence.context_out_of_order`, `fence.seqno_not_after_signalled`, `fence.completed_seqno_backwards`. */
 export const fenceOrderRule: EventRuleFactory = (sink, opts: EventRuleOptions) =>
   new FenceOrderRule(sink, fenceTableFor(opts));
-
-function indexAdd(m: Map<number, FenceEntry | FenceEntry[]>, f: FenceEntry): void {
-  const cur = m.get(f.seqno);
-  if (cur === undefined) m.set(f.seqno, f);
-  else if (Array.isArray(cur)) cur.push(f);
-  else m.set(f.seqno, [cur, f]);
-}
-
-function indexRemove(m: Map<number, FenceEntry | FenceEntry[]>, f: FenceEntry): void {
-  const cur = m.get(f.seqno);
-  if (cur === undefined) return;
-  if (Array.isArray(cur)) {
-    const i = cur.indexOf(f);
-    if (i >= 0) cur.splice(i, 1);
-    if (cur.length === 1) m.set(f.seqno, cur[0]!);
-    else if (cur.length === 0) m.delete(f.seqno);
-  } else if (cur === f) m.delete(f.seqno);
-}

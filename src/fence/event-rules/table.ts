@@ -374,14 +374,25 @@ export class FenceTable {
   }
 }
 
-function indexAdd(m: Map<number, FenceEntry | FenceEntry[]>, f: FenceEntry): void {
+/**
+ * A per-context seqno index (one entry, or several when seqnos repeat):
+ * add `f` under its seqno. Shared by the table and the order rule.
+ *
+ * @kernel none: bookkeeping of the trace checker (no kernel structure indexes fences by seqno)
+ */
+export function indexAdd(m: Map<number, FenceEntry | FenceEntry[]>, f: FenceEntry): void {
   const cur = m.get(f.seqno);
   if (cur === undefined) m.set(f.seqno, f);
   else if (Array.isArray(cur)) cur.push(f);
   else m.set(f.seqno, [cur, f]);
 }
 
-function indexRemove(m: Map<number, FenceEntry | FenceEntry[]>, f: FenceEntry): void {
+/**
+ * Remove `f` from a seqno index built by `indexAdd`.
+ *
+ * @kernel none: bookkeeping of the trace checker
+ */
+export function indexRemove(m: Map<number, FenceEntry | FenceEntry[]>, f: FenceEntry): void {
   const cur = m.get(f.seqno);
   if (cur === undefined) return;
   if (Array.isArray(cur)) {
