@@ -55,7 +55,16 @@ const race: Scenario = defineScenario({
 
 /** Our explorer: `runs` schedules of the race, random strategy. */
 async function explorer(runs: number): Promise<number> {
-  const r = await explore(race, { strategy: 'random', schedules: runs, until: 'all' });
+  return explorerWith(runs, true);
+}
+
+/** The same with the race detector and KASAN off (`--no-races`): lockdep only, as the explorer's targets were first set. */
+async function explorerNoRaces(runs: number): Promise<number> {
+  return explorerWith(runs, false);
+}
+
+async function explorerWith(runs: number, races: boolean): Promise<number> {
+  const r = await explore(race, { strategy: 'random', schedules: runs, until: 'all', races });
   if (r.bugs.length > 0 || r.schedules !== runs) throw new Error(`explorer: ${r.schedules} schedules, bugs ${r.bugs.map((b) => b.key).join(', ')}`);
   return r.schedules;
 }
@@ -175,21 +184,26 @@ async function rateOf(fn: (n: number) => Promise<number>, n: number): Promise<nu
  * load change then hits both sides of a ratio alike).
  */
 export async function benchExploreRace(): Promise<BenchResult[]> {
-  for (const fn of [minimal, fastCheck, explorer]) await fn(RUNS / 10); // warm-up
+  for (const fn of [minimal, fastCheck, explorer, explorerNoRaces]) await fn(RUNS / 10); // warm-up
   const floor: number[] = [];
   const fcRates: number[] = [];
   const ours: number[] = [];
+  const noRaces: number[] = [];
   const vsFc: number[] = [];
   const vsFloor: number[] = [];
+  const noRacesVsFloor: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const m = await rateOf(minimal, RUNS);
     const f = await rateOf(fastCheck, RUNS);
     const e = await rateOf(explorer, RUNS);
+    const n = await rateOf(explorerNoRaces, RUNS);
     floor.push(m);
     fcRates.push(f);
     ours.push(e);
+    noRaces.push(n);
     vsFc.push(e / f);
     vsFloor.push(e / m);
+    noRacesVsFloor.push(n / m);
   }
   const note = `median of ${ROUNDS} alternating rounds of ${RUNS / 1000}k runs`;
   return [
@@ -197,6 +211,7 @@ export async function benchExploreRace(): Promise<BenchResult[]> {
     { name: 'race 3x3: fast-check fc.scheduler', value: median(fcRates), unit: 'schedules/s', note },
     { name: 'race 3x3: explore() random, lockdep on, vs fast-check', value: median(ours), unit: 'schedules/s', baseline: median(fcRates), ratio: median(vsFc), note: `target ratio >= 3; ${note}` },
     { name: 'race 3x3: explore() random, lockdep on, vs minimal', value: median(ours), unit: 'schedules/s', baseline: median(floor), ratio: median(vsFloor), note: `target ratio >= 0.3; ${note}` },
+    { name: 'race 3x3: explore() random, lockdep on, --no-races, vs minimal', value: median(noRaces), unit: 'schedules/s', baseline: median(floor), ratio: median(noRacesVsFloor), note: `the race detector's share of the cost; ${note}` },
   ];
 }
 
