@@ -21,4 +21,5 @@ export * from './checked-kernel.ts';
 export * from './rules.ts';
 export * from './event-rules.ts';
 export * from './recent.ts';
+export * from './retiring.ts';
 export * from './notation.ts';

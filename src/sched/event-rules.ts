@@ -18,6 +18,7 @@
  * Fence identities are compared on the low 32 bits of context and seqno
  * (dma_fence events print u32, drm_sched events u64).
  */
+import { Retirement, RetiringPairMap } from '../check/index.ts';
 import type { EventRule, EventRuleFactory, FindingSink } from '../check/index.ts';
 import { seqnoIsLater } from '../fence/index.ts';
 import type { KernelEvent } from '../kernel/index.ts';
@@ -38,7 +39,7 @@ class Job {
   run = -1;
   done = -1;
   deps: Dep[] = NO_DEPS;
-  /** The generation of done jobs it joined (see `retire`), -1 while not done. */
+  /** The generation of done jobs it joined (see `Retirement`), -1 while not done. */
   retired = -1;
 
   constructor(
@@ -146,14 +147,12 @@ class SchedJobRule implements EventRule {
    * Jobs by scheduler, then job id (job ids are per scheduler), and by
    * finished fence: context (u32) → seqno (u32) → job. Done jobs stay
    * (late events, dependencies on them) for at least `KEEP_DONE` later
-   * completions: `purge` drops older ones a generation at a time, so a job's
-   * completion costs no map update.
+   * completions, forgotten a generation at a time (`Retirement`), so a
+   * job's completion costs no map update.
    */
-  private jobs = new Map<string, Map<number, Job>>();
-  private byFinished = new Map<number, Map<number, Job>>();
-  /** The generation done jobs join, and how many joined it. */
-  private gen = 0;
-  private genDone = 0;
+  private readonly done = new Retirement(KEEP_DONE);
+  private readonly jobs = new RetiringPairMap<string, Job>(this.done);
+  private readonly byFinished = new RetiringPairMap<number, Job>(this.done);
   private readonly fences = new Map<number, FenceContext>();
 
   constructor(private readonly sink: FindingSink) {}
@@ -177,30 +176,20 @@ class SchedJobRule implements EventRule {
   }
 
   private lookup(sched: string, job: number): Job | undefined {
-    return this.jobs.get(sched)?.get(job);
+    return this.jobs.get(sched, job);
   }
 
   private owner(context: number, seqno: number): Job | undefined {
-    return this.byFinished.get(context >>> 0)?.get(seqno >>> 0);
+    return this.byFinished.get(context >>> 0, seqno >>> 0);
   }
 
   private job(e: { job: number; sched: string; fence: string }): Job {
-    let m = this.jobs.get(e.sched);
-    if (!m) {
-      m = new Map<number, Job>();
-      this.jobs.set(e.sched, m);
-    }
-    let j = m.get(e.job);
+    let j = this.jobs.get(e.sched, e.job);
     if (!j) {
       const [fctx, fseq] = parseFence(e.fence);
       j = new Job(e.job, e.sched, e.fence, fctx, fseq);
-      m.set(e.job, j);
-      let f = this.byFinished.get(fctx >>> 0);
-      if (!f) {
-        f = new Map<number, Job>();
-        this.byFinished.set(fctx >>> 0, f);
-      }
-      f.set(fseq >>> 0, j);
+      this.jobs.set(e.sched, e.job, j);
+      this.byFinished.set(fctx >>> 0, fseq >>> 0, j);
     }
     return j;
   }
@@ -277,41 +266,14 @@ class SchedJobRule implements EventRule {
           this.order(j, e, 'completed without being run', j.queued);
         if (j.done < 0) {
           j.done = e.step;
-          this.retire(j);
+          j.deps = NO_DEPS;
+          this.done.retire(j);
         }
         break;
       }
       default:
         break;
     }
-  }
-
-  /**
-   * A done job joins the current generation of done jobs; every `KEEP_DONE`
-   * completions a new generation starts and the jobs of the one before the
-   * previous are forgotten (at least `KEEP_DONE` done jobs are remembered).
-   */
-  private retire(j: Job): void {
-    j.deps = NO_DEPS;
-    j.retired = this.gen;
-    if (++this.genDone < KEEP_DONE) return;
-    this.gen++;
-    this.genDone = 0;
-    const keep = (x: Job): boolean => x.retired < 0 || x.retired >= this.gen - 1;
-    const jobs = new Map<string, Map<number, Job>>();
-    for (const [sched, m] of this.jobs) {
-      const kept = new Map<number, Job>();
-      for (const [id, x] of m) if (keep(x)) kept.set(id, x);
-      if (kept.size > 0) jobs.set(sched, kept);
-    }
-    this.jobs = jobs;
-    const byFinished = new Map<number, Map<number, Job>>();
-    for (const [ctx, m] of this.byFinished) {
-      const kept = new Map<number, Job>();
-      for (const [seq, x] of m) if (keep(x)) kept.set(seq, x);
-      if (kept.size > 0) byFinished.set(ctx, kept);
-    }
-    this.byFinished = byFinished;
   }
 
   private signalled(context: number, seqno: number): boolean | null {

@@ -20,6 +20,7 @@
  * jobs are remembered in fixed-size windows, and signalled fences of traces
  * without `dma_fence_destroy` are forgotten oldest first past a bound.
  */
+import { Retirement, RetiringMap } from '../../check/index.ts';
 import { ENTRY_DESTROYED, FenceTable } from '../../fence/index.ts';
 import type { FenceEntry } from '../../fence/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
@@ -145,7 +146,7 @@ function inOrderContext(driver: string, timeline: string): boolean {
 class JobRecord {
   queueNs = -1;
   runNs = -1;
-  /** The generation of done jobs it joined (see `retireJob`), -1 while not done. */
+  /** The generation of done jobs it joined (see `Retirement`), -1 while not done. */
   retired = -1;
 
   constructor(
@@ -319,9 +320,8 @@ export class TraceNormaliser {
    * pointer. Done 6.17 jobs stay (late events still find them) for at least
    * `KEEP_JOBS` later completions, forgotten a generation at a time.
    */
-  private jobs = new Map<string, JobRecord>();
-  private jobGen = 0;
-  private jobGenDone = 0;
+  private readonly doneJobs = new Retirement(KEEP_JOBS);
+  private readonly jobs = new RetiringMap<string, JobRecord>(this.doneJobs);
   private readonly legacyById = new Map<string, JobRecord>();
   private readonly legacyByPtr = new Map<string, JobRecord>();
   private readonly fp: FencePayload = { context: 0, seqno: 0, driver: '', timeline: '' };
@@ -759,22 +759,6 @@ export class TraceNormaliser {
     return new JobRecord(this.nextJob++, ring, fence);
   }
 
-  /**
-   * A done job joins the current generation of done jobs; every `KEEP_JOBS`
-   * completions a new one starts and the jobs of the one before the previous
-   * are forgotten.
-   */
-  private retireJob(job: JobRecord): void {
-    job.retired = this.jobGen;
-    if (++this.jobGenDone < KEEP_JOBS) return;
-    this.jobGen++;
-    this.jobGenDone = 0;
-    const kept = new Map<string, JobRecord>();
-    for (const [k, j] of this.jobs)
-      if (j.retired < 0 || j.retired >= this.jobGen - 1) kept.set(k, j);
-    this.jobs = kept;
-  }
-
   private jobRecord(r: RawRecord, kind: number, tid: number): void {
     if (
       kind === K.JOB_QUEUE ||
@@ -905,7 +889,7 @@ export class TraceNormaliser {
     e.job = job.id;
     e.fence = job.fence;
     this.emit(e);
-    if (f.numeric) this.retireJob(job);
+    if (f.numeric) this.doneJobs.retire(job);
   }
 
   /** A dependency event (add_dep, unschedulable, legacy wait_dep). */

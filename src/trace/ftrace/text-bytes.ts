@@ -19,13 +19,16 @@ import type { TextRecord } from './text-line.ts';
 /** A text record read from bytes: `TextRecord` positions are offsets in `bytes`. */
 export interface ByteRecord extends TextRecord {
   bytes: Uint8Array;
+  /** `bytes` as a DataView (compared four bytes at a time). */
+  view: DataView;
   /** Offsets of the line in `bytes` (without the newline). */
   start: number;
   end: number;
   /**
    * The task, CPU and flags columns of recent records read in full (see
-   * `parseTextBytes`), direct-mapped by a few of their bytes: records of one
-   * task repeat them byte for byte in the kernel's fixed-width layouts.
+   * `parseTextBytes`), two-way set-associative by a few of their bytes:
+   * records of one task repeat them byte for byte in the kernel's
+   * fixed-width layouts.
    */
   prefixes: ColumnsSeen[];
 }
@@ -33,6 +36,8 @@ export interface ByteRecord extends TextRecord {
 /** The columns of a record up to its timestamp, and what they read as. */
 class ColumnsSeen {
   bytes = new Uint8Array(64);
+  /** `bytes` as 32-bit words (`samePrefix`). */
+  view = new DataView(this.bytes.buffer);
   len = 0;
   pid = -1;
   cpu = -1;
@@ -44,21 +49,31 @@ class ColumnsSeen {
 }
 
 /** Entries of `ByteRecord.prefixes` (a power of two). */
-const PREFIXES = 16;
-/** Bytes past the line's start the entry is picked by (the end of a 16-column comm and the pid after it). */
-const PICK_END = 21;
+const PREFIXES = 64;
+/**
+ * Bytes past the line's start the entry is picked by: the end of a
+ * 16-column comm, the pid after it, and where the kernel's layout puts the
+ * CPU and the flags (one task shows several flags, `.....` and `d.h1.`).
+ */
+const PICK_END = 36;
 
-/** The `prefixes` entry for the line starting at `s` (needs `s + PICK_END <= len`). */
+/** The `prefixes` set for the line starting at `s` (needs `s + PICK_END <= len`). */
 function pick(b: Uint8Array, s: number): number {
-  return (
-    (b[s + 14]! * 3 +
-      b[s + 15]! +
-      b[s + 17]! * 5 +
-      b[s + 18]! * 7 +
-      b[s + 19]! * 11 +
-      b[s + 20]! * 13) &
-    (PREFIXES - 1)
-  );
+  const h =
+    b[s + 14]! * 3 +
+    b[s + 15]! * 5 +
+    b[s + 17]! * 7 +
+    b[s + 18]! * 11 +
+    b[s + 19]! * 13 +
+    b[s + 20]! * 17 +
+    b[s + 27]! * 19 +
+    b[s + 28]! * 23 +
+    b[s + 31]! * 29 +
+    b[s + 32]! * 31 +
+    b[s + 33]! * 37 +
+    b[s + 34]! * 41;
+  // The set: an even entry (the one matched last) and the odd one after it.
+  return ((h ^ (h >>> 6)) & (PREFIXES / 2 - 1)) << 1;
 }
 
 /** A fresh record for `parseTextBytes`. */
@@ -80,6 +95,7 @@ export function newByteRecord(): ByteRecord {
     commStart: 0,
     commEnd: 0,
     bytes: new Uint8Array(0),
+    view: new DataView(new ArrayBuffer(0)),
     start: 0,
     end: 0,
     prefixes: Array.from({ length: PREFIXES }, () => new ColumnsSeen()),
@@ -104,11 +120,22 @@ function isDigit(c: number): boolean {
 const FLAG_CHARS = new Uint8Array(256);
 for (const ch of '.0123456789dDhHsSnNpPbzZXx') FLAG_CHARS[ch.charCodeAt(0)] = 1;
 
-/** The ASCII bytes `[s, e)` as a string (short spans: names, numbers). */
+/** Character code arrays by length, refilled by `asciiString`. */
+const CODES: number[][] = Array.from({ length: 65 }, (_, n) => new Array<number>(n).fill(0));
+
+/**
+ * The ASCII bytes `[s, e)` as a string (short spans: names, numbers). One
+ * string per call: adding a character at a time makes a new flat string
+ * per character below V8's cons-string length (13), and a job's fence text
+ * (`context:seqno`, 9 to 12 characters) is made once per job.
+ */
 export function asciiString(b: Uint8Array, s: number, e: number): string {
-  let out = '';
-  for (let i = s; i < e; i++) out += String.fromCharCode(b[i]!);
-  return out;
+  const n = e - s;
+  if (n <= 0) return '';
+  if (n >= CODES.length) return asciiString(b, s, s + 64) + asciiString(b, s + 64, e);
+  const codes = CODES[n]!;
+  for (let i = 0; i < n; i++) codes[i] = b[s + i]!;
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** `b` holds the ASCII string `lit` at `pos` (within `end`). */
@@ -192,44 +219,42 @@ export function parseTextBytes(
   lineNo: number,
   r: ByteRecord,
 ): number {
-  r.bytes = b;
+  if (r.bytes !== b) {
+    r.bytes = b;
+    r.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
   r.start = s;
   r.end = len;
   r.lineNo = lineNo;
-  let i = s;
-  while (i < len && b[i] === SPACE) i++;
-  if (i >= len) return LINE_SKIP;
-  const c0 = b[i]!;
-  // Comments, overflow markers and trace-cmd headers: read as text.
-  if (
-    c0 === 35 /* # */ ||
-    c0 === 13 ||
-    (c0 === 67 /* C */ && bytesAt(b, i, len, 'CPU:')) ||
-    (c0 === 99 /* c */ && bytesAt(b, i, len, 'cpus=')) ||
-    (c0 === 118 /* v */ && bytesAt(b, i, len, 'version'))
-  )
-    return LINE_SKIP;
-
-  // The timestamp: the first "digits.digits: " after the task.
-  let colon = i;
-  let ts = -1;
   const last = len - 1;
-  // The same task, CPU and flags columns as the latest record read in full
+  let colon = -1;
+  let ts = -1;
+  // The same task, CPU and flags columns as a recent record read in full
   // (byte for byte), then a timestamp right after them: every ':' in the
   // columns was turned down there as it would be here, so the timestamp is
   // the one the search below would find, and the columns read the same.
-  const seen = s + PICK_END <= len ? r.prefixes[pick(b, s)]! : null;
-  const pl = seen === null ? 0 : seen.len;
-  let same = false;
-  if (pl > 0 && s + pl < last && samePrefix(b, s, seen!.bytes, pl)) {
-    const t0 = s + pl;
+  // (Nor is the line a comment or header: its first bytes are a record's.)
+  const slot = s + PICK_END <= len ? pick(b, s) : -1;
+  const seen = slot < 0 ? null : seenColumns(r.view, s, last, r.prefixes, slot);
+  if (seen !== null) {
+    // The timestamp, read as it is checked (`parseNs` in the same pass).
+    const t0 = s + seen.len;
     let k = t0;
     let dots = 0;
     let digits = 0;
+    let secs = 0;
+    let frac = 0;
+    let fracDigits = 0;
     for (; k < last; k++) {
       const c = b[k]!;
-      if (isDigit(c)) digits++;
-      else if (c === DOT) dots++;
+      if (isDigit(c)) {
+        digits++;
+        if (dots === 0) secs = secs * 10 + (c - 48);
+        else if (fracDigits < 9) {
+          frac = frac * 10 + (c - 48);
+          fracDigits++;
+        }
+      } else if (c === DOT) dots++;
       else break;
     }
     if (
@@ -243,10 +268,27 @@ export function parseTextBytes(
     ) {
       ts = t0;
       colon = k;
-      same = true;
+      for (; fracDigits < 9; fracDigits++) frac *= 10;
+      r.tNs = secs * 1e9 + frac;
     }
   }
-  if (!same)
+  const same = ts >= 0;
+  let i = s;
+  if (!same) {
+    while (i < len && b[i] === SPACE) i++;
+    if (i >= len) return LINE_SKIP;
+    const c0 = b[i]!;
+    // Comments, overflow markers and trace-cmd headers: read as text.
+    if (
+      c0 === 35 /* # */ ||
+      c0 === 13 ||
+      (c0 === 67 /* C */ && bytesAt(b, i, len, 'CPU:')) ||
+      (c0 === 99 /* c */ && bytesAt(b, i, len, 'cpus=')) ||
+      (c0 === 118 /* v */ && bytesAt(b, i, len, 'version'))
+    )
+      return LINE_SKIP;
+    // The timestamp: the first "digits.digits: " after the task.
+    colon = i;
     for (;;) {
       // The next ':' (native search: the comm, pid, CPU and flags come first, some 40 bytes).
       colon = b.indexOf(COLON, colon);
@@ -258,7 +300,8 @@ export function parseTextBytes(
       }
       colon++;
     }
-  r.tNs = parseNs(b, ts, colon);
+    r.tNs = parseNs(b, ts, colon);
+  }
 
   let p = colon + 2;
   while (p < len && b[p] === SPACE) p++;
@@ -296,6 +339,7 @@ export function parseTextBytes(
   }
 
   // The task, CPU and flags, read from the right.
+  if (same) while (i < len && b[i] === SPACE) i++;
   let e = ts - 1;
   while (e > i && b[e - 1] === SPACE) e--;
   r.cpu = -1;
@@ -379,20 +423,58 @@ export function parseTextBytes(
         ? 'systrace'
         : 'ftrace-tgid';
   r.layout = layout;
-  if (!perf && seen !== null) keepPrefix(b, s, ts, r, seen);
+  if (!perf && slot >= 0) {
+    // The entry least recently matched of the two gives way.
+    const p = r.prefixes;
+    const out = p[slot ^ 1]!;
+    p[slot ^ 1] = p[slot]!;
+    p[slot] = out;
+    keepPrefix(b, s, ts, r, out);
+  }
   return LINE_RECORD;
 }
 
-/** `b[s, s + n)` equals `prefix[0, n)`. */
-function samePrefix(b: Uint8Array, s: number, prefix: Uint8Array, n: number): boolean {
-  for (let k = n - 1; k >= 0; k--) if (b[s + k] !== prefix[k]) return false;
-  return true;
+/**
+ * The entry of `prefixes` (two-way: `slot` and its twin `slot ^ 1`) whose
+ * columns the line at `s` starts with, moved to `slot`; null if neither.
+ */
+function seenColumns(
+  v: DataView,
+  s: number,
+  last: number,
+  prefixes: ColumnsSeen[],
+  slot: number,
+): ColumnsSeen | null {
+  const a = prefixes[slot]!;
+  if (a.len > 0 && s + a.len < last && samePrefix(v, s, a.view, a.len)) return a;
+  const c = prefixes[slot ^ 1]!;
+  if (c.len > 0 && s + c.len < last && samePrefix(v, s, c.view, c.len)) {
+    prefixes[slot ^ 1] = a;
+    prefixes[slot] = c;
+    return c;
+  }
+  return null;
+}
+
+/** The bytes of `v` at `[s, s + n)` equal those of `prefix` at `[0, n)`. */
+function samePrefix(v: DataView, s: number, prefix: DataView, n: number): boolean {
+  // Four bytes at a time (the columns are some 40 bytes), the last word overlapping.
+  const w = n - 4;
+  if (w < 0) {
+    for (let k = 0; k < n; k++) if (v.getUint8(s + k) !== prefix.getUint8(k)) return false;
+    return true;
+  }
+  for (let k = 0; k < w; k += 4) if (v.getInt32(s + k) !== prefix.getInt32(k)) return false;
+  return v.getInt32(s + w) === prefix.getInt32(w);
 }
 
 /** Remember the columns `b[s, ts)` of record `r` in `c` for the next lines (see `parseTextBytes`). */
 function keepPrefix(b: Uint8Array, s: number, ts: number, r: ByteRecord, c: ColumnsSeen): void {
   const n = ts - s;
-  if (n > c.bytes.length) c.bytes = new Uint8Array(Math.max(n, 2 * c.bytes.length));
+  if (n > c.bytes.length) {
+    c.bytes = new Uint8Array(Math.max(n, 2 * c.bytes.length));
+    c.view = new DataView(c.bytes.buffer);
+  }
   const to = c.bytes;
   for (let k = 0; k < n; k++) to[k] = b[s + k]!;
   c.len = n;
