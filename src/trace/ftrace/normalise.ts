@@ -20,13 +20,13 @@
  * jobs are remembered in fixed-size windows, and signalled fences of traces
  * without `dma_fence_destroy` are forgotten oldest first past a bound.
  */
-import { Retirement, RetiringMap } from '../../check/index.ts';
+import { Retirement, RetiringMap, RetiringPairMap } from '../../check/index.ts';
 import { ENTRY_DESTROYED, FenceTable } from '../../fence/index.ts';
 import type { FenceEntry } from '../../fence/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
 import { startsAt } from './chars.ts';
 import { readDepBytes, readDoneBytes, readFenceBytes, readJob617Bytes } from './payload-bytes.ts';
-import { ascii, asciiString, bytesAt, matchAt } from './text-bytes.ts';
+import { ascii, asciiString, bytesAt, matchAt, sameBytesAt } from './text-bytes.ts';
 import type { ByteRecord } from './text-bytes.ts';
 import './events.ts';
 import type { RawRecord } from './record.ts';
@@ -101,7 +101,7 @@ const NAMES: readonly (readonly [string, number, string])[] = [
 interface Known {
   readonly name: string;
   /** The name's bytes (ASCII), for `recordBytes`. */
-  readonly bytes: Uint8Array;
+  readonly bytes: DataView;
   readonly kind: number;
   readonly family: number;
 }
@@ -116,19 +116,10 @@ for (const [name, kind, family] of NAMES) {
   if (f < 0) f = FAMILIES.push(family) - 1;
   (BY_LENGTH[name.length] ??= []).push({
     name,
-    bytes: new TextEncoder().encode(name),
+    bytes: new DataView(new TextEncoder().encode(name).buffer),
     kind,
     family: f,
   });
-}
-
-/**
- * `b` holds `name` at `at` (the caller knows the lengths match). Compared
- * from the end: the names read share their prefixes (`dma_fence_`, `drm_sched_job_`).
- */
-function sameBytes(b: Uint8Array, at: number, name: Uint8Array): boolean {
-  for (let i = name.length - 1; i >= 0; i--) if (b[at + i] !== name[i]) return false;
-  return true;
 }
 
 /** Drivers and timelines whose contexts do not signal in seqno order (containers, stubs). */
@@ -139,6 +130,29 @@ function inOrderContext(driver: string, timeline: string): boolean {
     driver === 'dma_fence_chain' ||
     driver === 'stub' ||
     driver === 'dma_fence_stub'
+  );
+}
+
+/** Decimal digits of a non-negative safe integer. */
+function decimalDigits(n: number): number {
+  let d = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) d++;
+  return d;
+}
+
+/**
+ * `f.fence` is exactly its numbers in decimal (`context:seqno`, no leading
+ * zeros, each a safe integer): the job is then found by the two numbers,
+ * which is cheaper than by a string made per line; any other text (a
+ * pointer, leading zeros, u64 values past 2^53) is found by the text, so
+ * two texts are one job exactly when they are equal.
+ */
+function canonicalFence(f: SchedFence): boolean {
+  return (
+    f.numeric &&
+    Number.isSafeInteger(f.context) &&
+    Number.isSafeInteger(f.seqno) &&
+    f.fence.length === decimalDigits(f.context) + 1 + decimalDigits(f.seqno)
   );
 }
 
@@ -292,6 +306,8 @@ export interface LatencySink {
 }
 
 const KEEP_JOBS = 1 << 12;
+/** Pids below this (the kernel's default `pid_max` is 32768 or 4194304) find their thread in an array. */
+const DENSE_PIDS = 1 << 16;
 
 /** Turns records into typed events (see the file comment). */
 export class TraceNormaliser {
@@ -305,9 +321,8 @@ export class TraceNormaliser {
   private readonly threads = new Map<number, { tid: number; name: string }>();
   private readonly names: string[] = [];
   private nextTid = 1;
-  /** The pid of the latest record and its thread (consecutive records often share one). */
-  private lastPid = -1;
-  private lastTid = 0;
+  /** Thread ids (from 1; 0: none yet) of pids below `DENSE_PIDS`, without a map look-up per record. */
+  private readonly tidByPid = new Int32Array(DENSE_PIDS);
   private nextFence = 1;
   private nextJob = 1;
   /**
@@ -321,7 +336,9 @@ export class TraceNormaliser {
    * `KEEP_JOBS` later completions, forgotten a generation at a time.
    */
   private readonly doneJobs = new Retirement(KEEP_JOBS);
-  private readonly jobs = new RetiringMap<string, JobRecord>(this.doneJobs);
+  /** By the numbers of a canonical `context:seqno` (see `canonicalFence`), else by the text. */
+  private readonly jobsByNumber = new RetiringPairMap<number, JobRecord>(this.doneJobs);
+  private readonly jobsByText = new RetiringMap<string, JobRecord>(this.doneJobs);
   private readonly legacyById = new Map<string, JobRecord>();
   private readonly legacyByPtr = new Map<string, JobRecord>();
   private readonly fp: FencePayload = { context: 0, seqno: 0, driver: '', timeline: '' };
@@ -413,17 +430,19 @@ export class TraceNormaliser {
   }
 
   private tidOf(r: RawRecord, comm: () => string): number {
-    if (r.pid < 0) return 0;
-    if (r.pid === this.lastPid) return this.lastTid;
-    const t = this.threads.get(r.pid);
-    if (t) {
-      this.lastPid = r.pid;
-      this.lastTid = t.tid;
-      return t.tid;
+    const pid = r.pid;
+    if (pid < 0) return 0;
+    if (pid < DENSE_PIDS) {
+      const known = this.tidByPid[pid]!;
+      if (known !== 0) return known;
+    } else {
+      const t = this.threads.get(pid);
+      if (t) return t.tid;
     }
-    const name = `${comm() || '<...>'}-${r.pid}`;
+    const name = `${comm() || '<...>'}-${pid}`;
     const tid = this.nextTid++;
-    this.threads.set(r.pid, { tid, name });
+    this.threads.set(pid, { tid, name });
+    if (pid < DENSE_PIDS) this.tidByPid[pid] = tid;
     this.names[tid] = name;
     if (this.keepEvents)
       this.emit({
@@ -493,7 +512,7 @@ export class TraceNormaliser {
     let known: Known | undefined;
     if (cands !== undefined)
       for (const c of cands)
-        if (sameBytes(b, r.nameStart, c.bytes)) {
+        if (sameBytesAt(r.view, r.nameStart, c.bytes, len)) {
           known = c;
           break;
         }
@@ -794,15 +813,27 @@ export class TraceNormaliser {
     this.jobDep(r, kind, tid, d);
   }
 
+  /** The job of finished fence `f` (see `jobsByNumber`). */
+  private findJob(f: SchedFence): JobRecord | undefined {
+    return canonicalFence(f)
+      ? this.jobsByNumber.get(f.context, f.seqno)
+      : this.jobsByText.get(f.fence);
+  }
+
+  private keepJob(f: SchedFence, job: JobRecord): void {
+    if (canonicalFence(f)) this.jobsByNumber.set(f.context, f.seqno, job);
+    else this.jobsByText.set(f.fence, job);
+  }
+
   /** A queue or run event, its payload read into `p`. */
   private jobQueueRun(r: RawRecord, kind: number, tid: number, p: JobPayload): void {
     const queue = kind === K.JOB_QUEUE || kind === K.LEGACY_QUEUE;
     let job: JobRecord | undefined;
     if (p.fence.numeric) {
-      job = this.jobs.get(p.fence.fence);
+      job = this.findJob(p.fence);
       if (!job) {
         job = this.newJob(p.ring, p.fence.fence);
-        this.jobs.set(p.fence.fence, job);
+        this.keepJob(p.fence, job);
         if (!queue) this.stats.unknownJobs++;
       }
     } else {
@@ -866,7 +897,7 @@ export class TraceNormaliser {
   /** A done event of the job whose fence is `f`. */
   private jobDone(r: RawRecord, tid: number, f: SchedFence): void {
     let job: JobRecord | undefined;
-    if (f.numeric) job = this.jobs.get(f.fence);
+    if (f.numeric) job = this.findJob(f);
     else {
       job = this.legacyByPtr.get(f.fence);
       this.legacyByPtr.delete(f.fence);
@@ -874,7 +905,7 @@ export class TraceNormaliser {
     if (!job) {
       this.stats.unknownJobs++;
       job = this.newJob('?', f.fence);
-      if (f.numeric) this.jobs.set(f.fence, job);
+      if (f.numeric) this.keepJob(f, job);
     }
     this.latency?.job(
       job.ring,
@@ -895,12 +926,12 @@ export class TraceNormaliser {
   /** A dependency event (add_dep, unschedulable, legacy wait_dep). */
   private jobDep(r: RawRecord, kind: number, tid: number, d: DepPayload): void {
     let job: JobRecord | undefined;
-    if (d.job) job = this.jobs.get(d.job.fence);
+    if (d.job) job = this.findJob(d.job);
     else job = this.legacyById.get(`${d.ring}/${d.id}`);
     if (!job) {
       this.stats.unknownJobs++;
       job = this.newJob(d.ring || '?', d.job?.fence ?? `${d.ring}/${d.id}`);
-      if (d.job) this.jobs.set(d.job.fence, job);
+      if (d.job) this.keepJob(d.job, job);
       else this.legacyById.set(`${d.ring}/${d.id}`, job);
     }
     this.emit({

@@ -36,7 +36,7 @@ export interface ByteRecord extends TextRecord {
 /** The columns of a record up to its timestamp, and what they read as. */
 class ColumnsSeen {
   bytes = new Uint8Array(64);
-  /** `bytes` as 32-bit words (`samePrefix`). */
+  /** `bytes` as a DataView (`sameBytesAt`). */
   view = new DataView(this.bytes.buffer);
   len = 0;
   pid = -1;
@@ -446,9 +446,9 @@ function seenColumns(
   slot: number,
 ): ColumnsSeen | null {
   const a = prefixes[slot]!;
-  if (a.len > 0 && s + a.len < last && samePrefix(v, s, a.view, a.len)) return a;
+  if (a.len > 0 && s + a.len < last && sameBytesAt(v, s, a.view, a.len)) return a;
   const c = prefixes[slot ^ 1]!;
-  if (c.len > 0 && s + c.len < last && samePrefix(v, s, c.view, c.len)) {
+  if (c.len > 0 && s + c.len < last && sameBytesAt(v, s, c.view, c.len)) {
     prefixes[slot ^ 1] = a;
     prefixes[slot] = c;
     return c;
@@ -456,9 +456,13 @@ function seenColumns(
   return null;
 }
 
-/** The bytes of `v` at `[s, s + n)` equal those of `prefix` at `[0, n)`. */
-function samePrefix(v: DataView, s: number, prefix: DataView, n: number): boolean {
-  // Four bytes at a time (the columns are some 40 bytes), the last word overlapping.
+/**
+ * The bytes of `v` at `[s, s + n)` equal those of `prefix` at `[0, n)`
+ * (within `v`: the caller checks `s + n`). Compared four bytes at a time,
+ * the last word overlapping: a record's columns are some 40 bytes, an
+ * event's name some 20.
+ */
+export function sameBytesAt(v: DataView, s: number, prefix: DataView, n: number): boolean {
   const w = n - 4;
   if (w < 0) {
     for (let k = 0; k < n; k++) if (v.getUint8(s + k) !== prefix.getUint8(k)) return false;
