@@ -137,8 +137,11 @@ export class TraceChecker {
   constructor(opts: TraceCheckOptions = {}) {
     this.events = opts.collectEvents ? [] : null;
     this.norm = new TraceNormaliser(
-      (e) => {
-        this.event(e);
+      {
+        event: (e) => {
+          this.event(e);
+        },
+        of: (type) => this.consumersOf(type),
       },
       (line, reason) => {
         this.bad(line, reason);
@@ -171,6 +174,24 @@ export class TraceChecker {
     this.events?.push(e);
     const list = this.byType.get(e.type);
     if (list) for (const r of list) r.event(e);
+  }
+
+  /**
+   * `event` for events of one type (not `thread-spawn`), its consumers found
+   * once (the list is filled as the consumers are made, after the normaliser).
+   */
+  private consumersOf(type: KernelEvent['type']): (e: KernelEvent) => void {
+    let list = this.byType.get(type);
+    if (!list) {
+      list = [];
+      this.byType.set(type, list);
+    }
+    const consumers = list;
+    return (e) => {
+      if (this.startNs < 0) this.startNs = e.tNs;
+      this.events?.push(e);
+      for (const r of consumers) r.event(e);
+    };
   }
 
   private bad(line: number, reason: string): void {

@@ -298,6 +298,17 @@ export interface PendingFence {
   readonly thread: string;
 }
 
+/** Where the normaliser's events go. */
+export interface EventSink {
+  /** Any event. */
+  event(e: KernelEvent): void;
+  /**
+   * The consumer of events of one type, resolved once: the frequent types
+   * go straight to their consumers, with no look-up by type per event.
+   */
+  of(type: KernelEvent['type']): (e: KernelEvent) => void;
+}
+
 /** A latency sample for the summary table. */
 export interface LatencySink {
   init(context: number, driver: string, timeline: string): void;
@@ -347,8 +358,18 @@ export class TraceNormaliser {
   readonly unorderedContexts = new Set<number>();
   private lastNs = 0;
 
+  /** Consumers of the frequent event types, resolved once (see `EventSink.of`). */
+  private readonly toInit: (e: KernelEvent) => void;
+  private readonly toSignal: (e: KernelEvent) => void;
+  private readonly toDestroy: (e: KernelEvent) => void;
+  private readonly toQueue: (e: KernelEvent) => void;
+  private readonly toRun: (e: KernelEvent) => void;
+  private readonly toDone: (e: KernelEvent) => void;
+  /** Any event (the others). */
+  private readonly emit: (e: KernelEvent) => void;
+
   constructor(
-    private readonly emit: (e: KernelEvent) => void,
+    sink: EventSink,
     private readonly malformed: (line: number, reason: string) => void,
     private readonly latency: LatencySink | null,
     /**
@@ -358,6 +379,15 @@ export class TraceNormaliser {
      */
     private readonly keepEvents: boolean,
   ) {
+    this.emit = (e) => {
+      sink.event(e);
+    };
+    this.toInit = sink.of('fence-init');
+    this.toSignal = sink.of('fence-signal');
+    this.toDestroy = sink.of('fence-destroy');
+    this.toQueue = sink.of('sched-job-queue');
+    this.toRun = sink.of('sched-job-run');
+    this.toDone = sink.of('sched-job-done');
     this.scratch = keepEvents
       ? null
       : {
@@ -589,9 +619,9 @@ export class TraceNormaliser {
   }
 
   /** Hand the event of `f` to the table, then to the consumers. */
-  private emitFence(e: KernelEvent, f: FenceEntry): void {
+  private emitFence(e: KernelEvent, f: FenceEntry, to: (e: KernelEvent) => void = this.emit): void {
     this.table.apply(e, f);
-    this.emit(e);
+    to(e);
   }
 
   private fenceRecord(r: RawRecord, kind: number, tid: number): void {
@@ -658,7 +688,7 @@ export class TraceNormaliser {
         e.inOrder =
           !(this.unorderedContexts.size > 0 && this.unorderedContexts.has(context)) &&
           inOrderContext(p.driver, p.timeline);
-        this.emitFence(e, f);
+        this.emitFence(e, f, this.toInit);
         return;
       }
       case K.FENCE_SIGNAL: {
@@ -677,7 +707,7 @@ export class TraceNormaliser {
         e.context = context;
         e.seqno = seqno;
         e.timestampNs = r.tNs;
-        this.emitFence(e, f);
+        this.emitFence(e, f, this.toSignal);
         return;
       }
       case K.FENCE_DESTROY: {
@@ -691,7 +721,7 @@ export class TraceNormaliser {
         e.context = context;
         e.seqno = seqno;
         e.signalled = f.signalled;
-        this.emitFence(e, f);
+        this.emitFence(e, f, this.toDestroy);
         return;
       }
       default: {
@@ -864,7 +894,7 @@ export class TraceNormaliser {
       e.jobCount = p.jobCount;
       e.hwJobCount = p.hwJobCount;
       e.clientId = p.clientId;
-      this.emit(e);
+      this.toQueue(e);
       for (const d of p.deps)
         this.emit({
           type: 'sched-job-add-dep',
@@ -890,7 +920,7 @@ export class TraceNormaliser {
       e.jobCount = p.jobCount;
       e.hwJobCount = p.hwJobCount;
       e.clientId = p.clientId;
-      this.emit(e);
+      this.toRun(e);
     }
   }
 
@@ -919,7 +949,7 @@ export class TraceNormaliser {
     e.sched = job.ring;
     e.job = job.id;
     e.fence = job.fence;
-    this.emit(e);
+    this.toDone(e);
     if (f.numeric) this.doneJobs.retire(job);
   }
 
