@@ -25,6 +25,7 @@ import { ENTRY_DESTROYED, FenceTable } from '../../fence/index.ts';
 import type { FenceEntry } from '../../fence/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
 import { startsAt } from './chars.ts';
+import { FenceTails } from './fence-tails.ts';
 import { readDepBytes, readDoneBytes, readFenceBytes, readJob617Bytes } from './payload-bytes.ts';
 import { ascii, asciiString, bytesAt, matchAt, sameBytesAt } from './text-bytes.ts';
 import type { ByteRecord } from './text-bytes.ts';
@@ -353,6 +354,8 @@ export class TraceNormaliser {
   private readonly legacyById = new Map<string, JobRecord>();
   private readonly legacyByPtr = new Map<string, JobRecord>();
   private readonly fp: FencePayload = { context: 0, seqno: 0, driver: '', timeline: '' };
+  /** Recent fence lines up to their seqno (`recordBytes`). */
+  private readonly tails = new FenceTails();
   /** Contexts the trace's own comments declare 64-bit or not in order (`run --ftrace` output). */
   readonly seqno64Contexts = new Set<number>();
   readonly unorderedContexts = new Set<number>();
@@ -536,6 +539,12 @@ export class TraceNormaliser {
    * line as text (`record`), which takes every form.
    */
   recordBytes(r: ByteRecord, comm: () => string): boolean {
+    // Most fence lines repeat a recent one but for the seqno: event, context and names known.
+    const tail = this.tails.find(r, this.fp);
+    if (tail !== null) {
+      this.recordRead(r, tail.kind, tail.family, comm);
+      return true;
+    }
     const b = r.bytes;
     const len = r.nameEnd - r.nameStart;
     const cands = len < BY_LENGTH.length ? BY_LENGTH[len] : undefined;
@@ -580,9 +589,16 @@ export class TraceNormaliser {
       const d = this.depPayload;
       if (!readDepBytes(b, at, end, d.job!, d.dep)) return false;
     } else return false;
-    const n = this.familyCounts[known.family]!;
-    this.familyCounts[known.family] = n + 1;
-    if (n === 0) this.stats.families.set(FAMILIES[known.family]!, 0);
+    if (kind < K.JOB_QUEUE) this.tails.keep(r, kind, known.family, this.fp);
+    this.recordRead(r, kind, known.family, comm);
+    return true;
+  }
+
+  /** A record of `kind` whose payload `recordBytes` read (into `fp`, `job617`, ...). */
+  private recordRead(r: ByteRecord, kind: number, family: number, comm: () => string): void {
+    const n = this.familyCounts[family]!;
+    this.familyCounts[family] = n + 1;
+    if (n === 0) this.stats.families.set(FAMILIES[family]!, 0);
     if (r.tNs > this.lastNs) this.lastNs = r.tNs;
     const tid = this.tidOf(r, comm);
     if (kind < K.JOB_QUEUE) this.fenceEvent(r, kind, tid);
@@ -590,7 +606,6 @@ export class TraceNormaliser {
       this.jobQueueRun(r, kind, tid, this.job617);
     else if (kind === K.JOB_DONE) this.jobDone(r, tid, this.doneFence);
     else this.jobDep(r, kind, tid, this.depPayload);
-    return true;
   }
 
   /** `unknownEvent` for a name in bytes. */
