@@ -1,11 +1,12 @@
 /**
  * Child process of bench/trace-check.ts: reads one trace file either the
- * floor's way (read the file and split it into lines, nothing else) or
- * trace-check's way, and prints lines, wall ms and peak RSS as JSON. A
- * process of its own, so each measures its own peak memory.
+ * floor's way (read the file with a stream and split it into lines,
+ * nothing else) or trace-check's way (`checkTraceFile`, what
+ * `dmabuf-lab trace-check FILE` runs), and prints lines, wall ms and peak
+ * RSS as JSON. A process of its own, so each measures its own peak memory.
  */
 import { createReadStream } from 'node:fs';
-import { checkTraceStream, LineSplitter } from '../../src/trace/index.ts';
+import { checkTraceFile, LineSplitter } from '../../src/trace/index.ts';
 
 const [mode, file] = process.argv.slice(2) as ['floor' | 'check', string];
 const t0 = performance.now();
@@ -20,7 +21,7 @@ if (mode === 'floor') {
     s.push(dec.decode(chunk as Uint8Array, { stream: true }));
   s.end();
 } else {
-  const r = await checkTraceStream(createReadStream(file));
+  const r = await checkTraceFile(file);
   lines = r.lines;
   findings = r.findings.filter((f) => f.severity !== 'info').length;
 }

@@ -5,9 +5,15 @@
  * per-context / per-ring summary, and optionally write the same Perfetto
  * trace and HTML report a run writes. Exit codes as `run`.
  */
-import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { checkTraceStream, chromeTraceJson, toChromeTrace, toHtmlReport } from '../trace/index.ts';
+import {
+  checkTraceFile,
+  checkTraceStream,
+  chromeTraceJson,
+  toChromeTrace,
+  toHtmlReport,
+} from '../trace/index.ts';
 import type { TraceCheckResult } from '../trace/index.ts';
 import { Exit } from './exit.ts';
 import { displayPath, formatCount, formatNs, indent, plural, printError, safe } from './format.ts';
@@ -160,10 +166,8 @@ export async function traceCheckCommand(file: string, o: TraceCheckCliOptions): 
   const collect = o.trace !== undefined || o.report !== undefined;
   let r: TraceCheckResult;
   try {
-    r = await checkTraceStream(stdin ? process.stdin : createReadStream(path!), {
-      slowWaitNs: o.slowWait ?? null,
-      collectEvents: collect,
-    });
+    const opts = { slowWaitNs: o.slowWait ?? null, collectEvents: collect };
+    r = stdin ? await checkTraceStream(process.stdin, opts) : await checkTraceFile(path!, opts);
   } catch (e) {
     printError(`The trace ${file} could not be read: ${(e as Error).message}.`);
     return Exit.ERROR;

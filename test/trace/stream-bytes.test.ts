@@ -6,13 +6,15 @@
  * decoded text, for the real captures and fixtures, for mutated copies,
  * for random trace-like lines and random bytes, whatever the chunking.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { syntheticTrace } from '../../bench/trace-check.ts';
-import { checkTraceStream, checkTraceText } from '../../src/trace/index.ts';
+import { checkTraceFile, checkTraceStream, checkTraceText } from '../../src/trace/index.ts';
 import type { TraceCheckOptions } from '../../src/trace/index.ts';
 
 // As real-captures.test.ts finds them (beside the repository, or the shared checkout).
@@ -150,6 +152,60 @@ describe('trace-check reads bytes and text alike', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('lines that repeat a fence line up to its seqno, with any ending', async () => {
+    // TraceNormaliser.recordBytes takes a fence line whose bytes up to its
+    // final digits repeat a line read in full (`FenceTails`) without reading
+    // its name and payload again: whatever follows must read as the text path reads it.
+    const fenceLines = [...files(CAPTURES), ...files(FIXTURES)]
+      .flatMap((b) => new TextDecoder().decode(b).split('\n'))
+      .concat(syntheticTrace(300).split('\n'))
+      .filter((l) => /fence_\w+: driver=.* seqno=\d+$/.test(l));
+    const cut = fenceLines.map((l) => l.replace(/\d+$/, ''));
+    const endings = ['7', '0', '4294967295', '18446744073709551615', '12 ', '1x', 'x', '', ' 5', '3\r'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.nat(cut.length - 1),
+            fc.oneof(fc.constantFrom(...endings), fc.stringMatching(/^\d{1,20}$/)),
+            // One byte of the repeated part changed (at a position from the end): a line alike but for it.
+            fc.option(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.constantFrom('0', '9', 'a', ' ', '='))),
+          ),
+          { maxLength: 80 },
+        ),
+        async (picks) => {
+          // Each cut line first in full (so its tail is kept), then with the picked ending.
+          const text = picks
+            .flatMap(([i, e, change]) => {
+              let c = cut[i]!;
+              if (change && change[0] < c.length) {
+                const at = c.length - change[0];
+                c = c.slice(0, at) + change[1] + c.slice(at + 1);
+              }
+              return [fenceLines[i]!, c + e];
+            })
+            .join('\n');
+          await same(enc.encode(text), [1 << 16, 97]);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a file, read into one reused buffer (checkTraceFile), as its text', async () => {
+    // Over 1 MiB (the chunk checkTraceFile reads): lines cross chunk boundaries.
+    const text = syntheticTrace(12000);
+    expect(text.length).toBeGreaterThan(1 << 20);
+    const dir = mkdtempSync(join(tmpdir(), 'dmabuf-lab-trace-'));
+    try {
+      const file = join(dir, 'trace.txt');
+      writeFileSync(file, text);
+      expect(await checkTraceFile(file)).toEqual(checkTraceText(text));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('random bytes (invalid UTF-8 and a byte order mark included)', async () => {
