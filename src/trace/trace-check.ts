@@ -188,9 +188,15 @@ export class TraceChecker {
       this.byType.set(type, list);
     }
     const consumers = list;
+    const events = this.events;
+    if (events !== null)
+      return (e) => {
+        if (this.startNs < 0) this.startNs = e.tNs;
+        events.push(e);
+        for (const r of consumers) r.event(e);
+      };
     return (e) => {
       if (this.startNs < 0) this.startNs = e.tNs;
-      this.events?.push(e);
       for (const r of consumers) r.event(e);
     };
   }
