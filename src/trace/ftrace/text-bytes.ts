@@ -58,22 +58,16 @@ const PREFIXES = 64;
 const PICK_END = 36;
 
 /** The `prefixes` set for the line starting at `s` (needs `s + PICK_END <= len`). */
-function pick(b: Uint8Array, s: number): number {
-  const h =
-    b[s + 14]! * 3 +
-    b[s + 15]! * 5 +
-    b[s + 17]! * 7 +
-    b[s + 18]! * 11 +
-    b[s + 19]! * 13 +
-    b[s + 20]! * 17 +
-    b[s + 27]! * 19 +
-    b[s + 28]! * 23 +
-    b[s + 31]! * 29 +
-    b[s + 32]! * 31 +
-    b[s + 33]! * 37 +
-    b[s + 34]! * 41;
+function pick(v: DataView, s: number): number {
+  // Four words: comm's end and the pid's start, the pid, the CPU, the flags.
+  let h =
+    Math.imul(v.getInt32(s + 14), 0x9e3779b1) ^
+    Math.imul(v.getInt32(s + 18), 0x85ebca6b) ^
+    Math.imul(v.getInt32(s + 25), 0xc2b2ae35) ^
+    Math.imul(v.getInt32(s + 31), 0x27d4eb2f);
+  h ^= h >>> 15;
   // The set: an even entry (the one matched last) and the odd one after it.
-  return ((h ^ (h >>> 6)) & (PREFIXES / 2 - 1)) << 1;
+  return (h & (PREFIXES / 2 - 1)) << 1;
 }
 
 /** A fresh record for `parseTextBytes`. */
@@ -234,7 +228,7 @@ export function parseTextBytes(
   // columns was turned down there as it would be here, so the timestamp is
   // the one the search below would find, and the columns read the same.
   // (Nor is the line a comment or header: its first bytes are a record's.)
-  const slot = s + PICK_END <= len ? pick(b, s) : -1;
+  const slot = s + PICK_END <= len ? pick(r.view, s) : -1;
   const seen = slot < 0 ? null : seenColumns(r.view, s, last, r.prefixes, slot);
   if (seen !== null) {
     // The timestamp, read as it is checked (`parseNs` in the same pass).
