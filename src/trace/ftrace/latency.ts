@@ -4,7 +4,7 @@
  * first 1024 samples, then a log-scale histogram: the median is then exact
  * to within 5 %; the worst is always exact).
  */
-import type { LatencySink } from './normalise.ts';
+import type { LatencySink } from './sinks.ts';
 
 const RATIO = 1.1;
 const LOG_RATIO = Math.log(RATIO);

@@ -20,12 +20,26 @@
  * jobs are remembered in fixed-size windows, and signalled fences of traces
  * without `dma_fence_destroy` are forgotten oldest first past a bound.
  */
-import { Retirement, RetiringMap, RetiringPairMap } from '../../check/index.ts';
 import { ENTRY_DESTROYED, FenceTable } from '../../fence/index.ts';
 import type { FenceEntry } from '../../fence/index.ts';
 import type { KernelEvent } from '../../kernel/index.ts';
 import { startsAt } from './chars.ts';
+import { BY_LENGTH, FAMILIES, K } from './event-names.ts';
+import type { Known } from './event-names.ts';
+import {
+  newFenceDestroy,
+  newFenceInit,
+  newFenceSignal,
+  newJobDone,
+  newJobQueue,
+  newJobRun,
+  newScratch,
+} from './event-objects.ts';
+import type { Scratch } from './event-objects.ts';
 import { FenceTails } from './fence-tails.ts';
+import { JobTable } from './jobs.ts';
+import type { JobRecord } from './jobs.ts';
+import type { EventSink, LatencySink } from './sinks.ts';
 import { readDepBytes, readDoneBytes, readFenceBytes, readJob617Bytes } from './payload-bytes.ts';
 import { ascii, asciiString, bytesAt, matchAt, sameBytesAt } from './text-bytes.ts';
 import type { ByteRecord } from './text-bytes.ts';
@@ -43,86 +57,6 @@ import {
 } from './payload.ts';
 import type { DepPayload, FencePayload, JobPayload, NameCache, SchedFence } from './payload.ts';
 
-/** Event kinds trace-check reads. */
-const K = {
-  FENCE_INIT: 1,
-  FENCE_EMIT: 2,
-  FENCE_ENABLE: 3,
-  FENCE_SIGNAL: 4,
-  FENCE_WAIT_START: 5,
-  FENCE_WAIT_END: 6,
-  FENCE_DESTROY: 7,
-  JOB_QUEUE: 10,
-  JOB_RUN: 11,
-  JOB_DONE: 12,
-  JOB_ADD_DEP: 13,
-  JOB_UNSCHEDULABLE: 14,
-  LEGACY_QUEUE: 20,
-  LEGACY_RUN: 21,
-  LEGACY_DONE: 22,
-  LEGACY_WAIT_DEP: 23,
-  AMDGPU_CS: 30,
-  AMDGPU_RUN: 31,
-  AMDGPU_PIPE_SYNC: 32,
-} as const;
-
-const NAMES: readonly (readonly [string, number, string])[] = [
-  ['dma_fence_init', K.FENCE_INIT, 'dma_fence'],
-  ['dma_fence_emit', K.FENCE_EMIT, 'dma_fence'],
-  ['dma_fence_enable_signal', K.FENCE_ENABLE, 'dma_fence'],
-  ['dma_fence_signaled', K.FENCE_SIGNAL, 'dma_fence'],
-  ['dma_fence_wait_start', K.FENCE_WAIT_START, 'dma_fence'],
-  ['dma_fence_wait_end', K.FENCE_WAIT_END, 'dma_fence'],
-  ['dma_fence_destroy', K.FENCE_DESTROY, 'dma_fence'],
-  // Before 4.10 the system was `fence`.
-  ['fence_init', K.FENCE_INIT, 'dma_fence (pre-4.10 names)'],
-  ['fence_emit', K.FENCE_EMIT, 'dma_fence (pre-4.10 names)'],
-  ['fence_enable_signal', K.FENCE_ENABLE, 'dma_fence (pre-4.10 names)'],
-  ['fence_signaled', K.FENCE_SIGNAL, 'dma_fence (pre-4.10 names)'],
-  ['fence_wait_start', K.FENCE_WAIT_START, 'dma_fence (pre-4.10 names)'],
-  ['fence_wait_end', K.FENCE_WAIT_END, 'dma_fence (pre-4.10 names)'],
-  ['fence_destroy', K.FENCE_DESTROY, 'dma_fence (pre-4.10 names)'],
-  ['drm_sched_job_queue', K.JOB_QUEUE, 'gpu_scheduler 6.17'],
-  ['drm_sched_job_run', K.JOB_RUN, 'gpu_scheduler 6.17'],
-  ['drm_sched_job_done', K.JOB_DONE, 'gpu_scheduler 6.17'],
-  ['drm_sched_job_add_dep', K.JOB_ADD_DEP, 'gpu_scheduler 6.17'],
-  ['drm_sched_job_unschedulable', K.JOB_UNSCHEDULABLE, 'gpu_scheduler 6.17'],
-  ['drm_sched_job', K.LEGACY_QUEUE, 'gpu_scheduler legacy'],
-  ['drm_run_job', K.LEGACY_RUN, 'gpu_scheduler legacy'],
-  ['drm_sched_process_job', K.LEGACY_DONE, 'gpu_scheduler legacy'],
-  ['drm_sched_job_wait_dep', K.LEGACY_WAIT_DEP, 'gpu_scheduler legacy'],
-  ['amd_sched_job', K.LEGACY_QUEUE, 'gpu_sched (<= 4.14)'],
-  ['amd_sched_process_job', K.LEGACY_DONE, 'gpu_sched (<= 4.14)'],
-  ['amdgpu_cs_ioctl', K.AMDGPU_CS, 'amdgpu'],
-  ['amdgpu_sched_run_job', K.AMDGPU_RUN, 'amdgpu'],
-  ['amdgpu_ib_pipe_sync', K.AMDGPU_PIPE_SYNC, 'amdgpu'],
-];
-
-/** An event name trace-check reads: its kind and the index of its family in `FAMILIES`. */
-interface Known {
-  readonly name: string;
-  /** The name's bytes (ASCII), for `recordBytes`. */
-  readonly bytes: DataView;
-  readonly kind: number;
-  readonly family: number;
-}
-
-/** The event families, in `NAMES` order. */
-const FAMILIES: string[] = [];
-
-/** Candidates by name length: a record's kind is found without cutting its name out. */
-const BY_LENGTH: Known[][] = [];
-for (const [name, kind, family] of NAMES) {
-  let f = FAMILIES.indexOf(family);
-  if (f < 0) f = FAMILIES.push(family) - 1;
-  (BY_LENGTH[name.length] ??= []).push({
-    name,
-    bytes: new DataView(new TextEncoder().encode(name).buffer),
-    kind,
-    family: f,
-  });
-}
-
 /** Drivers and timelines whose contexts do not signal in seqno order (containers, stubs). */
 function inOrderContext(driver: string, timeline: string): boolean {
   return !(
@@ -132,146 +66,6 @@ function inOrderContext(driver: string, timeline: string): boolean {
     driver === 'stub' ||
     driver === 'dma_fence_stub'
   );
-}
-
-/** Decimal digits of a non-negative safe integer. */
-function decimalDigits(n: number): number {
-  let d = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) d++;
-  return d;
-}
-
-/**
- * `f.fence` is exactly its numbers in decimal (`context:seqno`, no leading
- * zeros, each a safe integer): the job is then found by the two numbers,
- * which is cheaper than by a string made per line; any other text (a
- * pointer, leading zeros, u64 values past 2^53) is found by the text, so
- * two texts are one job exactly when they are equal.
- */
-function canonicalFence(f: SchedFence): boolean {
-  return (
-    f.numeric &&
-    Number.isSafeInteger(f.context) &&
-    Number.isSafeInteger(f.seqno) &&
-    f.fence.length === decimalDigits(f.context) + 1 + decimalDigits(f.seqno)
-  );
-}
-
-/** A job as the normaliser pairs its events (a class: one hidden class for all, see `FenceEntry`). */
-class JobRecord {
-  queueNs = -1;
-  runNs = -1;
-  /** The generation of done jobs it joined (see `Retirement`), -1 while not done. */
-  retired = -1;
-
-  constructor(
-    readonly id: number,
-    public ring: string,
-    public fence: string,
-  ) {}
-}
-
-type Ev<T extends KernelEvent['type']> = Extract<KernelEvent, { type: T }>;
-
-// Event objects as the normaliser fills them (doubles start as doubles: one shape per type).
-function newFenceInit(): Ev<'fence-init'> {
-  return {
-    type: 'fence-init',
-    tNs: 0.5,
-    step: 0,
-    tid: 0,
-    fence: 0,
-    context: 0,
-    seqno: 0,
-    driver: '',
-    timeline: '',
-    seqno64: false,
-    inOrder: true,
-  };
-}
-function newFenceSignal(): Ev<'fence-signal'> {
-  return {
-    type: 'fence-signal',
-    tNs: 0.5,
-    step: 0,
-    tid: 0,
-    fence: 0,
-    context: 0,
-    seqno: 0,
-    error: 0,
-    timestampNs: 0.5,
-    callbacks: 0,
-  };
-}
-function newFenceDestroy(): Ev<'fence-destroy'> {
-  return {
-    type: 'fence-destroy',
-    tNs: 0.5,
-    step: 0,
-    tid: 0,
-    fence: 0,
-    context: 0,
-    seqno: 0,
-    signalled: false,
-    pendingCallbacks: null,
-  };
-}
-function newJobQueue(): Ev<'sched-job-queue'> {
-  return {
-    type: 'sched-job-queue',
-    tNs: 0.5,
-    step: 0,
-    tid: 0,
-    sched: '',
-    entity: '',
-    job: 0,
-    fence: '',
-    dev: '',
-    jobCount: 0,
-    hwJobCount: 0,
-    clientId: 0,
-  };
-}
-function newJobRun(): Ev<'sched-job-run'> {
-  return {
-    type: 'sched-job-run',
-    tNs: 0.5,
-    step: 0,
-    tid: 0,
-    sched: '',
-    job: 0,
-    fence: '',
-    credits: 1,
-    dev: '',
-    jobCount: 0,
-    hwJobCount: 0,
-    clientId: 0,
-  };
-}
-function newJobDone(): Ev<'sched-job-done'> {
-  return {
-    type: 'sched-job-done',
-    tNs: 0.5,
-    step: 0,
-    tid: 0,
-    sched: '',
-    job: 0,
-    fence: '',
-    result: 0,
-  };
-}
-
-/**
- * The event objects reused from record to record when the consumers keep
- * none (`EventRule.event` must not keep its argument).
- */
-interface Scratch {
-  readonly init: Ev<'fence-init'>;
-  readonly signal: Ev<'fence-signal'>;
-  readonly destroy: Ev<'fence-destroy'>;
-  readonly queue: Ev<'sched-job-queue'>;
-  readonly run: Ev<'sched-job-run'>;
-  readonly done: Ev<'sched-job-done'>;
 }
 
 /** Diagnostics and window effects gathered while normalising. */
@@ -299,25 +93,9 @@ export interface PendingFence {
   readonly thread: string;
 }
 
-/** Where the normaliser's events go. */
-export interface EventSink {
-  /** Any event. */
-  event(e: KernelEvent): void;
-  /**
-   * The consumer of events of one type, resolved once: the frequent types
-   * go straight to their consumers, with no look-up by type per event.
-   */
-  of(type: KernelEvent['type']): (e: KernelEvent) => void;
-}
+// The sinks' interfaces are in sinks.ts (below latency.ts, which implements one); still importable from here.
+export type { EventSink, LatencySink } from './sinks.ts';
 
-/** A latency sample for the summary table. */
-export interface LatencySink {
-  init(context: number, driver: string, timeline: string): void;
-  fence(context: number, driver: string, timeline: string, initToSignalNs: number | null): void;
-  job(ring: string, queueToRunNs: number | null, runToDoneNs: number | null): void;
-}
-
-const KEEP_JOBS = 1 << 12;
 /** Pids below this (the kernel's default `pid_max` is 32768 or 4194304) find their thread in an array. */
 const DENSE_PIDS = 1 << 16;
 
@@ -336,23 +114,13 @@ export class TraceNormaliser {
   /** Thread ids (from 1; 0: none yet) of pids below `DENSE_PIDS`, without a map look-up per record. */
   private readonly tidByPid = new Int32Array(DENSE_PIDS);
   private nextFence = 1;
-  private nextJob = 1;
   /**
    * The fences: the rule book's fence table, resolved here (this is where a
    * trace's fence ids are made) and shared with the consumers.
    */
   readonly table = new FenceTable(true);
-  /**
-   * 6.17 jobs by finished fence text; legacy by `ring/id` and by fence
-   * pointer. Done 6.17 jobs stay (late events still find them) for at least
-   * `KEEP_JOBS` later completions, forgotten a generation at a time.
-   */
-  private readonly doneJobs = new Retirement(KEEP_JOBS);
-  /** By the numbers of a canonical `context:seqno` (see `canonicalFence`), else by the text. */
-  private readonly jobsByNumber = new RetiringPairMap<number, JobRecord>(this.doneJobs);
-  private readonly jobsByText = new RetiringMap<string, JobRecord>(this.doneJobs);
-  private readonly legacyById = new Map<string, JobRecord>();
-  private readonly legacyByPtr = new Map<string, JobRecord>();
+  /** The jobs, and the maps their events find them in. */
+  private readonly jobs = new JobTable();
   private readonly fp: FencePayload = { context: 0, seqno: 0, driver: '', timeline: '' };
   /** Recent fence lines up to their seqno (`recordBytes`). */
   private readonly tails = new FenceTails();
@@ -391,16 +159,7 @@ export class TraceNormaliser {
     this.toQueue = sink.of('sched-job-queue');
     this.toRun = sink.of('sched-job-run');
     this.toDone = sink.of('sched-job-done');
-    this.scratch = keepEvents
-      ? null
-      : {
-          init: newFenceInit(),
-          signal: newFenceSignal(),
-          destroy: newFenceDestroy(),
-          queue: newJobQueue(),
-          run: newJobRun(),
-          done: newJobDone(),
-        };
+    this.scratch = keepEvents ? null : newScratch();
   }
 
   private readonly scratch: Scratch | null;
@@ -819,10 +578,6 @@ export class TraceNormaliser {
 
   // -------------------------------------------------------------------- jobs
 
-  private newJob(ring: string, fence: string): JobRecord {
-    return new JobRecord(this.nextJob++, ring, fence);
-  }
-
   private jobRecord(r: RawRecord, kind: number, tid: number): void {
     if (
       kind === K.JOB_QUEUE ||
@@ -858,41 +613,29 @@ export class TraceNormaliser {
     this.jobDep(r, kind, tid, d);
   }
 
-  /** The job of finished fence `f` (see `jobsByNumber`). */
-  private findJob(f: SchedFence): JobRecord | undefined {
-    return canonicalFence(f)
-      ? this.jobsByNumber.get(f.context, f.seqno)
-      : this.jobsByText.get(f.fence);
-  }
-
-  private keepJob(f: SchedFence, job: JobRecord): void {
-    if (canonicalFence(f)) this.jobsByNumber.set(f.context, f.seqno, job);
-    else this.jobsByText.set(f.fence, job);
-  }
-
   /** A queue or run event, its payload read into `p`. */
   private jobQueueRun(r: RawRecord, kind: number, tid: number, p: JobPayload): void {
     const queue = kind === K.JOB_QUEUE || kind === K.LEGACY_QUEUE;
     let job: JobRecord | undefined;
     if (p.fence.numeric) {
-      job = this.findJob(p.fence);
+      job = this.jobs.find(p.fence);
       if (!job) {
-        job = this.newJob(p.ring, p.fence.fence);
-        this.keepJob(p.fence, job);
+        job = this.jobs.newJob(p.ring, p.fence.fence);
+        this.jobs.keep(p.fence, job);
         if (!queue) this.stats.unknownJobs++;
       }
     } else {
       const key = `${p.ring}/${p.id}`;
-      job = this.legacyById.get(key);
+      job = this.jobs.legacyById.get(key);
       if (!job || queue) {
-        job = this.newJob(p.ring, p.fence.fence);
-        this.legacyById.set(key, job);
+        job = this.jobs.newJob(p.ring, p.fence.fence);
+        this.jobs.legacyById.set(key, job);
         if (!queue) this.stats.unknownJobs++;
       }
       if (!queue) {
-        this.legacyById.delete(key);
+        this.jobs.legacyById.delete(key);
         job.fence = p.fence.fence;
-        this.legacyByPtr.set(p.fence.fence, job);
+        this.jobs.legacyByPtr.set(p.fence.fence, job);
       }
     }
     job.ring = p.ring;
@@ -942,15 +685,15 @@ export class TraceNormaliser {
   /** A done event of the job whose fence is `f`. */
   private jobDone(r: RawRecord, tid: number, f: SchedFence): void {
     let job: JobRecord | undefined;
-    if (f.numeric) job = this.findJob(f);
+    if (f.numeric) job = this.jobs.find(f);
     else {
-      job = this.legacyByPtr.get(f.fence);
-      this.legacyByPtr.delete(f.fence);
+      job = this.jobs.legacyByPtr.get(f.fence);
+      this.jobs.legacyByPtr.delete(f.fence);
     }
     if (!job) {
       this.stats.unknownJobs++;
-      job = this.newJob('?', f.fence);
-      if (f.numeric) this.keepJob(f, job);
+      job = this.jobs.newJob('?', f.fence);
+      if (f.numeric) this.jobs.keep(f, job);
     }
     this.latency?.job(
       job.ring,
@@ -965,19 +708,19 @@ export class TraceNormaliser {
     e.job = job.id;
     e.fence = job.fence;
     this.toDone(e);
-    if (f.numeric) this.doneJobs.retire(job);
+    if (f.numeric) this.jobs.done.retire(job);
   }
 
   /** A dependency event (add_dep, unschedulable, legacy wait_dep). */
   private jobDep(r: RawRecord, kind: number, tid: number, d: DepPayload): void {
     let job: JobRecord | undefined;
-    if (d.job) job = this.findJob(d.job);
-    else job = this.legacyById.get(`${d.ring}/${d.id}`);
+    if (d.job) job = this.jobs.find(d.job);
+    else job = this.jobs.legacyById.get(`${d.ring}/${d.id}`);
     if (!job) {
       this.stats.unknownJobs++;
-      job = this.newJob(d.ring || '?', d.job?.fence ?? `${d.ring}/${d.id}`);
-      if (d.job) this.keepJob(d.job, job);
-      else this.legacyById.set(`${d.ring}/${d.id}`, job);
+      job = this.jobs.newJob(d.ring || '?', d.job?.fence ?? `${d.ring}/${d.id}`);
+      if (d.job) this.jobs.keep(d.job, job);
+      else this.jobs.legacyById.set(`${d.ring}/${d.id}`, job);
     }
     this.emit({
       type: kind === K.JOB_ADD_DEP ? 'sched-job-add-dep' : 'sched-job-unschedulable',
