@@ -40,6 +40,7 @@ import { FenceTails } from './fence-tails.ts';
 import { JobTable } from './jobs.ts';
 import type { JobRecord } from './jobs.ts';
 import type { EventSink, LatencySink } from './sinks.ts';
+import { ThreadTable } from './threads.ts';
 import { readDepBytes, readDoneBytes, readFenceBytes, readJob617Bytes } from './payload-bytes.ts';
 import { ascii, asciiString, bytesAt, matchAt, sameBytesAt } from './text-bytes.ts';
 import type { ByteRecord } from './text-bytes.ts';
@@ -96,9 +97,6 @@ export interface PendingFence {
 // The sinks' interfaces are in sinks.ts (below latency.ts, which implements one); still importable from here.
 export type { EventSink, LatencySink } from './sinks.ts';
 
-/** Pids below this (the kernel's default `pid_max` is 32768 or 4194304) find their thread in an array. */
-const DENSE_PIDS = 1 << 16;
-
 /** Turns records into typed events (see the file comment). */
 export class TraceNormaliser {
   readonly stats: NormaliseStats = {
@@ -108,11 +106,8 @@ export class TraceNormaliser {
     unknownJobs: 0,
     lost: [],
   };
-  private readonly threads = new Map<number, { tid: number; name: string }>();
-  private readonly names: string[] = [];
-  private nextTid = 1;
-  /** Thread ids (from 1; 0: none yet) of pids below `DENSE_PIDS`, without a map look-up per record. */
-  private readonly tidByPid = new Int32Array(DENSE_PIDS);
+  /** The threads (set in the constructor: new ones go to `emit` when events are kept). */
+  private readonly threads: ThreadTable;
   private nextFence = 1;
   /**
    * The fences: the rule book's fence table, resolved here (this is where a
@@ -148,11 +143,12 @@ export class TraceNormaliser {
      * events for new threads and a new object per event. Otherwise the
      * event objects of the frequent types are reused from record to record.
      */
-    private readonly keepEvents: boolean,
+    keepEvents: boolean,
   ) {
     this.emit = (e) => {
       sink.event(e);
     };
+    this.threads = new ThreadTable(keepEvents ? this.emit : null);
     this.toInit = sink.of('fence-init');
     this.toSignal = sink.of('fence-signal');
     this.toDestroy = sink.of('fence-destroy');
@@ -221,41 +217,9 @@ export class TraceNormaliser {
     return this.lastNs;
   }
 
-  private tidOf(r: RawRecord, comm: () => string): number {
-    const pid = r.pid;
-    if (pid < 0) return 0;
-    if (pid < DENSE_PIDS) {
-      const known = this.tidByPid[pid]!;
-      if (known !== 0) return known;
-    } else {
-      const t = this.threads.get(pid);
-      if (t) return t.tid;
-    }
-    const name = `${comm() || '<...>'}-${pid}`;
-    const tid = this.nextTid++;
-    this.threads.set(pid, { tid, name });
-    if (pid < DENSE_PIDS) this.tidByPid[pid] = tid;
-    this.names[tid] = name;
-    if (this.keepEvents)
-      this.emit({
-        type: 'thread-spawn',
-        tNs: r.tNs,
-        step: r.lineNo,
-        tid: 0,
-        thread: name,
-        context: 'process',
-        parent: null,
-      });
-    return tid;
-  }
-
   /** The name of trace thread `tid` (as `comm-pid`). */
   threadNameOf(tid: number): string | null {
-    return this.names[tid] ?? null;
-  }
-
-  private threadName(r: RawRecord): string {
-    return this.threads.get(r.pid)?.name ?? (r.pid < 0 ? '-' : `<...>-${r.pid}`);
+    return this.threads.nameOf(tid) ?? null;
   }
 
   /** A `[LOST N EVENTS]` marker. */
@@ -285,7 +249,7 @@ export class TraceNormaliser {
     this.familyCounts[known.family] = n + 1;
     if (n === 0) this.stats.families.set(FAMILIES[known.family]!, 0);
     if (r.tNs > this.lastNs) this.lastNs = r.tNs;
-    const tid = this.tidOf(r, comm);
+    const tid = this.threads.tidOf(r, comm);
     if (kind < K.JOB_QUEUE) this.fenceRecord(r, kind, tid);
     else if (kind < K.AMDGPU_CS) this.jobRecord(r, kind, tid);
     else this.amdgpuRecord(r, kind, tid);
@@ -359,7 +323,7 @@ export class TraceNormaliser {
     this.familyCounts[family] = n + 1;
     if (n === 0) this.stats.families.set(FAMILIES[family]!, 0);
     if (r.tNs > this.lastNs) this.lastNs = r.tNs;
-    const tid = this.tidOf(r, comm);
+    const tid = this.threads.tidOf(r, comm);
     if (kind < K.JOB_QUEUE) this.fenceEvent(r, kind, tid);
     else if (kind === K.JOB_QUEUE || kind === K.JOB_RUN)
       this.jobQueueRun(r, kind, tid, this.job617);
@@ -536,7 +500,7 @@ export class TraceNormaliser {
               fence: f.id,
               context,
               seqno,
-              thread: this.threadName(r),
+              thread: this.threads.nameOfPid(r),
               timeout: null,
             },
             f,
@@ -551,7 +515,7 @@ export class TraceNormaliser {
               fence: f.id,
               context,
               seqno,
-              thread: this.threadName(r),
+              thread: this.threads.nameOfPid(r),
               result: null,
             },
             f,
@@ -571,7 +535,7 @@ export class TraceNormaliser {
         timeline: f.timeline,
         line: f.initStep,
         initNs: f.initNs,
-        thread: f.initTid > 0 ? (this.names[f.initTid] ?? '-') : '-',
+        thread: f.initTid > 0 ? (this.threads.nameOf(f.initTid) ?? '-') : '-',
       });
     return out.sort((a, b) => a.line - b.line);
   }
