@@ -1,9 +1,9 @@
 /**
  * The event names trace-check reads, in every kernel generation, each with
  * its kind (`K`) and family (the summary's `dma_fence`, `gpu_scheduler 6.17`,
- * ... counts), and the table a record's name is found in. Its own file:
- * the normaliser, which reads the kinds, and the name look-up's table are
- * the only users, and neither needs the other's code.
+ * ... counts), and the table a record's name is found in. Data only, at
+ * the bottom: the normaliser compares a record's name with the few names
+ * of its length (`BY_LENGTH`) in place and dispatches on the kind.
  *
  * @kernel include/trace/events/dma_fence.h, drivers/gpu/drm/scheduler/gpu_scheduler_trace.h,
  *         drivers/gpu/drm/amd/amdgpu/amdgpu_trace.h

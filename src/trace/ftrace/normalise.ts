@@ -19,6 +19,11 @@
  * Memory is bounded by the live fences and jobs: destroyed fences and done
  * jobs are remembered in fixed-size windows, and signalled fences of traces
  * without `dma_fence_destroy` are forgotten oldest first past a bound.
+ *
+ * Its pieces are in files of their own, below this one: the event names
+ * and kinds (event-names.ts), the reused event objects (event-objects.ts),
+ * the jobs and the maps they are found in (jobs.ts), the threads
+ * (threads.ts) and the sinks' interfaces (sinks.ts).
  */
 import { ENTRY_DESTROYED, FenceTable } from '../../fence/index.ts';
 import type { FenceEntry } from '../../fence/index.ts';
