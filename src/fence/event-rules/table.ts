@@ -296,9 +296,14 @@ export class FenceTable {
 
   /** Keep the queue of signalled live entries within twice the live ones (amortised O(1)). */
   private compactSignalled(): void {
-    this.signalledLive = this.signalledLive
-      .slice(this.signalledHead)
-      .filter((x) => x.state === LIVE);
+    // In place: the array keeps its storage (no copy per compaction).
+    const q = this.signalledLive;
+    let kept = 0;
+    for (let i = this.signalledHead; i < q.length; i++) {
+      const x = q[i]!;
+      if (x.state === LIVE) q[kept++] = x;
+    }
+    q.length = kept;
     this.signalledHead = 0;
   }
 
