@@ -270,6 +270,7 @@ export class TraceNormaliser {
     // Most fence lines repeat a recent one but for the seqno: event, context and names known.
     const tail = this.tails.find(r, this.fp);
     if (tail !== null) {
+      if (tail.kind === K.FENCE_INIT) this.keepNames(this.fp);
       this.recordRead(r, tail.kind, tail.family, comm);
       return true;
     }
@@ -320,6 +321,22 @@ export class TraceNormaliser {
     if (kind < K.JOB_QUEUE) this.tails.keep(r, kind, known.family, this.fp);
     this.recordRead(r, kind, known.family, comm);
     return true;
+  }
+
+  /**
+   * The context's names as an init read in full leaves them (`nameCache`):
+   * the text path compares a line with them in place, so both paths must
+   * hold the same names at every line, or a line only the text path reads
+   * (a damaged one) could read differently.
+   */
+  private keepNames(p: FencePayload): void {
+    const cached = this.nameCache.get(p.context);
+    if (cached === undefined || cached.driver !== p.driver || cached.timeline !== p.timeline)
+      this.nameCache.set(p.context, {
+        driver: p.driver,
+        timeline: p.timeline,
+        bytes: ascii(`${p.driver} timeline=${p.timeline} context=`),
+      });
   }
 
   /** A record of `kind` whose payload `recordBytes` read (into `fp`, `job617`, ...). */
