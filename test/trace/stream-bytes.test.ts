@@ -163,7 +163,18 @@ describe('trace-check reads bytes and text alike', () => {
       .concat(syntheticTrace(300).split('\n'))
       .filter((l) => /fence_\w+: driver=.* seqno=\d+$/.test(l));
     const cut = fenceLines.map((l) => l.replace(/\d+$/, ''));
-    const endings = ['7', '0', '4294967295', '18446744073709551615', '12 ', '1x', 'x', '', ' 5', '3\r'];
+    const endings = [
+      '7',
+      '0',
+      '4294967295',
+      '18446744073709551615',
+      '12 ',
+      '1x',
+      'x',
+      '',
+      ' 5',
+      '3\r',
+    ];
     await fc.assert(
       fc.asyncProperty(
         fc.array(
@@ -171,7 +182,9 @@ describe('trace-check reads bytes and text alike', () => {
             fc.nat(cut.length - 1),
             fc.oneof(fc.constantFrom(...endings), fc.stringMatching(/^\d{1,20}$/)),
             // One byte of the repeated part changed (at a position from the end): a line alike but for it.
-            fc.option(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.constantFrom('0', '9', 'a', ' ', '='))),
+            fc.option(
+              fc.tuple(fc.integer({ min: 1, max: 60 }), fc.constantFrom('0', '9', 'a', ' ', '=')),
+            ),
           ),
           { maxLength: 80 },
         ),
@@ -192,6 +205,29 @@ describe('trace-check reads bytes and text alike', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it("a damaged init takes its names from its own line, not from the context's earlier init", async () => {
+    // `driver0amdgpu ...` is not the kernel's layout: its payload is read whole, as key=value
+    // pairs (which name neither here), on either path, whatever names the context had before.
+    const line = (t: number, ev: string, payload: string): string =>
+      `          <idle>-0       [001] d.h1. ${t}.000000: ${ev}: ${payload}`;
+    const text = [
+      line(1, 'dma_fence_init', 'driver=amdgpu timeline=sdma0 context=7 seqno=1'),
+      line(2, 'dma_fence_signaled', 'driver=amdgpu timeline=sdma0 context=7 seqno=1'),
+      line(3, 'dma_fence_init', 'driver=amdgpu timeline=sdma0 context=7 seqno=2'),
+      line(4, 'dma_fence_init', 'driver0amdgpu timeline=sdma0 context=7 seqno=3'),
+    ].join('\n');
+    const r = checkTraceText(text);
+    const pending = r.findings.find((f) => f.rule === 'trace.fence_pending');
+    const fences = (
+      pending?.data as { fences: { seqno: number; driver: string; timeline: string }[] }
+    ).fences;
+    expect(fences.map((f) => [f.seqno, f.driver, f.timeline])).toEqual([
+      [2, 'amdgpu', 'sdma0'],
+      [3, '', ''],
+    ]);
+    await same(enc.encode(text), [1 << 16, 7]);
   });
 
   it('a file, read into one reused buffer (checkTraceFile), as its text', async () => {

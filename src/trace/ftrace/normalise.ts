@@ -389,12 +389,14 @@ export class TraceNormaliser {
     const init = kind === K.FENCE_INIT;
     const err = readFence(r.line, r.payload, false, p);
     if (!err && init) {
-      // Most inits repeat their context's names: compare in place, cut strings only when they change.
+      // Most inits repeat their context's names: compare in place, cut strings only when they change
+      // (in the kernel's layout, `driver=%s timeline=%s context=`; other forms are read whole).
       const cached = this.nameCache.get(p.context);
       const line = r.line;
       const at = r.payload + 7;
       if (
         cached &&
+        startsAt(line, r.payload, 'driver=') &&
         startsAt(line, at, cached.driver) &&
         startsAt(line, at + cached.driver.length, ' timeline=') &&
         startsAt(line, at + cached.driver.length + 10, cached.timeline) &&
