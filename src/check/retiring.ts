@@ -41,6 +41,12 @@ export class Retirement {
   constructor(private readonly perGeneration: number) {
     if (!(perGeneration >= 1))
       throw new Error(`Retirement: perGeneration must be >= 1 (got ${perGeneration})`);
+    // Generation 0 closes empty (and `register` rotates each map once):
+    // every field that changes when a generation closes has then changed
+    // already. V8 compiles code that reads a field never yet changed as if
+    // it never would, and throws that code away when it first does, here a
+    // few thousand jobs into a trace, when the hot path is being optimised.
+    this.gen++;
   }
 
   /** `v` retires now (again, if it had): it joins the current generation, which may close. */
@@ -57,9 +63,10 @@ export class Retirement {
     return v.retired >= 0 && v.retired < this.gen - 1;
   }
 
-  /** @internal A map rotated with the generations. */
+  /** @internal A map rotated with the generations (once now, empty: see the constructor). */
   register(m: Rotating): void {
     this.maps.push(m);
+    m.rotate();
   }
 }
 
@@ -78,7 +85,13 @@ export class RetiringMap<K, V extends Retiring> implements Rotating {
 
   /** The record set last for `k`, unless forgotten. */
   get(k: K): V | undefined {
-    return this.cur.get(k) ?? this.prev.get(k);
+    // One look-up for both maps (see `RetiringPairMap.get`).
+    let m = this.cur;
+    for (let i = 0; i < 2; i++, m = this.prev) {
+      const v = m.get(k);
+      if (v !== undefined) return v;
+    }
+    return undefined;
   }
 
   /** Remember `v` under `k` (replacing the record there). */
@@ -114,7 +127,15 @@ export class RetiringPairMap<A, V extends Retiring> implements Rotating {
 
   /** The record set last for `(a, b)`, unless forgotten. */
   get(a: A, b: number): V | undefined {
-    return this.cur.get(a)?.get(b) ?? this.prev.get(a)?.get(b);
+    // One look-up for both maps: the look-up in the older map first finds
+    // something after the first rotation, and V8 would throw away the
+    // optimised code of every caller that inlined a look-up of its own.
+    let m = this.cur;
+    for (let i = 0; i < 2; i++, m = this.prev) {
+      const v = m.get(a)?.get(b);
+      if (v !== undefined) return v;
+    }
+    return undefined;
   }
 
   /** Remember `v` under `(a, b)` (replacing the record there). */

@@ -61,7 +61,11 @@ interface FenceContext {
   pendingSet: Set<number> | null;
   head: number | null;
   seqno64: boolean;
-  /** The latest `RECENT` distinct seqnos signalled, as a ring. */
+  /**
+   * The latest `RECENT` distinct seqnos signalled, as a ring, -1 where none
+   * yet (full from the start: no code path first runs when it fills, which
+   * would make V8 throw away the optimised code of the rule's `event`).
+   */
   readonly ring: number[];
   at: number;
   /** How many ring entries fall in each bucket (`seqno % BUCKETS`): a ring look-up only scans on a hit. */
@@ -166,7 +170,7 @@ class SchedJobRule implements EventRule {
         pendingSet: null,
         head: null,
         seqno64: false,
-        ring: [],
+        ring: new Array<number>(RECENT).fill(-1),
         at: 0,
         buckets: new Uint16Array(BUCKETS),
       };
@@ -210,12 +214,10 @@ class SchedJobRule implements EventRule {
         pendingDelete(c, s);
         if (c.head === null || seqnoIsLater(false, s, c.head)) c.head = s;
         if (!recentHas(c, s)) {
-          if (c.ring.length < RECENT) c.ring.push(s);
-          else {
-            c.buckets[c.ring[c.at]! % BUCKETS]!--;
-            c.ring[c.at] = s;
-            c.at = (c.at + 1) % RECENT;
-          }
+          const old = c.ring[c.at]!;
+          if (old >= 0) c.buckets[old % BUCKETS]!--;
+          c.ring[c.at] = s;
+          c.at = (c.at + 1) % RECENT;
           c.buckets[s % BUCKETS]!++;
         }
         break;

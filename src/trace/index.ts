@@ -7,5 +7,7 @@ export * from './chrome.ts';
 export * from './hash.ts';
 export * from './html.ts';
 export * from './trace-check.ts';
+export { ByteLineSplitter, LineSplitter } from './lines.ts';
+export type { ByteLineSink } from './lines.ts';
 export { FtraceWriter, toFtraceText } from './ftrace/writer.ts';
 export type { ContextRow, RingRow } from './ftrace/latency.ts';

@@ -11,13 +11,13 @@
  * processed as they arrive, and events are kept only when a Chrome trace or
  * report is asked for (`collectEvents`).
  */
-import { isAscii } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { EventFinding, EventRule, EventRuleOptions, FindingSink } from '../check/index.ts';
 import { FENCE_EVENT_RULES, shareFenceTable } from '../fence/index.ts';
 import type { KernelEvent, Splat } from '../kernel/index.ts';
 import { SCHED_EVENT_RULES } from '../sched/index.ts';
 import { TraceSummary } from './ftrace/latency.ts';
+import { ByteLineSplitter, LineSplitter } from './lines.ts';
 import type { ContextRow, RingRow } from './ftrace/latency.ts';
 import { TraceNormaliser } from './ftrace/normalise.ts';
 import type { RawRecord, TextLayout } from './ftrace/record.ts';
@@ -461,116 +461,6 @@ export class TraceChecker {
   }
 }
 
-/**
- * Splits chunks of text into lines (`\n`, with a trailing `\r` dropped) and
- * feeds them to `onLine` with 1-based line numbers; call `end()` for the
- * last line without a newline.
- */
-export class LineSplitter {
-  private rest = '';
-  private n = 0;
-
-  constructor(private readonly onLine: (line: string, lineNo: number) => void) {}
-
-  push(chunk: string): void {
-    const text = this.rest ? this.rest + chunk : chunk;
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      this.onLine(text.slice(start, end), ++this.n);
-      start = nl + 1;
-    }
-    this.rest = start < text.length ? text.slice(start) : '';
-  }
-
-  end(): void {
-    if (this.rest) this.onLine(this.rest, ++this.n);
-    this.rest = '';
-  }
-}
-
-/**
- * `LineSplitter` for bytes: splits chunks at `\n` (a trailing `\r`
- * dropped, a UTF-8 byte order mark before the first line too) without
- * decoding them, and tells `onLine` whether each line's chunk is ASCII.
- * A line split across chunks is copied into one piece.
- */
-export class ByteLineSplitter {
-  private rest: Uint8Array | null = null;
-  private n = 0;
-
-  constructor(
-    private readonly onLine: (
-      b: Uint8Array,
-      start: number,
-      end: number,
-      lineNo: number,
-      ascii: boolean,
-    ) => void,
-  ) {}
-
-  private emit(b: Uint8Array, start: number, nl: number, ascii: boolean): void {
-    let s = start;
-    if (this.n === 0 && nl - s >= 3 && b[s] === 0xef && b[s + 1] === 0xbb && b[s + 2] === 0xbf)
-      s += 3;
-    const end = nl > s && b[nl - 1] === 13 ? nl - 1 : nl;
-    this.onLine(b, s, end, ++this.n, ascii);
-  }
-
-  push(input: Uint8Array): void {
-    // The lines go out as a plain Uint8Array view of a Buffer chunk: every
-    // byte reader then sees one array class (monomorphic loads). Newlines are
-    // still found by the chunk's own `indexOf` (Buffer's is a native memchr).
-    const chunk =
-      input.constructor === Uint8Array
-        ? input
-        : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-    let start = 0;
-    if (this.rest !== null) {
-      const nl = chunk.indexOf(10);
-      const head = nl < 0 ? chunk : chunk.subarray(0, nl);
-      const joined = new Uint8Array(this.rest.length + head.length);
-      joined.set(this.rest);
-      joined.set(head, this.rest.length);
-      if (nl < 0) {
-        this.rest = joined;
-        return;
-      }
-      this.rest = null;
-      this.emit(joined, 0, joined.length, isAscii(joined));
-      start = nl + 1;
-    }
-    const ascii = isAscii(chunk);
-    for (;;) {
-      const nl = input.indexOf(10, start);
-      if (nl < 0) break;
-      this.emit(chunk, start, nl, ascii);
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.rest = chunk.slice(start);
-  }
-
-  end(): void {
-    const rest = this.rest;
-    this.rest = null;
-    if (rest !== null && rest.length > 0) {
-      // The last line, without its newline: nothing is dropped from its end.
-      let s = 0;
-      if (
-        this.n === 0 &&
-        rest.length >= 3 &&
-        rest[0] === 0xef &&
-        rest[1] === 0xbb &&
-        rest[2] === 0xbf
-      )
-        s = 3;
-      if (s < rest.length) this.onLine(rest, s, rest.length, ++this.n, isAscii(rest));
-    }
-  }
-}
-
 /** Check a whole trace given as text (tests, small inputs). */
 export function checkTraceText(text: string, opts: TraceCheckOptions = {}): TraceCheckResult {
   const c = new TraceChecker(opts);
@@ -588,10 +478,7 @@ export async function checkTraceStream(
   opts: TraceCheckOptions = {},
 ): Promise<TraceCheckResult> {
   const c = new TraceChecker(opts);
-  // Read as bytes: the frequent lines are never decoded (see `TraceChecker.lineBytes`).
-  const s = new ByteLineSplitter((b, start, end, n, ascii) => {
-    c.lineBytes(b, start, end, n, ascii);
-  });
+  const s = byteLines(c);
   for await (const chunk of input)
     s.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
   s.end();
@@ -600,36 +487,75 @@ export async function checkTraceStream(
 
 /** Bytes read from a trace file at a time (`checkTraceFile`). */
 const FILE_CHUNK = 1 << 20;
+/** Room before each read for the incomplete line of the read before (grown for a longer line). */
+const FILE_CARRY = 1 << 16;
 
-/**
- * The bytes of the file at `path`, a chunk at a time, all read into one
- * buffer: a chunk is valid only until the next is asked for. (A stream
- * reads each chunk into fresh memory; on a 10^6-line trace, faulting in
- * those pages cost more than the reading.)
- */
-async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
-  const f = await open(path, 'r');
-  try {
-    // A Buffer: the line splitter finds newlines with Buffer's native indexOf.
-    const buf = Buffer.allocUnsafeSlow(FILE_CHUNK);
-    for (;;) {
-      const { bytesRead } = await f.read(buf, 0, FILE_CHUNK, null);
-      if (bytesRead === 0) return;
-      yield bytesRead === FILE_CHUNK ? buf : buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await f.close();
-  }
+/** A byte splitter that hands its lines to `c`. */
+function byteLines(c: TraceChecker): ByteLineSplitter {
+  // Read as bytes: the frequent lines are never decoded (see `TraceChecker.lineBytes`).
+  return new ByteLineSplitter((b, start, end, n, ascii) => {
+    c.lineBytes(b, start, end, n, ascii);
+  });
 }
 
 /**
- * Check the trace file at `path` in one pass (`checkTraceStream` over the
- * file, read into one reused buffer). What `dmabuf-lab trace-check FILE` runs.
+ * Check the trace file at `path` in one pass. What `dmabuf-lab trace-check
+ * FILE` runs.
+ *
+ * The file is read into two halves of one buffer, in turns: while the lines
+ * of one half are checked, the next read fills the other, and the
+ * incomplete last line of a half is moved in front of the next half's bytes
+ * (`pushOwned`). So reading overlaps checking, no memory is allocated per
+ * read (a stream reads each chunk into fresh memory: on a 10^6-line trace,
+ * faulting in those pages cost more than the reading), no line is copied
+ * out, and every line is a view of the same array.
  */
 export async function checkTraceFile(
   path: string,
   opts: TraceCheckOptions = {},
+  /** Bytes per read (tests use small ones: lines then cross reads and outgrow the room for them). */
+  readBytes = FILE_CHUNK,
 ): Promise<TraceCheckResult> {
-  // checkTraceStream is done with each chunk (lines split across two are copied) before it asks for the next.
-  return checkTraceStream(fileChunks(path), opts);
+  if (!Number.isInteger(readBytes) || readBytes < 1)
+    throw new RangeError(`checkTraceFile: readBytes must be a positive integer, not ${readBytes}`);
+  const c = new TraceChecker(opts);
+  const s = byteLines(c);
+  const f = await open(path, 'r');
+  try {
+    // A Buffer: newlines are found with Buffer's native indexOf. Half h holds
+    // `carry` bytes of room, then `readBytes` bytes read.
+    let carry = Math.min(FILE_CARRY, readBytes);
+    let half = carry + readBytes;
+    let buf = Buffer.allocUnsafeSlow(2 * half);
+    const readInto = (h: number) => f.read(buf, h * half + carry, readBytes, null);
+    let h = 0;
+    let next = readInto(0);
+    let kept = 0; // bytes of an incomplete line, at the end of half 1 - h
+    let keptAt = 0;
+    for (;;) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) break;
+      let start = h * half + carry - kept;
+      if (kept > carry) {
+        // A line longer than the room: make more, for it and for every later read.
+        const old = buf;
+        const data = Buffer.from(old.subarray(h * half + carry, h * half + carry + bytesRead));
+        carry = 2 * kept;
+        half = carry + readBytes;
+        buf = Buffer.allocUnsafeSlow(2 * half);
+        start = h * half + carry - kept;
+        old.copy(buf, start, keptAt, keptAt + kept);
+        data.copy(buf, h * half + carry);
+      } else if (kept > 0) buf.copy(buf, start, keptAt, keptAt + kept);
+      const end = h * half + carry + bytesRead;
+      next = readInto(1 - h);
+      keptAt = s.pushOwned(buf, start, end);
+      kept = end - keptAt;
+      h = 1 - h;
+    }
+    s.endOwned(buf, keptAt, keptAt + kept);
+  } finally {
+    await f.close();
+  }
+  return c.finish();
 }

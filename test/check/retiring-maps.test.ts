@@ -15,7 +15,8 @@ interface Rec extends Retiring {
 
 /** The reference: one map, rebuilt whole when a generation closes. */
 class Rebuilt {
-  gen = 0;
+  /** As `Retirement`: generation 0 closes empty when it is made. */
+  gen = 1;
   done = 0;
   map = new Map<string, Rec>();
   constructor(private readonly per: number) {}

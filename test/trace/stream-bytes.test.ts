@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { syntheticTrace } from '../../bench/trace-check.ts';
 import { checkTraceFile, checkTraceStream, checkTraceText } from '../../src/trace/index.ts';
 import type { TraceCheckOptions } from '../../src/trace/index.ts';
@@ -40,13 +40,38 @@ async function viaStream(
   return await checkTraceStream(Readable.from(parts), opts);
 }
 
+const tmp = mkdtempSync(join(tmpdir(), 'dmabuf-lab-trace-'));
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+let files_ = 0;
+
+/** `checkTraceFile` on `bytes` written to a file, read `chunk` bytes at a time. */
+async function viaFile(
+  bytes: Uint8Array,
+  chunk: number,
+  opts: TraceCheckOptions,
+): Promise<unknown> {
+  const file = join(tmp, `t${files_++}.txt`);
+  writeFileSync(file, bytes);
+  try {
+    return await checkTraceFile(file, opts, chunk);
+  } finally {
+    rmSync(file);
+  }
+}
+
+/** The stream and the file give `checkTraceText`'s verdict, whatever the chunks or reads. */
 async function same(
   bytes: Uint8Array,
   chunks: readonly number[],
   opts: TraceCheckOptions = {},
 ): Promise<void> {
   const text = checkTraceText(new TextDecoder().decode(bytes), opts);
-  for (const c of chunks) expect(await viaStream(bytes, c, opts)).toEqual(text);
+  for (const c of chunks) {
+    expect(await viaStream(bytes, c, opts)).toEqual(text);
+    expect(await viaFile(bytes, c, opts)).toEqual(text);
+  }
 }
 
 const enc = new TextEncoder();

@@ -11,27 +11,23 @@ const LOG_RATIO = Math.log(RATIO);
 const BUCKETS = 320;
 const EXACT = 1024;
 
-/** Latencies of one kind (ns), in a log histogram. */
+/**
+ * Latencies of one kind (ns): the first `EXACT` samples kept as they are,
+ * every sample also counted in a log histogram (so that no code path first
+ * runs when the samples outgrow the exact list: V8 would throw away the
+ * optimised code of everything that inlined `add`).
+ */
 export class LatencyHistogram {
   count = 0;
   max = 0;
   private zero = 0;
   private readonly buckets = new Uint32Array(BUCKETS);
-  private exact: number[] | null = [];
+  private readonly exact: number[] = [];
 
   add(ns: number): void {
     this.count++;
-    if (this.exact) {
-      this.exact.push(ns);
-      if (this.exact.length > EXACT) {
-        const all = this.exact;
-        this.exact = null;
-        this.count -= all.length;
-        for (const x of all) this.add(x);
-      } else if (ns > this.max) this.max = ns;
-      return;
-    }
     if (ns > this.max) this.max = ns;
+    if (this.count <= EXACT) this.exact.push(ns);
     if (ns < 1) {
       this.zero++;
       return;
@@ -43,7 +39,7 @@ export class LatencyHistogram {
   /** The median (ns, the bucket's geometric middle), or null without samples. */
   median(): number | null {
     if (this.count === 0) return null;
-    if (this.exact) {
+    if (this.count <= EXACT) {
       const sorted = [...this.exact].sort((a, b) => a - b);
       return sorted[Math.ceil(sorted.length / 2) - 1]!;
     }

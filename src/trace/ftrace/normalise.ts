@@ -422,130 +422,137 @@ export class TraceNormaliser {
 
   /** The fence event of record `r`, its payload read into `fp`. */
   private fenceEvent(r: RawRecord, kind: number, tid: number): void {
+    if (kind === K.FENCE_INIT) this.fenceInit(r, tid);
+    else if (kind === K.FENCE_SIGNAL) this.fenceSignal(r, tid);
+    else if (kind === K.FENCE_DESTROY) this.fenceDestroy(r, tid);
+    else this.fenceOther(r, kind, tid);
+  }
+
+  private fenceInit(r: RawRecord, tid: number): void {
     const p = this.fp;
-    const { context, seqno } = p;
-    switch (kind) {
-      case K.FENCE_INIT: {
-        const f = this.table.newEntry(
-          this.nextFence++,
+    const context = p.context;
+    const f = this.table.newEntry(
+      this.nextFence++,
+      context,
+      p.seqno,
+      r.lineNo,
+      r.tNs,
+      tid,
+      p.driver,
+      p.timeline,
+    );
+    this.latency?.init(context, p.driver, p.timeline);
+    const e = this.scratch ? this.scratch.init : newFenceInit();
+    e.tNs = r.tNs;
+    e.step = r.lineNo;
+    e.tid = tid;
+    e.fence = f.id;
+    e.context = context;
+    e.seqno = p.seqno;
+    e.driver = p.driver;
+    e.timeline = p.timeline;
+    e.seqno64 = this.seqno64Contexts.size > 0 && this.seqno64Contexts.has(context);
+    e.inOrder =
+      !(this.unorderedContexts.size > 0 && this.unorderedContexts.has(context)) &&
+      inOrderContext(p.driver, p.timeline);
+    this.emitFence(e, f, this.toInit);
+  }
+
+  private fenceSignal(r: RawRecord, tid: number): void {
+    const { context, seqno } = this.fp;
+    // A signal after the key's destroy goes to the destroyed fence.
+    const f =
+      this.table.findLive(context, seqno) ??
+      this.table.findDestroyed(context, seqno) ??
+      this.unknownFence(r, context, seqno, tid);
+    if (!f.signalled && f.state !== ENTRY_DESTROYED && f.initStep >= 0)
+      this.latency?.fence(context, f.driver, f.timeline, r.tNs - f.initNs);
+    const e = this.scratch ? this.scratch.signal : newFenceSignal();
+    e.tNs = r.tNs;
+    e.step = r.lineNo;
+    e.tid = tid;
+    e.fence = f.id;
+    e.context = context;
+    e.seqno = seqno;
+    e.timestampNs = r.tNs;
+    this.emitFence(e, f, this.toSignal);
+  }
+
+  private fenceDestroy(r: RawRecord, tid: number): void {
+    const { context, seqno } = this.fp;
+    const f =
+      this.table.findLiveToDestroy(context, seqno) ?? this.unknownFence(r, context, seqno, tid);
+    const e = this.scratch ? this.scratch.destroy : newFenceDestroy();
+    e.tNs = r.tNs;
+    e.step = r.lineNo;
+    e.tid = tid;
+    e.fence = f.id;
+    e.context = context;
+    e.seqno = seqno;
+    e.signalled = f.signalled;
+    this.emitFence(e, f, this.toDestroy);
+  }
+
+  /** Emit, enable-signal, wait start and wait end: rarer, each a fresh object. */
+  private fenceOther(r: RawRecord, kind: number, tid: number): void {
+    const { context, seqno } = this.fp;
+    const f = this.table.findLive(context, seqno) ?? this.unknownFence(r, context, seqno, tid);
+    if (kind === K.FENCE_EMIT)
+      this.emitFence(
+        {
+          type: 'fence-emit',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          fence: f.id,
           context,
           seqno,
-          r.lineNo,
-          r.tNs,
+        },
+        f,
+      );
+    else if (kind === K.FENCE_ENABLE)
+      this.emitFence(
+        {
+          type: 'fence-enable-signal',
+          tNs: r.tNs,
+          step: r.lineNo,
           tid,
-          p.driver,
-          p.timeline,
-        );
-        this.latency?.init(context, p.driver, p.timeline);
-        const e = this.scratch ? this.scratch.init : newFenceInit();
-        e.tNs = r.tNs;
-        e.step = r.lineNo;
-        e.tid = tid;
-        e.fence = f.id;
-        e.context = context;
-        e.seqno = seqno;
-        e.driver = p.driver;
-        e.timeline = p.timeline;
-        e.seqno64 = this.seqno64Contexts.size > 0 && this.seqno64Contexts.has(context);
-        e.inOrder =
-          !(this.unorderedContexts.size > 0 && this.unorderedContexts.has(context)) &&
-          inOrderContext(p.driver, p.timeline);
-        this.emitFence(e, f, this.toInit);
-        return;
-      }
-      case K.FENCE_SIGNAL: {
-        // A signal after the key's destroy goes to the destroyed fence.
-        const f =
-          this.table.findLive(context, seqno) ??
-          this.table.findDestroyed(context, seqno) ??
-          this.unknownFence(r, context, seqno, tid);
-        if (!f.signalled && f.state !== ENTRY_DESTROYED && f.initStep >= 0)
-          this.latency?.fence(context, f.driver, f.timeline, r.tNs - f.initNs);
-        const e = this.scratch ? this.scratch.signal : newFenceSignal();
-        e.tNs = r.tNs;
-        e.step = r.lineNo;
-        e.tid = tid;
-        e.fence = f.id;
-        e.context = context;
-        e.seqno = seqno;
-        e.timestampNs = r.tNs;
-        this.emitFence(e, f, this.toSignal);
-        return;
-      }
-      case K.FENCE_DESTROY: {
-        const f =
-          this.table.findLiveToDestroy(context, seqno) ?? this.unknownFence(r, context, seqno, tid);
-        const e = this.scratch ? this.scratch.destroy : newFenceDestroy();
-        e.tNs = r.tNs;
-        e.step = r.lineNo;
-        e.tid = tid;
-        e.fence = f.id;
-        e.context = context;
-        e.seqno = seqno;
-        e.signalled = f.signalled;
-        this.emitFence(e, f, this.toDestroy);
-        return;
-      }
-      default: {
-        const f = this.table.findLive(context, seqno) ?? this.unknownFence(r, context, seqno, tid);
-        if (kind === K.FENCE_EMIT)
-          this.emitFence(
-            {
-              type: 'fence-emit',
-              tNs: r.tNs,
-              step: r.lineNo,
-              tid,
-              fence: f.id,
-              context,
-              seqno,
-            },
-            f,
-          );
-        else if (kind === K.FENCE_ENABLE)
-          this.emitFence(
-            {
-              type: 'fence-enable-signal',
-              tNs: r.tNs,
-              step: r.lineNo,
-              tid,
-              fence: f.id,
-              context,
-              seqno,
-            },
-            f,
-          );
-        else if (kind === K.FENCE_WAIT_START)
-          this.emitFence(
-            {
-              type: 'fence-wait-start',
-              tNs: r.tNs,
-              step: r.lineNo,
-              tid,
-              fence: f.id,
-              context,
-              seqno,
-              thread: this.threads.nameOfPid(r),
-              timeout: null,
-            },
-            f,
-          );
-        else
-          this.emitFence(
-            {
-              type: 'fence-wait-end',
-              tNs: r.tNs,
-              step: r.lineNo,
-              tid,
-              fence: f.id,
-              context,
-              seqno,
-              thread: this.threads.nameOfPid(r),
-              result: null,
-            },
-            f,
-          );
-      }
-    }
+          fence: f.id,
+          context,
+          seqno,
+        },
+        f,
+      );
+    else if (kind === K.FENCE_WAIT_START)
+      this.emitFence(
+        {
+          type: 'fence-wait-start',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          fence: f.id,
+          context,
+          seqno,
+          thread: this.threads.nameOfPid(r),
+          timeout: null,
+        },
+        f,
+      );
+    else
+      this.emitFence(
+        {
+          type: 'fence-wait-end',
+          tNs: r.tNs,
+          step: r.lineNo,
+          tid,
+          fence: f.id,
+          context,
+          seqno,
+          thread: this.threads.nameOfPid(r),
+          result: null,
+        },
+        f,
+      );
   }
 
   /** Fences initialised in the trace and still unsignalled at its end. */

@@ -205,6 +205,10 @@ function allDigits(b: Uint8Array, start: number, end: number): boolean {
  * fields set, or LINE_SKIP for any other line (blank, header, overflow
  * marker, malformed): the caller reads those as text, where they are
  * counted and reported.
+ *
+ * Nearly every line of a trace repeats the columns of a recent line of its
+ * task; this function reads only those (short, so V8 optimises it early and
+ * cheaply), and leaves every other line to `parseColumns`.
  */
 export function parseTextBytes(
   b: Uint8Array,
@@ -220,96 +224,93 @@ export function parseTextBytes(
   r.start = s;
   r.end = len;
   r.lineNo = lineNo;
-  const last = len - 1;
-  let colon = -1;
-  let ts = -1;
   // The same task, CPU and flags columns as a recent record read in full
   // (byte for byte), then a timestamp right after them: every ':' in the
   // columns was turned down there as it would be here, so the timestamp is
-  // the one the search below would find, and the columns read the same.
-  // (Nor is the line a comment or header: its first bytes are a record's.)
+  // the one the search in `parseColumns` would find, and the columns read
+  // the same. (Nor is the line a comment or header: its first bytes are a
+  // record's.)
   const slot = s + PICK_END <= len ? pick(r.view, s) : -1;
-  const seen = slot < 0 ? null : seenColumns(r.view, s, last, r.prefixes, slot);
-  if (seen !== null) {
-    // The timestamp, read as it is checked (`parseNs` in the same pass).
-    const t0 = s + seen.len;
-    let k = t0;
-    let dots = 0;
-    let digits = 0;
-    let secs = 0;
-    let frac = 0;
-    let fracDigits = 0;
-    for (; k < last; k++) {
-      const c = b[k]!;
-      if (isDigit(c)) {
-        digits++;
-        if (dots === 0) secs = secs * 10 + (c - 48);
-        else if (fracDigits < 9) {
-          frac = frac * 10 + (c - 48);
-          fracDigits++;
-        }
-      } else if (c === DOT) dots++;
-      else break;
-    }
-    if (
-      k < last &&
-      b[k] === COLON &&
-      b[k + 1] === SPACE &&
-      dots === 1 &&
-      digits >= 2 &&
-      b[t0] !== DOT &&
-      b[k - 1] !== DOT
-    ) {
-      ts = t0;
-      colon = k;
-      for (; fracDigits < 9; fracDigits++) frac *= 10;
-      r.tNs = secs * 1e9 + frac;
-    }
-  }
-  const same = ts >= 0;
-  let i = s;
-  if (!same) {
-    while (i < len && b[i] === SPACE) i++;
-    if (i >= len) return LINE_SKIP;
-    const c0 = b[i]!;
-    // Comments, overflow markers and trace-cmd headers: read as text.
-    if (
-      c0 === 35 /* # */ ||
-      c0 === 13 ||
-      (c0 === 67 /* C */ && bytesAt(b, i, len, 'CPU:')) ||
-      (c0 === 99 /* c */ && bytesAt(b, i, len, 'cpus=')) ||
-      (c0 === 118 /* v */ && bytesAt(b, i, len, 'version'))
-    )
-      return LINE_SKIP;
-    // The timestamp: the first "digits.digits: " after the task.
-    colon = i;
-    for (;;) {
-      // The next ':' (native search: the comm, pid, CPU and flags come first, some 40 bytes).
-      colon = b.indexOf(COLON, colon);
-      if (colon < 0 || colon > last) colon = last;
-      if (colon >= last) return LINE_MALFORMED;
-      if (b[colon + 1] === SPACE) {
-        ts = timestampStart(b, colon, i);
-        if (ts >= 0) break;
-      }
-      colon++;
-    }
-    r.tNs = parseNs(b, ts, colon);
-  }
+  const seen = slot < 0 ? null : seenColumns(r.view, s, len - 1, r.prefixes, slot);
+  if (seen === null) return parseColumns(b, s, len, r, slot);
+  const ts = s + seen.len;
+  const colon = timestampAfter(b, ts, len - 1, r);
+  if (colon < 0) return parseColumns(b, s, len, r, slot);
+  const name = readName(b, colon, len, r);
+  if (name === NAME_MALFORMED) return LINE_MALFORMED;
+  // perf's layout is never kept: its columns are read in full.
+  if (name === NAME_PERF) return readColumns(b, s, len, r, slot, ts, true);
+  r.cpu = seen.cpu;
+  r.flagsLen = seen.flagsLen;
+  r.pid = seen.pid;
+  r.comm = '';
+  const noComm = seen.commStart === 0 && seen.commEnd === 0;
+  r.commStart = noComm ? 0 : s + seen.commStart;
+  r.commEnd = noComm ? 0 : s + seen.commEnd;
+  r.layout = seen.layout;
+  return LINE_RECORD;
+}
 
+/**
+ * The timestamp starting at `t0` (`digits.digits: `), read as it is checked
+ * into `r.tNs`: its colon, or -1 when there is none there.
+ */
+function timestampAfter(b: Uint8Array, t0: number, last: number, r: ByteRecord): number {
+  let k = t0;
+  let dots = 0;
+  let digits = 0;
+  let secs = 0;
+  let frac = 0;
+  let fracDigits = 0;
+  for (; k < last; k++) {
+    const c = b[k]!;
+    if (isDigit(c)) {
+      digits++;
+      if (dots === 0) secs = secs * 10 + (c - 48);
+      else if (fracDigits < 9) {
+        frac = frac * 10 + (c - 48);
+        fracDigits++;
+      }
+    } else if (c === DOT) dots++;
+    else break;
+  }
+  if (!(
+    k < last &&
+    b[k] === COLON &&
+    b[k + 1] === SPACE &&
+    dots === 1 &&
+    digits >= 2 &&
+    b[t0] !== DOT &&
+    b[k - 1] !== DOT
+  ))
+    return -1;
+  for (; fracDigits < 9; fracDigits++) frac *= 10;
+  r.tNs = secs * 1e9 + frac;
+  return k;
+}
+
+/** `readName`: no event name after the timestamp. */
+const NAME_MALFORMED = 0;
+/** `readName`: an event name (`name: payload`). */
+const NAME_PLAIN = 1;
+/** `readName`: perf's `task pid [cpu] ts: N name: payload` (the second colon ends the name). */
+const NAME_PERF = 2;
+
+/** The event name and payload after the timestamp's colon at `colon`, into `r`. */
+function readName(b: Uint8Array, colon: number, len: number, r: ByteRecord): number {
   let p = colon + 2;
   while (p < len && b[p] === SPACE) p++;
   let nameEnd = p;
   while (nameEnd < len && b[nameEnd] !== COLON) nameEnd++;
-  if (nameEnd >= len || nameEnd === p) return LINE_MALFORMED;
-  let perf = false;
+  if (nameEnd >= len || nameEnd === p) return NAME_MALFORMED;
+  let kind = NAME_PLAIN;
   if (nameEnd + 1 < len && b[nameEnd + 1] !== SPACE) {
     let second = nameEnd + 1;
     while (second < len && b[second] !== COLON) second++;
     if (second < len && second > nameEnd + 1) {
       p = nameEnd + 1;
       nameEnd = second;
-      perf = true;
+      kind = NAME_PERF;
     }
   }
   r.nameStart = p;
@@ -317,23 +318,65 @@ export function parseTextBytes(
   let q = nameEnd + 1;
   while (q < len && b[q] === SPACE) q++;
   r.payload = q;
+  return kind;
+}
 
-  if (same && !perf) {
-    // The columns of a record read in full (perf's layout is never kept).
-    const c = seen!;
-    r.cpu = c.cpu;
-    r.flagsLen = c.flagsLen;
-    r.pid = c.pid;
-    r.comm = '';
-    const noComm = c.commStart === 0 && c.commEnd === 0;
-    r.commStart = noComm ? 0 : s + c.commStart;
-    r.commEnd = noComm ? 0 : s + c.commEnd;
-    r.layout = c.layout;
-    return LINE_RECORD;
+/**
+ * `parseTextBytes` for a line whose columns were not seen recently: the
+ * timestamp found by search, then the name, then the columns read in full.
+ */
+function parseColumns(b: Uint8Array, s: number, len: number, r: ByteRecord, slot: number): number {
+  const last = len - 1;
+  let i = s;
+  while (i < len && b[i] === SPACE) i++;
+  if (i >= len) return LINE_SKIP;
+  const c0 = b[i]!;
+  // Comments, overflow markers and trace-cmd headers: read as text.
+  if (
+    c0 === 35 /* # */ ||
+    c0 === 13 ||
+    (c0 === 67 /* C */ && bytesAt(b, i, len, 'CPU:')) ||
+    (c0 === 99 /* c */ && bytesAt(b, i, len, 'cpus=')) ||
+    (c0 === 118 /* v */ && bytesAt(b, i, len, 'version'))
+  )
+    return LINE_SKIP;
+  // The timestamp: the first "digits.digits: " after the task.
+  let colon = i;
+  let ts: number;
+  for (;;) {
+    // The next ':' (native search: the comm, pid, CPU and flags come first, some 40 bytes).
+    colon = b.indexOf(COLON, colon);
+    if (colon < 0 || colon > last) colon = last;
+    if (colon >= last) return LINE_MALFORMED;
+    if (b[colon + 1] === SPACE) {
+      ts = timestampStart(b, colon, i);
+      if (ts >= 0) break;
+    }
+    colon++;
   }
+  r.tNs = parseNs(b, ts, colon);
+  const name = readName(b, colon, len, r);
+  if (name === NAME_MALFORMED) return LINE_MALFORMED;
+  return readColumns(b, s, len, r, slot, ts, name === NAME_PERF);
+}
 
-  // The task, CPU and flags, read from the right.
-  if (same) while (i < len && b[i] === SPACE) i++;
+/**
+ * The task, CPU and flags columns before the timestamp at `ts`, read from
+ * the right, and the layout they make; a record of any layout but perf's
+ * is then kept in `r.prefixes` for the lines after it.
+ */
+function readColumns(
+  b: Uint8Array,
+  s: number,
+  len: number,
+  r: ByteRecord,
+  slot: number,
+  ts: number,
+  perfName: boolean,
+): number {
+  let perf = perfName;
+  let i = s;
+  while (i < len && b[i] === SPACE) i++;
   let e = ts - 1;
   while (e > i && b[e - 1] === SPACE) e--;
   r.cpu = -1;
