@@ -41,7 +41,11 @@ export class LineSplitter {
   }
 }
 
-/** Where `ByteLineSplitter` hands on the bytes of a line. */
+/**
+ * Where `ByteLineSplitter` hands on the bytes of a line.
+ *
+ * @kernel none: see the file comment
+ */
 export type ByteLineSink = (
   b: Uint8Array,
   start: number,
