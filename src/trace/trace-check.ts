@@ -13,7 +13,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { EventFinding, EventRule, EventRuleOptions, FindingSink } from '../check/index.ts';
-import { FENCE_EVENT_RULES, shareFenceTable } from '../fence/index.ts';
+import { FENCE_EVENT_RULES, FenceTable, shareFenceTable } from '../fence/index.ts';
 import type { KernelEvent, Splat } from '../kernel/index.ts';
 import { SCHED_EVENT_RULES } from '../sched/index.ts';
 import { TraceSummary } from './ftrace/latency.ts';
@@ -137,6 +137,26 @@ export class TraceChecker {
 
   constructor(opts: TraceCheckOptions = {}) {
     this.events = opts.collectEvents ? [] : null;
+    // The consumers share the normaliser's fence table: it resolves each event's fence once.
+    const table = new FenceTable(true);
+    const shared = new Map<string, unknown>();
+    shareFenceTable(shared, table);
+    const ruleOpts: EventRuleOptions = { slowWaitNs: opts.slowWaitNs ?? null, shared };
+    const sink: FindingSink = {
+      report: (f, e) => {
+        this.report(f, e);
+      },
+    };
+    // The consumers first: the normaliser resolves the consumers of each frequent type once.
+    for (const make of [...FENCE_EVENT_RULES, ...SCHED_EVENT_RULES]) {
+      const r = make(sink, ruleOpts);
+      this.rules.push(r);
+      for (const t of r.types) {
+        const list = this.byType.get(t);
+        if (list) list.push(r);
+        else this.byType.set(t, [r]);
+      }
+    }
     this.norm = new TraceNormaliser(
       {
         event: (e) => {
@@ -149,25 +169,8 @@ export class TraceChecker {
       },
       this.summary,
       this.events !== null,
+      table,
     );
-    // The consumers share the normaliser's fence table: it resolves each event's fence once.
-    const shared = new Map<string, unknown>();
-    shareFenceTable(shared, this.norm.table);
-    const ruleOpts: EventRuleOptions = { slowWaitNs: opts.slowWaitNs ?? null, shared };
-    const sink: FindingSink = {
-      report: (f, e) => {
-        this.report(f, e);
-      },
-    };
-    for (const make of [...FENCE_EVENT_RULES, ...SCHED_EVENT_RULES]) {
-      const r = make(sink, ruleOpts);
-      this.rules.push(r);
-      for (const t of r.types) {
-        const list = this.byType.get(t);
-        if (list) list.push(r);
-        else this.byType.set(t, [r]);
-      }
-    }
   }
 
   private event(e: KernelEvent): void {
@@ -179,15 +182,10 @@ export class TraceChecker {
 
   /**
    * `event` for events of one type (not `thread-spawn`), its consumers found
-   * once (the list is filled as the consumers are made, after the normaliser).
+   * once (they are all made before the normaliser asks).
    */
   private consumersOf(type: KernelEvent['type']): (e: KernelEvent) => void {
-    let list = this.byType.get(type);
-    if (!list) {
-      list = [];
-      this.byType.set(type, list);
-    }
-    const consumers = list;
+    const consumers = this.byType.get(type) ?? [];
     const events = this.events;
     if (events !== null)
       return (e) => {
@@ -195,10 +193,47 @@ export class TraceChecker {
         events.push(e);
         for (const r of consumers) r.event(e);
       };
-    return (e) => {
-      if (this.startNs < 0) this.startNs = e.tNs;
-      for (const r of consumers) r.event(e);
-    };
+    // One function per number of consumers, each call written out: a call
+    // site then sees one consumer class (the lists of one length are the same
+    // rules), and V8 can inline it, where one loop over every list saw them all.
+    const [a, b, c, d] = consumers;
+    switch (consumers.length) {
+      case 0:
+        return (e) => {
+          if (this.startNs < 0) this.startNs = e.tNs;
+        };
+      case 1:
+        return (e) => {
+          if (this.startNs < 0) this.startNs = e.tNs;
+          a!.event(e);
+        };
+      case 2:
+        return (e) => {
+          if (this.startNs < 0) this.startNs = e.tNs;
+          a!.event(e);
+          b!.event(e);
+        };
+      case 3:
+        return (e) => {
+          if (this.startNs < 0) this.startNs = e.tNs;
+          a!.event(e);
+          b!.event(e);
+          c!.event(e);
+        };
+      case 4:
+        return (e) => {
+          if (this.startNs < 0) this.startNs = e.tNs;
+          a!.event(e);
+          b!.event(e);
+          c!.event(e);
+          d!.event(e);
+        };
+      default:
+        return (e) => {
+          if (this.startNs < 0) this.startNs = e.tNs;
+          for (const r of consumers) r.event(e);
+        };
+    }
   }
 
   private bad(line: number, reason: string): void {

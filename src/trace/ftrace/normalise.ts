@@ -114,11 +114,6 @@ export class TraceNormaliser {
   /** The threads (set in the constructor: new ones go to `emit` when events are kept). */
   private readonly threads: ThreadTable;
   private nextFence = 1;
-  /**
-   * The fences: the rule book's fence table, resolved here (this is where a
-   * trace's fence ids are made) and shared with the consumers.
-   */
-  readonly table = new FenceTable(true);
   /** The jobs, and the maps their events find them in. */
   private readonly jobs = new JobTable();
   private readonly fp: FencePayload = { context: 0, seqno: 0, driver: '', timeline: '' };
@@ -149,7 +144,17 @@ export class TraceNormaliser {
      * event objects of the frequent types are reused from record to record.
      */
     keepEvents: boolean,
+    /**
+     * The fences: the rule book's fence table (resolved by its caller),
+     * resolved here (this is where a trace's fence ids are made) and shared
+     * with the consumers.
+     */
+    readonly table: FenceTable = new FenceTable(true),
   ) {
+    if (!table.resolvedByCaller)
+      throw new Error(
+        'TraceNormaliser: the fence table must be resolved by its caller (new FenceTable(true))',
+      );
     this.emit = (e) => {
       sink.event(e);
     };
