@@ -68,8 +68,14 @@ interface FenceContext {
    */
   readonly ring: number[];
   at: number;
-  /** How many ring entries fall in each bucket (`seqno % BUCKETS`): a ring look-up only scans on a hit. */
+  /**
+   * How many ring entries fall in each bucket (`seqno % BUCKETS`): a ring
+   * look-up only scans on a hit. One more bucket, `BUCKETS`, counts the
+   * slots not yet filled.
+   */
   readonly buckets: Uint16Array;
+  /** The bucket of each ring slot (`BUCKETS` while empty). */
+  readonly slotBucket: Uint16Array;
 }
 
 const RECENT = 256;
@@ -172,7 +178,8 @@ class SchedJobRule implements EventRule {
         seqno64: false,
         ring: new Array<number>(RECENT).fill(-1),
         at: 0,
-        buckets: new Uint16Array(BUCKETS),
+        buckets: new Uint16Array(BUCKETS + 1).fill(RECENT, BUCKETS),
+        slotBucket: new Uint16Array(RECENT).fill(BUCKETS),
       };
       this.fences.set(c, s);
     }
@@ -214,11 +221,13 @@ class SchedJobRule implements EventRule {
         pendingDelete(c, s);
         if (c.head === null || seqnoIsLater(false, s, c.head)) c.head = s;
         if (!recentHas(c, s)) {
-          const old = c.ring[c.at]!;
-          if (old >= 0) c.buckets[old % BUCKETS]!--;
-          c.ring[c.at] = s;
-          c.at = (c.at + 1) % RECENT;
-          c.buckets[s % BUCKETS]!++;
+          const at = c.at;
+          const bucket = s % BUCKETS;
+          c.buckets[c.slotBucket[at]!]!--;
+          c.ring[at] = s;
+          c.slotBucket[at] = bucket;
+          c.buckets[bucket]!++;
+          c.at = (at + 1) % RECENT;
         }
         break;
       }

@@ -24,6 +24,9 @@ export class FenceTail {
   view = new DataView(this.bytes.buffer);
   /** Bytes from the name to the seqno (0: empty slot). */
   len = 0;
+  /** Where the name ends (its colon) and the payload starts, from the name's start. */
+  nameLen = 0;
+  payloadAt = 0;
   kind = 0;
   family = 0;
   context = 0;
@@ -68,7 +71,9 @@ export class FenceTails {
 
   /**
    * The tail of a line read in full that the record's line repeats, its
-   * fields and the line's seqno put in `out`; null if none.
+   * fields and the line's seqno put in `out`, and the name's end and the
+   * payload's start in `r` (the same bytes read the same, so the name need
+   * not be read: `parseTextBytes` may leave it); null if none.
    */
   find(r: ByteRecord, out: FencePayload): FenceTail | null {
     const s = r.nameStart;
@@ -88,6 +93,8 @@ export class FenceTails {
     }
     let seqno = 0;
     for (let k = i; k < r.end; k++) seqno = seqno * 10 + (b[k]! - 48);
+    r.nameEnd = s + t.nameLen;
+    r.payload = s + t.payloadAt;
     out.context = t.context;
     out.seqno = seqno;
     out.driver = t.driver;
@@ -116,6 +123,8 @@ export class FenceTails {
     }
     t.bytes.set(r.bytes.subarray(s, i));
     t.len = n;
+    t.nameLen = r.nameEnd - s;
+    t.payloadAt = r.payload - s;
     t.kind = kind;
     t.family = family;
     t.context = p.context;

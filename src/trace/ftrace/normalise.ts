@@ -47,7 +47,15 @@ import type { JobRecord } from './jobs.ts';
 import type { EventSink, LatencySink } from './sinks.ts';
 import { ThreadTable } from './threads.ts';
 import { readDepBytes, readDoneBytes, readFenceBytes, readJob617Bytes } from './payload-bytes.ts';
-import { ascii, asciiString, bytesAt, matchAt, sameBytesAt } from './text-bytes.ts';
+import {
+  ascii,
+  asciiString,
+  bytesAt,
+  matchAt,
+  NAME_PLAIN,
+  readNameAt,
+  sameBytesAt,
+} from './text-bytes.ts';
 import type { ByteRecord } from './text-bytes.ts';
 import './events.ts';
 import type { RawRecord } from './record.ts';
@@ -268,8 +276,8 @@ export class TraceNormaliser {
   /**
    * One record read from the bytes of an ASCII line (`parseTextBytes`), for
    * the kernel's layouts of the frequent events. False, with nothing
-   * changed, when its payload is in another form: the caller then reads the
-   * line as text (`record`), which takes every form.
+   * changed, when its name or payload is in another form: the caller then
+   * reads the line as text (`record`), which takes every form.
    */
   recordBytes(r: ByteRecord, comm: () => string): boolean {
     // Most fence lines repeat a recent one but for the seqno: event, context and names known.
@@ -280,6 +288,8 @@ export class TraceNormaliser {
       return true;
     }
     const b = r.bytes;
+    // The name, unless `parseTextBytes` read it; perf's layout and a line with no name go to the text path.
+    if (r.nameEnd < 0 && readNameAt(b, r.nameStart, r.end, r) !== NAME_PLAIN) return false;
     const len = r.nameEnd - r.nameStart;
     const cands = len < BY_LENGTH.length ? BY_LENGTH[len] : undefined;
     let known: Known | undefined;

@@ -208,7 +208,9 @@ function allDigits(b: Uint8Array, start: number, end: number): boolean {
  *
  * Nearly every line of a trace repeats the columns of a recent line of its
  * task; this function reads only those (short, so V8 optimises it early and
- * cheaply), and leaves every other line to `parseColumns`.
+ * cheaply), and leaves every other line to `parseColumns`. For those lines
+ * the event name is not read: `nameEnd` is -1 and `nameStart` where it
+ * starts, and the caller reads it (`readNameAt`) unless it knows the line.
  */
 export function parseTextBytes(
   b: Uint8Array,
@@ -236,10 +238,13 @@ export function parseTextBytes(
   const ts = s + seen.len;
   const colon = timestampAfter(b, ts, len - 1, r);
   if (colon < 0) return parseColumns(b, s, len, r, slot);
-  const name = readName(b, colon, len, r);
-  if (name === NAME_MALFORMED) return LINE_MALFORMED;
-  // perf's layout is never kept: its columns are read in full.
-  if (name === NAME_PERF) return readColumns(b, s, len, r, slot, ts, true);
+  // The name is left to the caller (`readNameAt`): most fence lines repeat
+  // a recent one from the name on (`FenceTails`), and need no name read.
+  let p = colon + 2;
+  while (p < len && b[p] === SPACE) p++;
+  r.nameStart = p;
+  r.nameEnd = -1;
+  r.payload = -1;
   r.cpu = seen.cpu;
   r.flagsLen = seen.flagsLen;
   r.pid = seen.pid;
@@ -289,17 +294,27 @@ function timestampAfter(b: Uint8Array, t0: number, last: number, r: ByteRecord):
   return k;
 }
 
-/** `readName`: no event name after the timestamp. */
-const NAME_MALFORMED = 0;
-/** `readName`: an event name (`name: payload`). */
-const NAME_PLAIN = 1;
-/** `readName`: perf's `task pid [cpu] ts: N name: payload` (the second colon ends the name). */
-const NAME_PERF = 2;
+/** `readNameAt`: no event name after the timestamp (the line is malformed). */
+export const NAME_MALFORMED = 0;
+/** `readNameAt`: an event name (`name: payload`). */
+export const NAME_PLAIN = 1;
+/** `readNameAt`: perf's `task pid [cpu] ts: N name: payload` (the second colon ends the name). */
+export const NAME_PERF = 2;
 
 /** The event name and payload after the timestamp's colon at `colon`, into `r`. */
 function readName(b: Uint8Array, colon: number, len: number, r: ByteRecord): number {
   let p = colon + 2;
   while (p < len && b[p] === SPACE) p++;
+  return readNameAt(b, p, len, r);
+}
+
+/**
+ * The event name starting at `p` (the timestamp, its colon and the spaces
+ * after it come before) and the payload after it, into `r`: one of
+ * `NAME_MALFORMED`, `NAME_PLAIN`, `NAME_PERF`.
+ */
+export function readNameAt(b: Uint8Array, p0: number, len: number, r: ByteRecord): number {
+  let p = p0;
   let nameEnd = p;
   while (nameEnd < len && b[nameEnd] !== COLON) nameEnd++;
   if (nameEnd >= len || nameEnd === p) return NAME_MALFORMED;
