@@ -34,10 +34,10 @@ export class JobRecord {
   ) {}
 }
 
-/** Decimal digits of a non-negative safe integer. */
+/** Decimal digits of a non-negative safe integer (powers of ten up to 10^16 are exact doubles). */
 function decimalDigits(n: number): number {
   let d = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) d++;
+  for (let p = 10; n >= p; p *= 10) d++;
   return d;
 }
 
