@@ -4,9 +4,9 @@
  * dependencies and unrelated sched_switch lines), against the floor
  * measured in the same run: a process that only reads the same file (a
  * `createReadStream`) and splits it into lines. trace-check reads the file
- * as the CLI does (`checkTraceFile`: one reused buffer). Each side runs in
- * its own process (so each has its own peak RSS), alternating, median of
- * five. Memory flatness: peak RSS of the same check on a 2·10^5-line file
+ * as the CLI does (`checkTraceFile`: two halves of one buffer, read in
+ * turns). Each side runs in its own process (so each has its own peak
+ * RSS), alternating, median of five. Memory flatness: peak RSS of the same check on a 2·10^5-line file
  * next to the 10^6-line one.
  */
 import { execFileSync } from 'node:child_process';

@@ -255,7 +255,7 @@ describe('trace-check reads bytes and text alike', () => {
     await same(enc.encode(text), [1 << 16, 7]);
   });
 
-  it('a file, read into one reused buffer (checkTraceFile), as its text', async () => {
+  it('a file (checkTraceFile, two halves of one buffer read in turns), as its text', async () => {
     // Over 1 MiB (the chunk checkTraceFile reads): lines cross chunk boundaries.
     const text = syntheticTrace(12000);
     expect(text.length).toBeGreaterThan(1 << 20);
