@@ -556,15 +556,15 @@ export async function checkTraceFile(
   const c = new TraceChecker(opts);
   const s = byteLines(c);
   const f = await open(path, 'r');
+  // A Buffer: newlines are found with Buffer's native indexOf. Half h holds
+  // `carry` bytes of room, then `readBytes` bytes read.
+  let carry = Math.min(FILE_CARRY, readBytes);
+  let half = carry + readBytes;
+  let buf = Buffer.allocUnsafeSlow(2 * half);
+  const readInto = (h: number) => f.read(buf, h * half + carry, readBytes, null);
+  let next = readInto(0);
   try {
-    // A Buffer: newlines are found with Buffer's native indexOf. Half h holds
-    // `carry` bytes of room, then `readBytes` bytes read.
-    let carry = Math.min(FILE_CARRY, readBytes);
-    let half = carry + readBytes;
-    let buf = Buffer.allocUnsafeSlow(2 * half);
-    const readInto = (h: number) => f.read(buf, h * half + carry, readBytes, null);
     let h = 0;
-    let next = readInto(0);
     let kept = 0; // bytes of an incomplete line, at the end of half 1 - h
     let keptAt = 0;
     for (;;) {
@@ -590,6 +590,8 @@ export async function checkTraceFile(
     }
     s.endOwned(buf, keptAt, keptAt + kept);
   } finally {
+    // A read may still be in flight if checking threw: let it finish, whatever it gives.
+    await next.catch(() => undefined);
     await f.close();
   }
   return c.finish();
