@@ -261,6 +261,32 @@ export function parseTextBytes(
  * into `r.tNs`: its colon, or -1 when there is none there.
  */
 function timestampAfter(b: Uint8Array, t0: number, last: number, r: ByteRecord): number {
+  // The kernel's own `%5lu.%06lu: ` first: the seconds, then six digits at fixed places.
+  let secs = 0;
+  let d = t0;
+  for (; d < last; d++) {
+    const c = b[d]!;
+    if (c < 48 || c > 57) break;
+    secs = secs * 10 + (c - 48);
+  }
+  if (d > t0 && d + 7 < last && b[d] === DOT && b[d + 7] === COLON && b[d + 8] === SPACE) {
+    let us = 0;
+    let i = d + 1;
+    for (; i < d + 7; i++) {
+      const c = b[i]!;
+      if (c < 48 || c > 57) break;
+      us = us * 10 + (c - 48);
+    }
+    if (i === d + 7) {
+      r.tNs = secs * 1e9 + us * 1000;
+      return d + 7;
+    }
+  }
+  return timestampAny(b, t0, last, r);
+}
+
+/** `timestampAfter` for any number of digits after the dot (kept to nanoseconds). */
+function timestampAny(b: Uint8Array, t0: number, last: number, r: ByteRecord): number {
   let k = t0;
   let dots = 0;
   let digits = 0;
