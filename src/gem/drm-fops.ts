@@ -12,7 +12,7 @@ import { Errno } from '../kernel/index.ts';
 import type { DrmDevice } from './drm-device.ts';
 import { DrmFile } from './drm-file.ts';
 import { drmSyncobjIoctl } from './syncobj-ioctl.ts';
-import { drmSyncobjOpen, drmSyncobjRelease } from './syncobj.ts';
+import { drmSyncobjOpen, drmSyncobjRelease } from './syncobj-handles.ts';
 
 /**
  * An open DRM device file (`struct file` whose `private_data` is a

@@ -13,3 +13,10 @@
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- completed by drm-device.ts (see above)
 export interface DrmDevice {}
+
+/**
+ * `struct drm_syncobj`: the `DrmSyncobj` class, as the files below syncobj-object.ts
+ * see it (its fence and its waiters; syncobj-object.ts completes this declaration).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- completed by syncobj-object.ts (see above)
+export interface DrmSyncobj {}

@@ -26,6 +26,9 @@ import type { DmaFenceChain } from '../fence/index.ts';
 import { Errno, GFP_KERNEL, kmalloc, kzalloc } from '../kernel/index.ts';
 import { drmCoreCheckFeature, DRIVER_SYNCOBJ, DRIVER_SYNCOBJ_TIMELINE } from './drm-device.ts';
 import type { DrmFile } from './drm-file.ts';
+import { drmSyncobjAddEventfd } from './syncobj-eventfd.ts';
+import { drmSyncobjExportSyncFile, drmSyncobjFdToHandle, drmSyncobjHandleToFd, drmSyncobjImportSyncFileFence } from './syncobj-fd.ts';
+import { drmSyncobjAddPoint, drmSyncobjAssignNullHandle, drmSyncobjFenceGet, drmSyncobjReplaceFence } from './syncobj-fence.ts';
 import {
   DRM_SYNCOBJ_CREATE_SIGNALED,
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
@@ -37,23 +40,11 @@ import {
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_DEADLINE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
-  drmSyncobjAddEventfd,
-  drmSyncobjAddPoint,
-  drmSyncobjAssignNullHandle,
-  drmSyncobjCreate,
-  drmSyncobjDestroy,
-  drmSyncobjExportSyncFile,
-  drmSyncobjFdToHandle,
-  drmSyncobjFenceGet,
-  drmSyncobjFind,
-  drmSyncobjGetHandle,
-  drmSyncobjHandleToFd,
-  drmSyncobjImportSyncFileFence,
-  drmSyncobjReplaceFence,
-  drmSyncobjTransferToBinary,
-  drmSyncobjTransferToTimeline,
-} from './syncobj.ts';
-import type { DrmSyncobj } from './syncobj.ts';
+} from './syncobj-flags.ts';
+import { drmSyncobjDestroy, drmSyncobjFind, drmSyncobjGetHandle } from './syncobj-handles.ts';
+import { drmSyncobjCreate } from './syncobj-object.ts';
+import type { DrmSyncobj } from './syncobj-object.ts';
+import { drmSyncobjTransferToBinary, drmSyncobjTransferToTimeline } from './syncobj-transfer.ts';
 import { drmSyncobjArrayWaitTimeout, drmTimeoutAbsToJiffies } from './syncobj-wait.ts';
 
 const EFAULT = -Errno.EFAULT;

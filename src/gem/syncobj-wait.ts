@@ -11,17 +11,16 @@ import { dmaFenceChainFindSeqno, dmaFenceGetStub, dmaFenceSignallers } from '../
 import type { DmaFence, DmaFenceCb, FencePtr } from '../fence/index.ts';
 import { Errno, GFP_KERNEL, kmalloc } from '../kernel/index.ts';
 import type { Kernel, Thread } from '../kernel/index.ts';
+import { drmSyncobjFenceGet } from './syncobj-fence.ts';
+import { scheduleTimeoutOn } from './syncobj-find.ts';
 import {
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
-  drmSyncobjFenceAddWait,
-  drmSyncobjFenceGet,
-  drmSyncobjRemoveWait,
-  scheduleTimeoutOn,
-  SyncobjWaitCb,
-} from './syncobj.ts';
-import type { DrmSyncobj, SyncobjWaitEntry } from './syncobj.ts';
+} from './syncobj-flags.ts';
+import type { DrmSyncobj } from './syncobj-object.ts';
+import { drmSyncobjFenceAddWait, drmSyncobjRemoveWait, SyncobjWaitCb } from './syncobj-wait-entry.ts';
+import type { SyncobjWaitEntry } from './syncobj-wait-entry.ts';
 
 /**
  * `drm_timeout_abs_to_jiffies(timeout_nsec)`: an absolute CLOCK_MONOTONIC
