@@ -269,6 +269,13 @@ describe('trace-check reads bytes and text alike', () => {
     }
   });
 
+  it('a file read in reads of no bytes, or of a fractional number, is a usage error', async () => {
+    const file = join(tmp, 'usage.txt');
+    writeFileSync(file, '# tracer: nop\n');
+    for (const n of [0, -1, 1.5, Number.NaN])
+      await expect(checkTraceFile(file, {}, n)).rejects.toThrow(RangeError);
+  });
+
   it('random bytes (invalid UTF-8 and a byte order mark included)', async () => {
     await fc.assert(
       fc.asyncProperty(
